@@ -1,0 +1,86 @@
+"""Command line: ``python -m infra.cli plan [--stack NAME] [--check DIR] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.artifacts import render_artifacts
+from infra.core import build_stack_model
+from infra.errors import ConfigError
+from infra.plan.document import plan_document, plan_json
+from infra.plan.engine import run_program
+from infra.plan.files import differing_files, write_tree
+from infra.plan.report import render_report
+from infra.stack_loader import PROJECT_ROOT, load_stack, read_stack_file
+
+EXIT_DIFFERS = 1
+EXIT_BAD_CONFIG = 2
+
+
+def _progress(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def render_stack(stack: str) -> tuple[dict[str, str], dict[str, object]]:
+    """Validate, run the program under the mock engine and render every artifact."""
+    started = time.monotonic()
+    _progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
+    raw = read_stack_file(PROJECT_ROOT, stack)
+    loaded = load_stack(stack, raw)
+    _progress("Running the Pulumi program under the mock engine (offline, preview)")
+    deployment = run_program(stack, raw, preview=True)
+    _progress("Rendering artifacts")
+    files = render_artifacts(build_stack_model(loaded.config))
+    files["plan.json"] = plan_json(deployment)
+    _progress(f"Done in {time.monotonic() - started:.1f}s")
+    return files, plan_document(deployment)
+
+
+def _plan(arguments: argparse.Namespace) -> int:
+    try:
+        files, document = render_stack(arguments.stack)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if arguments.check is not None:
+        differences = differing_files(arguments.check, files)
+        if differences:
+            print(f"{arguments.check} differs from a fresh render of stack {arguments.stack}:")
+            print("\n".join(f"  {line}" for line in differences))
+            print(f"Re-render with: scripts/plan --stack {arguments.stack} --out {arguments.check}")
+            return EXIT_DIFFERS
+        print(f"{arguments.check} matches a fresh render ({len(files)} files).")
+        return 0
+    print(render_report(document))
+    out = arguments.out or PROJECT_ROOT / "build" / arguments.stack
+    write_tree(out, files)
+    print(f"Wrote {len(files)} files to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relaymd-infra", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan", help="show every resource of a stack and render its artifacts, offline")
+    plan.add_argument("--stack", default="example", help="stack name (default: example)")
+    plan.add_argument("--out", type=Path, default=None,
+                      help="where to write the artifacts (default: build/<stack>)")
+    plan.add_argument("--check", type=Path, default=None, metavar="DIR",
+                      help="compare DIR with a fresh render; exit 1 and list differing files")
+    plan.set_defaults(handler=_plan)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    status: int = arguments.handler(arguments)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""StackConfig: the one typed description of a stack, validated once at the edge.
+
+Non-secret settings come from the stack's Pulumi config (``Pulumi.<stack>.yaml``,
+namespace ``relaymd-infra``); secret values come from the stack's SOPS file and are
+modelled separately in :mod:`infra.stack_secrets`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.validators import (
+    AbsolutePath,
+    ContainerImage,
+    DatastoreId,
+    DnsLabel,
+    DnsName,
+    HttpsUrl,
+    Ipv4Address,
+    Ipv4Interface,
+    Ipv4Network,
+    ProxmoxName,
+    SecretPath,
+    SshTarget,
+    Slug,
+    Tag,
+    TagOwner,
+)
+
+PROJECT = "relaymd-infra"
+ORCHESTRATOR_PORT = 36158
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+VlanId = Annotated[int, Field(ge=1, le=4094)]
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos until proven otherwise; frozen keeps the core pure.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Tags(_Model):
+    """ACL tags. The defaults are a contract other tools rely on; change with care."""
+
+    orchestrator: Tag = "tag:relaymd-orchestrator"
+    worker: Tag = "tag:relaymd-worker"
+    relay: Tag = "tag:relaymd-relay"
+
+
+class TailnetConfig(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    """Tailnet name as the API knows it (e.g. ``example.org``), or ``-`` for the credential's own."""
+    magic_dns_suffix: DnsName
+    """MagicDNS suffix of the tailnet, e.g. ``tail1234.ts.net``."""
+    admins: Annotated[list[TagOwner], Field(min_length=1)]
+    """Who owns the RelayMD tags and may manage the hosts."""
+    tags: Tags = Tags()
+    overwrite_existing_policy: bool = False
+    """Opt-in to replace a tailnet's existing non-default policy on first apply."""
+
+
+class OrchestratorConfig(_Model):
+    ssh_target: SshTarget
+    ssh_port: Port = 22
+    tailnet_hostname: DnsLabel = "relaymd-orchestrator"
+    port: Port = ORCHESTRATOR_PORT
+    image: ContainerImage
+    data_root: AbsolutePath = "/var/lib/relaymd"
+    lan_interface: DnsLabel = "eth0"
+    """The LAN-facing interface, named so the firewall can keep 36158 off it."""
+
+
+class RelayConfig(_Model):
+    name: DnsLabel
+    """Stable logical name: used in resource names, never renamed in place."""
+    proxmox_node: ProxmoxName
+    template_id: Annotated[int, Field(ge=100, le=999_999_999)] = 116
+    full_clone: bool = True
+    vm_id: Annotated[int, Field(ge=100, le=999_999_999)] | None = None
+    cores: Annotated[int, Field(ge=1, le=128)] = 2
+    memory_mb: Annotated[int, Field(ge=512, le=1_048_576)] = 2048
+    disk_gb: Annotated[int, Field(ge=4, le=65_536)] = 20
+    datastore: DatastoreId = "local-lvm"
+    bridge: DnsLabel = "vmbr0"
+    vlan: VlanId | None = None
+    address: Ipv4Interface
+    gateway: Ipv4Address
+    nameservers: Annotated[list[Ipv4Address], Field(min_length=1)]
+    tailnet_hostname: DnsLabel
+    internal_domain: DnsName = "internal"
+    advertise_routes: list[Ipv4Network] = []
+    guest_agent: bool = False
+    """Enable only when the template runs qemu-guest-agent, or creation waits for a timeout."""
+    tls_passthrough_upstream: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = None
+    """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
+    infisical_relay: bool = False
+    """Run an Infisical Relay on this host (opens 8443 and 2222)."""
+
+
+class InfisicalConfig(_Model):
+    site_url: HttpsUrl = "https://app.infisical.com"
+    project_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,64}$")]
+    environment: Slug = "prod"
+    secret_path: SecretPath = "/RelayMD"
+
+
+class ProxmoxConfig(_Model):
+    endpoint: HttpsUrl
+    insecure: bool = False
+    """Skip TLS verification: only for a self-signed endpoint you reach over a trusted link."""
+
+
+class KeyLifetimes(_Model):
+    worker_key_expiry_days: Annotated[int, Field(ge=1, le=90)] = 90
+    worker_key_rotation_days: Annotated[int, Field(ge=1, le=89)] = 60
+    """Mint a fresh worker key once the current one is this old (before it expires)."""
+    host_key_expiry_days: Annotated[int, Field(ge=1, le=90)] = 7
+
+
+class SopsSettings(_Model):
+    file: str | None = None
+    """Path of the stack's SOPS file, relative to the project; default secrets/<stack>.sops.yaml."""
+    age_key_file: str | None = None
+    """Only for the example stack's throwaway identity; real stacks use SOPS_AGE_KEY_FILE."""
+
+
+class StackConfig(_Model):
+    stack: DnsLabel
+    tailnet: TailnetConfig
+    orchestrator: OrchestratorConfig
+    relays: list[RelayConfig] = []
+    infisical: InfisicalConfig
+    proxmox: ProxmoxConfig | None = None
+    keys: KeyLifetimes = KeyLifetimes()
+    sops: SopsSettings = SopsSettings()
+
+    @property
+    def orchestrator_url(self) -> str:
+        fqdn = f"{self.orchestrator.tailnet_hostname}.{self.tailnet.magic_dns_suffix}"
+        return f"http://{fqdn}:{self.orchestrator.port}"
+
+
+# Top-level keys under the project namespace in Pulumi.<stack>.yaml.
+CONFIG_KEYS: tuple[str, ...] = (
+    "tailnet", "orchestrator", "relays", "infisical", "proxmox", "keys", "sops",
+)

@@ -1,0 +1,74 @@
+"""Checks that span several fields; per-field formats live in the models themselves."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+
+from infra.config import RelayConfig, StackConfig
+from infra.errors import ConfigIssue
+
+
+def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for index, relay in enumerate(config.relays):
+        issues += _relay_network_issues(f"relays[{index}]", relay)
+    issues += _duplicates(config, "name", lambda relay: relay.name)
+    issues += _duplicates(config, "address", lambda relay: str(_interface(relay).ip))
+    issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
+    issues += _hostname_clashes(config)
+    if config.relays and config.proxmox is None:
+        issues.append(ConfigIssue(
+            "proxmox", None, "a Proxmox endpoint (proxmox.endpoint) because relays are configured"))
+    keys = config.keys
+    if keys.worker_key_rotation_days >= keys.worker_key_expiry_days:
+        issues.append(ConfigIssue(
+            "keys.worker_key_rotation_days", keys.worker_key_rotation_days,
+            f"fewer days than keys.worker_key_expiry_days ({keys.worker_key_expiry_days}), "
+            "so the worker key is replaced before it expires"))
+    return issues
+
+
+def _interface(relay: RelayConfig) -> ipaddress.IPv4Interface:
+    return ipaddress.IPv4Interface(relay.address)
+
+
+def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue]:
+    interface = _interface(relay)
+    network = interface.network
+    if interface.ip == network.broadcast_address and network.prefixlen < 31:
+        yield ConfigIssue(f"{path}.address", relay.address,
+                          f"a host address inside {network}, not its broadcast address")
+    if ipaddress.IPv4Address(relay.gateway) not in network:
+        yield ConfigIssue(f"{path}.gateway", relay.gateway,
+                          f"an address inside the relay's subnet {network}")
+    elif ipaddress.IPv4Address(relay.gateway) == interface.ip:
+        yield ConfigIssue(f"{path}.gateway", relay.gateway,
+                          "a gateway other than the relay's own address")
+
+
+def _duplicates(
+    config: StackConfig, field: str, key: Callable[[RelayConfig], object]
+) -> Iterator[ConfigIssue]:
+    first_index: dict[object, int] = {}
+    for index, relay in enumerate(config.relays):
+        value = key(relay)
+        if value is None:
+            continue
+        if value in first_index:
+            yield ConfigIssue(f"relays[{index}].{field}", value,
+                              f"a value not already used by relays[{first_index[value]}]")
+        else:
+            first_index[value] = index
+
+
+def _hostname_clashes(config: StackConfig) -> Iterator[ConfigIssue]:
+    # Tailscale renames a clashing node (name-1), which silently breaks MagicDNS URLs.
+    owners = {config.orchestrator.tailnet_hostname: "orchestrator.tailnet_hostname"}
+    for index, relay in enumerate(config.relays):
+        path = f"relays[{index}].tailnet_hostname"
+        if relay.tailnet_hostname in owners:
+            yield ConfigIssue(path, relay.tailnet_hostname,
+                              f"a tailnet hostname not already used by {owners[relay.tailnet_hostname]}")
+        else:
+            owners[relay.tailnet_hostname] = path

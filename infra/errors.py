@@ -1,0 +1,96 @@
+"""Configuration errors that name the field, the offending value and the fix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+SECRET_MASK = "[secret]"
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: str
+    """Dotted path of the field, e.g. ``relays[0].vlan``."""
+    value: object
+    expected: str
+
+    def render(self) -> str:
+        return f"{self.path}: got {_show(self.value)}; expected {self.expected}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "nothing (the field is missing)"
+
+
+MISSING = _Missing()
+
+
+class ConfigError(Exception):
+    """Raised before any resource is declared; the CLI turns it into exit status 2."""
+
+    exit_status = 2
+
+    def __init__(self, source: str, issues: Sequence[ConfigIssue]) -> None:
+        self.source = source
+        self.issues = tuple(issues)
+        lines = [f"invalid stack configuration ({source}):"]
+        lines += [f"  - {issue.render()}" for issue in self.issues]
+        super().__init__("\n".join(lines))
+
+
+def _show(value: object) -> str:
+    if value is MISSING:
+        return repr(value)
+    if value == SECRET_MASK:
+        return SECRET_MASK
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def dotted_path(location: Iterable[str | int], prefix: str = "") -> str:
+    path = prefix
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def issues_from_validation(
+    error: ValidationError, *, prefix: str = "", secret: bool = False
+) -> list[ConfigIssue]:
+    """Translate pydantic's errors; with ``secret`` the offending value is never shown."""
+    issues = []
+    for detail in error.errors(include_url=False):
+        location = [part for part in detail["loc"] if not _is_union_branch(part)]
+        if detail["type"] == "missing":
+            value: object = MISSING
+            expected = "a value (this field is required)"
+        else:
+            value = SECRET_MASK if secret else detail.get("input")
+            expected = _expected_from_message(detail["msg"])
+        issues.append(ConfigIssue(dotted_path(location, prefix), value, expected))
+    return issues
+
+
+def _is_union_branch(part: str | int) -> bool:
+    # pydantic names the branch of an Optional[...] it tried ("int", "str", ...).
+    return isinstance(part, str) and (part.startswith(("function-", "constrained-"))
+                                      or part in {"int", "str", "bool", "list", "none"})
+
+
+def _expected_from_message(message: str) -> str:
+    lowered = message[0].lower() + message[1:] if message else message
+    if lowered.startswith("input should be "):
+        return lowered.removeprefix("input should be ")
+    if lowered == "extra inputs are not permitted":
+        return "no such field (check the spelling against the README's config reference)"
+    return lowered

@@ -1,0 +1,94 @@
+"""Run the real Pulumi program (infra/__main__.py) under Pulumi's mock engine.
+
+No CLI, no credentials, no network: the official unit-test engine stands in for the
+deployment engine, and :class:`RecordingMonitor` keeps what the program declared.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import PROJECT
+from infra.plan.mocks import CallResults, PlanMocks, RecordedResource, RecordingMonitor, ResourceOutputs
+from infra.stack_loader import PROJECT_ROOT
+
+PROGRAM_ENTRY = PROJECT_ROOT / "infra" / "__main__.py"
+
+
+@dataclass(frozen=True)
+class ExportedOutput:
+    value: Any
+    known: bool
+    secret: bool
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack: str
+    preview: bool
+    resources: tuple[RecordedResource, ...]
+    outputs: Mapping[str, ExportedOutput]
+    mocks: PlanMocks
+
+    def by_type(self, type_token: str) -> list[RecordedResource]:
+        return [resource for resource in self.resources if resource.type == type_token]
+
+    def named(self, type_token: str, name: str) -> RecordedResource:
+        matches = [r for r in self.by_type(type_token) if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_token} named {name}")
+        return matches[0]
+
+
+def run_program(
+    stack: str,
+    raw_config: Mapping[str, Any],
+    *,
+    preview: bool = True,
+    resource_outputs: Mapping[str, ResourceOutputs] | None = None,
+    call_results: Mapping[str, CallResults] | None = None,
+) -> Deployment:
+    """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would."""
+    mocks = PlanMocks(preview=preview, resource_outputs=resource_outputs or {},
+                      call_results=call_results or {})
+    monitor = RecordingMonitor(mocks)
+    # Each run starts from a clean runtime so runs in one process cannot leak into each other.
+    settings.ROOT.set(None)
+    set_all_config({f"{PROJECT}:{key}": _config_text(value) for key, value in raw_config.items()})
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=monitor)
+    exported: dict[str, ExportedOutput] = {}
+
+    def program() -> Any:
+        runpy.run_path(str(PROGRAM_ENTRY), run_name="__main__")
+        return _resolve_exports(exported)
+
+    _sync_await(run_pulumi_func(program))
+    return Deployment(stack, preview, tuple(monitor.recorded), exported, mocks)
+
+
+def _config_text(value: Any) -> str:
+    # The CLI hands structured config to programs as JSON text; do the same.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _resolve_exports(into: dict[str, ExportedOutput]) -> None:
+    root = settings.get_root_resource()
+    outputs: Mapping[str, Any] = getattr(root, "outputs", {})
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        into[name] = ExportedOutput(
+            value=await output.future(with_unknowns=True),
+            known=await output.is_known(),
+            secret=await output.is_secret(),
+        )

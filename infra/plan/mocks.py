@@ -1,0 +1,78 @@
+"""Pulumi's mock engine, extended to record what the program declares.
+
+The stock MockMonitor drops each resource's parent; the plan contract needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+ResourceOutputs = Callable[[MockResourceArgs], Mapping[str, Any]]
+CallResults = Callable[[MockCallArgs], Mapping[str, Any]]
+
+
+@dataclass
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    parent_urn: str | None
+    custom: bool
+    inputs: dict[str, Any]
+
+
+@dataclass
+class PlanMocks(Mocks):
+    """Echo inputs back as outputs; leave everything else to the provider (unknown in preview).
+
+    ``resource_outputs`` and ``call_results`` let a test play the provider's part
+    (e.g. return a canary auth key) for a given type or function token.
+    """
+
+    preview: bool
+    resource_outputs: Mapping[str, ResourceOutputs] = field(default_factory=dict)
+    call_results: Mapping[str, CallResults] = field(default_factory=dict)
+    calls: list[MockCallArgs] = field(default_factory=list)
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        extra = self.resource_outputs.get(args.typ)
+        if extra is not None:
+            outputs.update(extra(args))
+        # An empty id in preview marks it unknown, as the real engine does before create.
+        resource_id = "" if self.preview else f"{args.name}-id"
+        return resource_id, outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.calls.append(args)
+        results = self.call_results.get(args.token)
+        return (dict(results(args)) if results else {}), None
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, response.urn)
+        return response
+
+    def _record(self, request: Any, urn: str) -> None:
+        from pulumi.runtime import rpc
+
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        with self._lock:
+            self.recorded.append(RecordedResource(
+                urn=urn, type=request.type, name=request.name,
+                parent_urn=request.parent or None, custom=bool(request.custom),
+                inputs=inputs,
+            ))

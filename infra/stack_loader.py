@@ -1,0 +1,80 @@
+"""The edge: turn a stack's raw Pulumi config and SOPS file into validated models."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from infra.config import CONFIG_KEYS, PROJECT, StackConfig
+from infra.config_checks import consistency_issues
+from infra.errors import ConfigError, ConfigIssue, issues_from_validation
+from infra.sops import decrypt_document
+from infra.stack_secrets import StackSecrets, parse_secrets
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    config: StackConfig
+    secrets: StackSecrets
+
+
+def parse_config(stack: str, raw: Mapping[str, object], source: str) -> StackConfig:
+    """Validate non-secret settings: types and formats first, then cross-field rules."""
+    try:
+        config = StackConfig.model_validate({"stack": stack, **raw})
+    except ValidationError as error:
+        raise ConfigError(source, issues_from_validation(error)) from None
+    issues = consistency_issues(config)
+    if issues:
+        raise ConfigError(source, issues)
+    return config
+
+
+def load_stack(
+    stack: str, raw: Mapping[str, object], *, project_root: Path = PROJECT_ROOT,
+    source: str | None = None,
+) -> LoadedStack:
+    config = parse_config(stack, raw, source or stack_file(project_root, stack).name)
+    secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
+    age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
+    document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
+    secrets = parse_secrets(document, config, source=str(secrets_path.relative_to(project_root)))
+    return LoadedStack(config, secrets)
+
+
+def stack_file(project_root: Path, stack: str) -> Path:
+    return project_root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
+    """Read ``Pulumi.<stack>.yaml`` the way the CLI would hand it to the program."""
+    path = stack_file(project_root, stack)
+    if not path.is_file():
+        raise ConfigError(path.name, [ConfigIssue(
+            "stack", stack, f"a stack with a {path.name} beside Pulumi.yaml (see "
+            "Pulumi.example.yaml)")])
+    document = yaml.safe_load(path.read_text()) or {}
+    entries = document.get("config") or {}
+    raw: dict[str, object] = {}
+    issues = []
+    for key, value in entries.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != PROJECT:
+            continue  # provider settings (tailscale:..., proxmoxve:...) are not ours
+        if name not in CONFIG_KEYS:
+            issues.append(ConfigIssue(key, name, "one of " + ", ".join(
+                f"{PROJECT}:{known}" for known in CONFIG_KEYS)))
+        elif isinstance(value, dict) and "secure" in value:
+            issues.append(ConfigIssue(key, "[secret]", "plain settings here; secret values "
+                                      "belong in the stack's SOPS file"))
+        else:
+            raw[name] = value
+    if issues:
+        raise ConfigError(path.name, issues)
+    return raw

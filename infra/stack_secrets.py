@@ -1,0 +1,102 @@
+"""The typed contents of a stack's SOPS file. Values stay SecretStr until Pulumi wraps them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from infra.config import StackConfig
+from infra.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
+from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
+
+NonEmptySecret = Annotated[SecretStr, Field(min_length=1)]
+
+
+class _SecretModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class TailscaleCredentials(_SecretModel):
+    """Either an OAuth client (scopes acl, auth_keys, dns, devices) or an API key."""
+
+    oauth_client_id: NonEmptySecret | None = None
+    oauth_client_secret: NonEmptySecret | None = None
+    api_key: NonEmptySecret | None = None
+
+
+class ProxmoxCredentials(_SecretModel):
+    api_token: NonEmptySecret
+    """``<user>@<realm>!<token-id>=<secret>``."""
+
+
+class InfisicalCredentials(_SecretModel):
+    """The machine identity (universal auth) that writes secrets under the secret path."""
+
+    client_id: NonEmptySecret
+    client_secret: NonEmptySecret
+
+
+class OrchestratorSecrets(_SecretModel):
+    infisical_token: NonEmptySecret
+    """INFISICAL_TOKEN for the orchestrator container: ``<client_id>:<client_secret>``."""
+
+
+class RelaySecrets(_SecretModel):
+    infisical_relay_token: NonEmptySecret | None = None
+    """One-time enrollment token for the Infisical Relay (valid 1 h)."""
+
+
+class StackSecrets(_SecretModel):
+    tailscale: TailscaleCredentials
+    proxmox: ProxmoxCredentials | None = None
+    infisical: InfisicalCredentials
+    orchestrator: OrchestratorSecrets
+    relays: dict[str, RelaySecrets] = {}
+    relaymd: dict[str, NonEmptySecret] = {}
+    """Values written to Infisical, keyed by the catalog's names."""
+
+    def relay(self, name: str) -> RelaySecrets:
+        return self.relays.get(name, RelaySecrets())
+
+
+def parse_secrets(document: object, config: StackConfig, source: str) -> StackSecrets:
+    """Validate the decrypted document against what this stack's config needs."""
+    try:
+        secrets = StackSecrets.model_validate(document)
+    except ValidationError as error:
+        raise ConfigError(source, issues_from_validation(error, secret=True)) from None
+    issues = list(_requirement_issues(secrets, config))
+    if issues:
+        raise ConfigError(source, issues)
+    return secrets
+
+
+def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[ConfigIssue]:
+    issues = []
+    tailscale = secrets.tailscale
+    has_oauth = tailscale.oauth_client_id is not None and tailscale.oauth_client_secret is not None
+    if not has_oauth and tailscale.api_key is None:
+        issues.append(ConfigIssue(
+            "tailscale", MISSING,
+            "oauth_client_id and oauth_client_secret (recommended) or api_key"))
+    if config.relays and secrets.proxmox is None:
+        issues.append(ConfigIssue("proxmox.api_token", MISSING,
+                                  "a Proxmox API token because relays are configured"))
+    for name in sorted(REQUIRED_SOPS_SECRET_NAMES - secrets.relaymd.keys()):
+        issues.append(ConfigIssue(f"relaymd.{name}", MISSING,
+                                  "a value: RelayMD components fail to start without it"))
+    for name in sorted(secrets.relaymd.keys() - SOPS_SECRET_NAMES):
+        issues.append(ConfigIssue(f"relaymd.{name}", "[secret]",
+                                  "one of the catalog's names (README: Secrets); remove it or "
+                                  "fix its spelling"))
+    relay_names = {relay.name for relay in config.relays}
+    for name in sorted(secrets.relays.keys() - relay_names):
+        issues.append(ConfigIssue(f"relays.{name}", "[secret]",
+                                  "the name of a relay configured in the stack"))
+    for relay in config.relays:
+        if relay.infisical_relay and secrets.relay(relay.name).infisical_relay_token is None:
+            issues.append(ConfigIssue(
+                f"relays.{relay.name}.infisical_relay_token", MISSING,
+                "an enrollment token because the relay runs an Infisical Relay"))
+    return issues

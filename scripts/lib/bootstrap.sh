@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# Sourced by the entry scripts: builds .venv on first use (and again when
+# pyproject.toml changes) and installs the Debian packages a command needs.
+set -euo pipefail
+
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$PROJECT_ROOT/.venv"
+export PYTHONPATH="$PROJECT_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+find_python() {
+  for candidate in python3.11 python3.12 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))'; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  echo "error: Python 3.11 or 3.12 is required (found none on PATH)" >&2
+  return 1
+}
+
+# ensure_venv EXTRAS: EXTRAS is "" or "test".
+ensure_venv() {
+  local extras="${1:-}"
+  local stamp="$VENV/.relaymd-stamp"
+  local wanted
+  wanted="$(sha256sum "$PROJECT_ROOT/pyproject.toml" | cut -c1-16)${extras:+-$extras}"
+  if [[ -f "$stamp" ]] && { [[ "$(cat "$stamp")" == "$wanted" ]] ||
+       [[ -z "$extras" && "$(cat "$stamp")" == "${wanted}-test" ]]; }; then
+    return 0
+  fi
+  local python
+  python="$(find_python)"
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    say "Creating $VENV"
+    "$python" -m venv "$VENV"
+  fi
+  say "Installing Python packages into .venv (first run takes about a minute)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  local spec="$PROJECT_ROOT"
+  [[ -n "$extras" ]] && spec="$PROJECT_ROOT[$extras]"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+  echo "$wanted" >"$stamp"
+}
+
+# ensure_apt COMMAND PACKAGE [COMMAND PACKAGE ...]: install PACKAGE when COMMAND is missing.
+ensure_apt() {
+  local missing=()
+  while (($# >= 2)); do
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+    shift 2
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "error: missing Debian packages: ${missing[*]}; install them as root:" >&2
+    echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  say "Installing Debian packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
