@@ -66,12 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relaymd-infra", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
-        "plan", help="show every resource of a stack and render its artifacts, offline")
+        "plan", help="show every resource of a stack and render its artifacts, offline"
+    )
     plan.add_argument("--stack", default="example", help="stack name (default: example)")
-    plan.add_argument("--out", type=Path, default=None,
-                      help="where to write the artifacts (default: build/<stack>)")
-    plan.add_argument("--check", type=Path, default=None, metavar="DIR",
-                      help="compare DIR with a fresh render; exit 1 and list differing files")
+    plan.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write the artifacts (default: build/<stack>)",
+    )
+    plan.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="compare DIR with a fresh render; exit 1 and list differing files",
+    )
     plan.set_defaults(handler=_plan)
     return parser
 

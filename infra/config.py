@@ -23,8 +23,8 @@ from infra.validators import (
     Ipv4Network,
     ProxmoxName,
     SecretPath,
-    SshTarget,
     Slug,
+    SshTarget,
     Tag,
     TagOwner,
 )
@@ -51,7 +51,7 @@ class Tags(_Model):
 
 class TailnetConfig(_Model):
     name: Annotated[str, Field(min_length=1, max_length=253)]
-    """Tailnet name as the API knows it (e.g. ``example.org``), or ``-`` for the credential's own."""
+    """Tailnet name as the API knows it (``example.org``), or ``-`` for the credential's own."""
     magic_dns_suffix: DnsName
     """MagicDNS suffix of the tailnet, e.g. ``tail1234.ts.net``."""
     admins: Annotated[list[TagOwner], Field(min_length=1)]
@@ -93,7 +93,9 @@ class RelayConfig(_Model):
     advertise_routes: list[Ipv4Network] = []
     guest_agent: bool = False
     """Enable only when the template runs qemu-guest-agent, or creation waits for a timeout."""
-    tls_passthrough_upstream: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = None
+    tls_passthrough_upstream: (
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None
+    ) = None
     """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
     infisical_relay: bool = False
     """Run an Infisical Relay on this host (opens 8443 and 2222)."""
@@ -144,5 +146,11 @@ class StackConfig(_Model):
 
 # Top-level keys under the project namespace in Pulumi.<stack>.yaml.
 CONFIG_KEYS: tuple[str, ...] = (
-    "tailnet", "orchestrator", "relays", "infisical", "proxmox", "keys", "sops",
+    "tailnet",
+    "orchestrator",
+    "relays",
+    "infisical",
+    "proxmox",
+    "keys",
+    "sops",
 )

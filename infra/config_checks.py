@@ -18,14 +18,23 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
     issues += _hostname_clashes(config)
     if config.relays and config.proxmox is None:
-        issues.append(ConfigIssue(
-            "proxmox", None, "a Proxmox endpoint (proxmox.endpoint) because relays are configured"))
+        issues.append(
+            ConfigIssue(
+                "proxmox",
+                None,
+                "a Proxmox endpoint (proxmox.endpoint) because relays are configured",
+            )
+        )
     keys = config.keys
     if keys.worker_key_rotation_days >= keys.worker_key_expiry_days:
-        issues.append(ConfigIssue(
-            "keys.worker_key_rotation_days", keys.worker_key_rotation_days,
-            f"fewer days than keys.worker_key_expiry_days ({keys.worker_key_expiry_days}), "
-            "so the worker key is replaced before it expires"))
+        issues.append(
+            ConfigIssue(
+                "keys.worker_key_rotation_days",
+                keys.worker_key_rotation_days,
+                f"fewer days than keys.worker_key_expiry_days ({keys.worker_key_expiry_days}), "
+                "so the worker key is replaced before it expires",
+            )
+        )
     return issues
 
 
@@ -37,14 +46,19 @@ def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue
     interface = _interface(relay)
     network = interface.network
     if interface.ip == network.broadcast_address and network.prefixlen < 31:
-        yield ConfigIssue(f"{path}.address", relay.address,
-                          f"a host address inside {network}, not its broadcast address")
+        yield ConfigIssue(
+            f"{path}.address",
+            relay.address,
+            f"a host address inside {network}, not its broadcast address",
+        )
     if ipaddress.IPv4Address(relay.gateway) not in network:
-        yield ConfigIssue(f"{path}.gateway", relay.gateway,
-                          f"an address inside the relay's subnet {network}")
+        yield ConfigIssue(
+            f"{path}.gateway", relay.gateway, f"an address inside the relay's subnet {network}"
+        )
     elif ipaddress.IPv4Address(relay.gateway) == interface.ip:
-        yield ConfigIssue(f"{path}.gateway", relay.gateway,
-                          "a gateway other than the relay's own address")
+        yield ConfigIssue(
+            f"{path}.gateway", relay.gateway, "a gateway other than the relay's own address"
+        )
 
 
 def _duplicates(
@@ -56,8 +70,11 @@ def _duplicates(
         if value is None:
             continue
         if value in first_index:
-            yield ConfigIssue(f"relays[{index}].{field}", value,
-                              f"a value not already used by relays[{first_index[value]}]")
+            yield ConfigIssue(
+                f"relays[{index}].{field}",
+                value,
+                f"a value not already used by relays[{first_index[value]}]",
+            )
         else:
             first_index[value] = index
 
@@ -68,7 +85,10 @@ def _hostname_clashes(config: StackConfig) -> Iterator[ConfigIssue]:
     for index, relay in enumerate(config.relays):
         path = f"relays[{index}].tailnet_hostname"
         if relay.tailnet_hostname in owners:
-            yield ConfigIssue(path, relay.tailnet_hostname,
-                              f"a tailnet hostname not already used by {owners[relay.tailnet_hostname]}")
+            yield ConfigIssue(
+                path,
+                relay.tailnet_hostname,
+                f"a tailnet hostname not already used by {owners[relay.tailnet_hostname]}",
+            )
         else:
             owners[relay.tailnet_hostname] = path

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config import StackConfig
+from infra.hosts import HostSpec, host_specs
 from infra.infisical.catalog import catalog_document
 
 
@@ -13,11 +14,12 @@ from infra.infisical.catalog import catalog_document
 class StackModel:
     config: StackConfig
     secret_catalog: dict[str, Any]
+    hosts: tuple[HostSpec, ...]
 
 
 def build_stack_model(config: StackConfig) -> StackModel:
     return StackModel(
         config=config,
-        secret_catalog=catalog_document(config.infisical.environment,
-                                        config.infisical.secret_path),
+        secret_catalog=catalog_document(config.infisical.environment, config.infisical.secret_path),
+        hosts=host_specs(config),
     )

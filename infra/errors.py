@@ -83,8 +83,10 @@ def issues_from_validation(
 
 def _is_union_branch(part: str | int) -> bool:
     # pydantic names the branch of an Optional[...] it tried ("int", "str", ...).
-    return isinstance(part, str) and (part.startswith(("function-", "constrained-"))
-                                      or part in {"int", "str", "bool", "list", "none"})
+    return isinstance(part, str) and (
+        part.startswith(("function-", "constrained-"))
+        or part in {"int", "str", "bool", "list", "none"}
+    )
 
 
 def _expected_from_message(message: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_proxmoxve as proxmoxve
 import pulumi_tailscale as tailscale
+from pydantic import SecretStr
 
 from infra.config import StackConfig
 from infra.stack_secrets import StackSecrets
@@ -28,15 +29,18 @@ def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value)
 
 
+def _reveal(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
 def declare_providers(config: StackConfig, secrets: StackSecrets) -> Providers:
     credentials = secrets.tailscale
-    reveal = lambda value: None if value is None else value.get_secret_value()  # noqa: E731
     tailscale_provider = tailscale.Provider(
         "tailscale",
         tailnet=config.tailnet.name,
-        oauth_client_id=secret(reveal(credentials.oauth_client_id)),
-        oauth_client_secret=secret(reveal(credentials.oauth_client_secret)),
-        api_key=secret(reveal(credentials.api_key)),
+        oauth_client_id=secret(_reveal(credentials.oauth_client_id)),
+        oauth_client_secret=secret(_reveal(credentials.oauth_client_secret)),
+        api_key=secret(_reveal(credentials.api_key)),
         scopes=list(TAILSCALE_OAUTH_SCOPES) if credentials.oauth_client_id else None,
     )
     proxmox_provider = None

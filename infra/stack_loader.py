@@ -37,14 +37,22 @@ def parse_config(stack: str, raw: Mapping[str, object], source: str) -> StackCon
 
 
 def load_stack(
-    stack: str, raw: Mapping[str, object], *, project_root: Path = PROJECT_ROOT,
+    stack: str,
+    raw: Mapping[str, object],
+    *,
+    project_root: Path = PROJECT_ROOT,
     source: str | None = None,
 ) -> LoadedStack:
     config = parse_config(stack, raw, source or stack_file(project_root, stack).name)
     secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
     age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
     document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
-    secrets = parse_secrets(document, config, source=str(secrets_path.relative_to(project_root)))
+    shown_path = (
+        secrets_path.relative_to(project_root)
+        if secrets_path.is_relative_to(project_root)
+        else secrets_path
+    )
+    secrets = parse_secrets(document, config, source=str(shown_path))
     return LoadedStack(config, secrets)
 
 
@@ -56,9 +64,16 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
     """Read ``Pulumi.<stack>.yaml`` the way the CLI would hand it to the program."""
     path = stack_file(project_root, stack)
     if not path.is_file():
-        raise ConfigError(path.name, [ConfigIssue(
-            "stack", stack, f"a stack with a {path.name} beside Pulumi.yaml (see "
-            "Pulumi.example.yaml)")])
+        raise ConfigError(
+            path.name,
+            [
+                ConfigIssue(
+                    "stack",
+                    stack,
+                    f"a stack with a {path.name} beside Pulumi.yaml (see Pulumi.example.yaml)",
+                )
+            ],
+        )
     document = yaml.safe_load(path.read_text()) or {}
     entries = document.get("config") or {}
     raw: dict[str, object] = {}
@@ -68,11 +83,19 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
         if namespace != PROJECT:
             continue  # provider settings (tailscale:..., proxmoxve:...) are not ours
         if name not in CONFIG_KEYS:
-            issues.append(ConfigIssue(key, name, "one of " + ", ".join(
-                f"{PROJECT}:{known}" for known in CONFIG_KEYS)))
+            issues.append(
+                ConfigIssue(
+                    key, name, "one of " + ", ".join(f"{PROJECT}:{known}" for known in CONFIG_KEYS)
+                )
+            )
         elif isinstance(value, dict) and "secure" in value:
-            issues.append(ConfigIssue(key, "[secret]", "plain settings here; secret values "
-                                      "belong in the stack's SOPS file"))
+            issues.append(
+                ConfigIssue(
+                    key,
+                    "[secret]",
+                    "plain settings here; secret values belong in the stack's SOPS file",
+                )
+            )
         else:
             raw[name] = value
     if issues:

@@ -77,26 +77,45 @@ def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[Conf
     tailscale = secrets.tailscale
     has_oauth = tailscale.oauth_client_id is not None and tailscale.oauth_client_secret is not None
     if not has_oauth and tailscale.api_key is None:
-        issues.append(ConfigIssue(
-            "tailscale", MISSING,
-            "oauth_client_id and oauth_client_secret (recommended) or api_key"))
+        issues.append(
+            ConfigIssue(
+                "tailscale",
+                MISSING,
+                "oauth_client_id and oauth_client_secret (recommended) or api_key",
+            )
+        )
     if config.relays and secrets.proxmox is None:
-        issues.append(ConfigIssue("proxmox.api_token", MISSING,
-                                  "a Proxmox API token because relays are configured"))
+        issues.append(
+            ConfigIssue(
+                "proxmox.api_token", MISSING, "a Proxmox API token because relays are configured"
+            )
+        )
     for name in sorted(REQUIRED_SOPS_SECRET_NAMES - secrets.relaymd.keys()):
-        issues.append(ConfigIssue(f"relaymd.{name}", MISSING,
-                                  "a value: RelayMD components fail to start without it"))
+        issues.append(
+            ConfigIssue(
+                f"relaymd.{name}", MISSING, "a value: RelayMD components fail to start without it"
+            )
+        )
     for name in sorted(secrets.relaymd.keys() - SOPS_SECRET_NAMES):
-        issues.append(ConfigIssue(f"relaymd.{name}", "[secret]",
-                                  "one of the catalog's names (README: Secrets); remove it or "
-                                  "fix its spelling"))
+        issues.append(
+            ConfigIssue(
+                f"relaymd.{name}",
+                "[secret]",
+                "one of the catalog's names (README: Secrets); remove it or fix its spelling",
+            )
+        )
     relay_names = {relay.name for relay in config.relays}
     for name in sorted(secrets.relays.keys() - relay_names):
-        issues.append(ConfigIssue(f"relays.{name}", "[secret]",
-                                  "the name of a relay configured in the stack"))
+        issues.append(
+            ConfigIssue(f"relays.{name}", "[secret]", "the name of a relay configured in the stack")
+        )
     for relay in config.relays:
         if relay.infisical_relay and secrets.relay(relay.name).infisical_relay_token is None:
-            issues.append(ConfigIssue(
-                f"relays.{relay.name}.infisical_relay_token", MISSING,
-                "an enrollment token because the relay runs an Infisical Relay"))
+            issues.append(
+                ConfigIssue(
+                    f"relays.{relay.name}.infisical_relay_token",
+                    MISSING,
+                    "an enrollment token because the relay runs an Infisical Relay",
+                )
+            )
     return issues

@@ -10,16 +10,21 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _TAG = re.compile(r"^tag:[a-z0-9-]+$")
 _GROUP = re.compile(r"^group:[a-z0-9-]+$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-_AUTOGROUPS = frozenset({"autogroup:admin", "autogroup:owner", "autogroup:it-admin",
-                         "autogroup:network-admin"})
+_AUTOGROUPS = frozenset(
+    {"autogroup:admin", "autogroup:owner", "autogroup:it-admin", "autogroup:network-admin"}
+)
 # user@host for ssh; the host part may be a DNS name or an IP address.
 _SSH_TARGET = re.compile(r"^[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.:-]+$")
 # registry/path:tag or @digest; no spaces, quotes or shell/Nix metacharacters.
-_IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})$")
+_IMAGE = re.compile(
+    r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})$"
+)
 _ABS_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
 _SECRET_PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -47,8 +52,9 @@ def _ipv4_interface(value: str) -> str:
     except ValueError:
         raise _fail("an IPv4 address with prefix length, e.g. 10.100.10.2/24") from None
     if "/" not in value or interface.ip == interface.network.network_address:
-        raise _fail("a host address with prefix length (not the network address), "
-                    "e.g. 10.100.10.2/24")
+        raise _fail(
+            "a host address with prefix length (not the network address), e.g. 10.100.10.2/24"
+        )
     return value
 
 
@@ -64,31 +70,49 @@ def _ipv4_network(value: str) -> str:
     try:
         ipaddress.IPv4Network(value, strict=True)
     except ValueError:
-        raise _fail("an IPv4 network in CIDR form with no host bits set, "
-                    "e.g. 10.100.10.0/24") from None
+        raise _fail(
+            "an IPv4 network in CIDR form with no host bits set, e.g. 10.100.10.0/24"
+        ) from None
     return value
 
 
 def _tag_owner(value: str) -> str:
     if value in _AUTOGROUPS or _GROUP.match(value) or _TAG.match(value) or _EMAIL.match(value):
         return value
-    raise _fail("a tag owner: a user's e-mail address, group:<name>, tag:<name> or one of "
-                + ", ".join(sorted(_AUTOGROUPS)))
+    raise _fail(
+        "a tag owner: a user's e-mail address, group:<name>, tag:<name> or one of "
+        + ", ".join(sorted(_AUTOGROUPS))
+    )
 
 
-DnsLabel = Annotated[str, _matching(
-    _DNS_LABEL, "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'")]
-DnsName = Annotated[str, _matching(
-    _DNS_NAME, "a lower-case DNS name made of labels separated by dots, e.g. internal or "
-    "tail1234.ts.net")]
+DnsLabel = Annotated[
+    str,
+    _matching(_DNS_LABEL, "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'"),
+]
+DnsName = Annotated[
+    str,
+    _matching(
+        _DNS_NAME,
+        "a lower-case DNS name made of labels separated by dots, e.g. internal or tail1234.ts.net",
+    ),
+]
 Tag = Annotated[str, _matching(_TAG, "a tag of the form tag:[a-z0-9-]+, e.g. tag:relaymd-worker")]
 TagOwner = Annotated[str, AfterValidator(_tag_owner)]
 SshTarget = Annotated[str, _matching(_SSH_TARGET, "user@host, e.g. admin@orchestrator.lan")]
-ContainerImage = Annotated[str, _matching(
-    _IMAGE, "a pinned image reference registry/path:tag or @sha256:<digest>, e.g. "
-    "ghcr.io/example-org/relaymd-orchestrator:0.2.21")]
-AbsolutePath = Annotated[str, _matching(
-    _ABS_PATH, "an absolute path of letters, digits, '.', '_' and '-', e.g. /var/lib/relaymd")]
+ContainerImage = Annotated[
+    str,
+    _matching(
+        _IMAGE,
+        "a pinned image reference registry/path:tag or @sha256:<digest>, e.g. "
+        "ghcr.io/example-org/relaymd-orchestrator:0.2.21",
+    ),
+]
+AbsolutePath = Annotated[
+    str,
+    _matching(
+        _ABS_PATH, "an absolute path of letters, digits, '.', '_' and '-', e.g. /var/lib/relaymd"
+    ),
+]
 SecretPath = Annotated[str, _matching(_SECRET_PATH, "an Infisical folder path, e.g. /RelayMD")]
 Slug = Annotated[str, _matching(_SLUG, "a slug of a-z, 0-9 and '-', e.g. prod")]
 ProxmoxName = Annotated[str, _matching(_PROXMOX_NAME, "a Proxmox node name, e.g. proxmox")]

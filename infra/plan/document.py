@@ -45,20 +45,27 @@ def plan_document(deployment: Deployment) -> dict[str, Any]:
             "type": resource.type,
             "name": resource.name,
             "parent": _parent_name(resource.parent_urn),
-            "inputs": plan_value({key: value for key, value in resource.inputs.items()
-                                  if key not in _INTERNAL_INPUTS}),
+            "inputs": plan_value(
+                {
+                    key: value
+                    for key, value in resource.inputs.items()
+                    if key not in _INTERNAL_INPUTS
+                }
+            ),
         }
         for resource in deployment.resources
     ]
     resources.sort(key=lambda entry: (entry["type"], entry["name"]))
     outputs = {
-        name: SECRET_MASK if output.secret else
-        (plan_value(output.value) if output.known else KNOWN_AFTER_APPLY)
+        name: SECRET_MASK
+        if output.secret
+        else (plan_value(output.value) if output.known else KNOWN_AFTER_APPLY)
         for name, output in sorted(deployment.outputs.items())
     }
     return {"stack": deployment.stack, "resources": resources, "outputs": outputs}
 
 
 def plan_json(deployment: Deployment) -> str:
-    return json.dumps(plan_document(deployment), indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
+    return (
+        json.dumps(plan_document(deployment), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )

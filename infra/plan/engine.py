@@ -19,7 +19,13 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import PROJECT
-from infra.plan.mocks import CallResults, PlanMocks, RecordedResource, RecordingMonitor, ResourceOutputs
+from infra.plan.mocks import (
+    CallResults,
+    PlanMocks,
+    RecordedResource,
+    RecordingMonitor,
+    ResourceOutputs,
+)
 from infra.stack_loader import PROJECT_ROOT
 
 PROGRAM_ENTRY = PROJECT_ROOT / "infra" / "__main__.py"
@@ -59,14 +65,14 @@ def run_program(
     call_results: Mapping[str, CallResults] | None = None,
 ) -> Deployment:
     """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would."""
-    mocks = PlanMocks(preview=preview, resource_outputs=resource_outputs or {},
-                      call_results=call_results or {})
+    mocks = PlanMocks(
+        preview=preview, resource_outputs=resource_outputs or {}, call_results=call_results or {}
+    )
     monitor = RecordingMonitor(mocks)
     # Each run starts from a clean runtime so runs in one process cannot leak into each other.
     settings.ROOT.set(None)
     set_all_config({f"{PROJECT}:{key}": _config_text(value) for key, value in raw_config.items()})
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
-                             monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     exported: dict[str, ExportedOutput] = {}
 
     def program() -> Any:

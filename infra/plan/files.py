@@ -19,10 +19,11 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> None:
 
 def differing_files(directory: Path, files: Mapping[str, str]) -> list[str]:
     """Sorted ``path: reason`` lines for every file that differs from a fresh render."""
-    committed = {
-        str(path.relative_to(directory)): path
-        for path in directory.rglob("*") if path.is_file()
-    } if directory.is_dir() else {}
+    committed = (
+        {str(path.relative_to(directory)): path for path in directory.rglob("*") if path.is_file()}
+        if directory.is_dir()
+        else {}
+    )
     differences = []
     for relative in sorted(files.keys() | committed.keys()):
         if relative not in committed:

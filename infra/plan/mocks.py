@@ -61,7 +61,7 @@ class RecordingMonitor(MockMonitor):
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self._record(request, response.urn)
         return response
@@ -71,8 +71,13 @@ class RecordingMonitor(MockMonitor):
 
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         with self._lock:
-            self.recorded.append(RecordedResource(
-                urn=urn, type=request.type, name=request.name,
-                parent_urn=request.parent or None, custom=bool(request.custom),
-                inputs=inputs,
-            ))
+            self.recorded.append(
+                RecordedResource(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    parent_urn=request.parent or None,
+                    custom=bool(request.custom),
+                    inputs=inputs,
+                )
+            )

@@ -52,8 +52,9 @@ def render_report(document: dict[str, Any]) -> str:
         for key, value in leaves[:MAX_INPUTS_SHOWN]:
             lines.append(f"{'':<{type_width}}    {key} = {_shown(value)}")
         if len(leaves) > MAX_INPUTS_SHOWN:
-            lines.append(f"{'':<{type_width}}    … {len(leaves) - MAX_INPUTS_SHOWN} more inputs "
-                         "in plan.json")
+            lines.append(
+                f"{'':<{type_width}}    … {len(leaves) - MAX_INPUTS_SHOWN} more inputs in plan.json"
+            )
     if document["outputs"]:
         lines.append("")
         lines.append("OUTPUTS")

@@ -1,0 +1,36 @@
+"""The plan harness runs the real program under the mock engine and records it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.plan.document import KNOWN_AFTER_APPLY, plan_document, plan_json
+from infra.plan.engine import run_program
+
+
+def test_program_declares_providers_with_masked_credentials(example_config: dict[str, Any]) -> None:
+    deployment = run_program("example", example_config, preview=True)
+    document = plan_document(deployment)
+    tailscale = next(r for r in document["resources"] if r["type"] == "pulumi:providers:tailscale")
+    assert tailscale["inputs"]["oauthClientSecret"] == "[secret]"
+    assert tailscale["inputs"]["tailnet"] == "example.org"
+    assert document["outputs"]["RELAYMD_ORCHESTRATOR_URL"] == (
+        "http://relaymd-orchestrator.tail0a1b2c.ts.net:36158"
+    )
+    assert KNOWN_AFTER_APPLY not in document["outputs"].values()
+
+
+def test_runs_are_isolated_and_byte_identical(example_config: dict[str, Any]) -> None:
+    first = plan_json(run_program("example", example_config, preview=True))
+    second = plan_json(run_program("example", example_config, preview=True))
+    assert first == second
+
+
+def test_canary_secrets_never_reach_plan_json(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    from tests.support.stacks import canary_values
+
+    text = plan_json(run_program("example", canary_stack, preview=False))
+    leaked = [value for value in canary_values(canary_document) if value in text]
+    assert leaked == []
