@@ -25,12 +25,17 @@ def _progress(message: str) -> None:
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def render_stack(stack: str) -> tuple[dict[str, str], dict[str, object]]:
+def render_stack(
+    stack: str, project_root: Path = PROJECT_ROOT
+) -> tuple[dict[str, str], dict[str, object]]:
     """Validate, run the program under the mock engine and render every artifact."""
     started = time.monotonic()
     _progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
-    raw = read_stack_file(PROJECT_ROOT, stack)
-    loaded = load_stack(stack, raw)
+    raw = read_stack_file(project_root, stack)
+    loaded = load_stack(stack, raw, project_root=project_root)
+    if project_root != PROJECT_ROOT:
+        # The program resolves relative paths against this checkout; make them absolute.
+        raw = {**raw, "sops": _absolute_sops(raw.get("sops"), project_root, stack)}
     _progress("Running the Pulumi program under the mock engine (offline, preview)")
     deployment = run_program(stack, raw, preview=True)
     _progress("Rendering artifacts")
@@ -40,9 +45,17 @@ def render_stack(stack: str) -> tuple[dict[str, str], dict[str, object]]:
     return files, plan_document(deployment)
 
 
+def _absolute_sops(settings: object, project_root: Path, stack: str) -> dict[str, str]:
+    given = settings if isinstance(settings, dict) else {}
+    absolute = {"file": str(project_root / given.get("file", f"secrets/{stack}.sops.yaml"))}
+    if given.get("age_key_file"):
+        absolute["age_key_file"] = str(project_root / given["age_key_file"])
+    return absolute
+
+
 def _plan(arguments: argparse.Namespace) -> int:
     try:
-        files, document = render_stack(arguments.stack)
+        files, document = render_stack(arguments.stack, arguments.project_dir.resolve())
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -56,7 +69,7 @@ def _plan(arguments: argparse.Namespace) -> int:
         print(f"{arguments.check} matches a fresh render ({len(files)} files).")
         return 0
     print(render_report(document))
-    out = arguments.out or PROJECT_ROOT / "build" / arguments.stack
+    out = arguments.out or arguments.project_dir / "build" / arguments.stack
     write_tree(out, files)
     print(f"Wrote {len(files)} files to {out}")
     return 0
@@ -69,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "plan", help="show every resource of a stack and render its artifacts, offline"
     )
     plan.add_argument("--stack", default="example", help="stack name (default: example)")
+    plan.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="directory holding Pulumi.<stack>.yaml and secrets/ (default: this checkout)",
+    )
     plan.add_argument(
         "--out",
         type=Path,

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic_core import PydanticCustomError
 
 from infra.config import StackConfig
 from infra.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
 from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
 
-NonEmptySecret = Annotated[SecretStr, Field(min_length=1)]
+
+def _non_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise PydanticCustomError("relaymd_value", "a non-empty value")
+    return value
+
+
+NonEmptySecret = Annotated[SecretStr, AfterValidator(_non_empty)]
 
 
 class _SecretModel(BaseModel):
