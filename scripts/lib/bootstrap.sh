@@ -38,9 +38,19 @@ ensure_venv() {
   fi
   say "Installing Python packages into .venv (first run takes about a minute)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  local spec="$PROJECT_ROOT"
-  [[ -n "$extras" ]] && spec="$PROJECT_ROOT[$extras]"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+  # Only the dependencies: the project runs from this checkout (PYTHONPATH), as Pulumi runs it.
+  "$VENV/bin/python" - "$PROJECT_ROOT/pyproject.toml" "$extras" >"$VENV/requirements.txt" <<'PY'
+import sys
+import tomllib
+
+with open(sys.argv[1], "rb") as handle:
+    project = tomllib.load(handle)["project"]
+requirements = list(project["dependencies"])
+if sys.argv[2]:
+    requirements += project["optional-dependencies"][sys.argv[2]]
+print("\n".join(requirements))
+PY
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$VENV/requirements.txt"
   echo "$wanted" >"$stamp"
 }
 
