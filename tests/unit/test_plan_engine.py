@@ -34,3 +34,27 @@ def test_canary_secrets_never_reach_plan_json(
     text = plan_json(run_program("example", canary_stack, preview=False))
     leaked = [value for value in canary_values(canary_document) if value in text]
     assert leaked == []
+
+
+def test_program_refuses_bad_config_before_declaring_anything(
+    example_config: dict[str, Any],
+) -> None:
+    """The `pulumi up` path: the same validation, reported without a traceback."""
+    import pulumi
+    import pytest
+
+    from infra.plan.mocks import PlanMocks, RecordingMonitor
+
+    example_config["relays"][0]["vlan"] = 5000
+    recorded: list[RecordingMonitor] = []
+    original_init = RecordingMonitor.__init__
+
+    def remember(self: RecordingMonitor, mocks: PlanMocks) -> None:
+        original_init(self, mocks)
+        recorded.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RecordingMonitor, "__init__", remember)
+        with pytest.raises(pulumi.RunError, match=r"relays\[0\]\.vlan: got 5000"):
+            run_program("example", example_config, preview=True)
+    assert recorded[0].recorded == []
