@@ -19,6 +19,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
     issues += _hostname_clashes(config)
     issues += _hardware_file_issues(config)
+    issues += _reserved_hostname_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -106,3 +107,20 @@ def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
             "an existing file: copy the orchestrator's /etc/nixos/hardware-configuration.nix "
             f"to {relative} (see nixos/hardware/README.md)",
         )
+
+
+RESERVED_HOSTNAMES = frozenset({"modules"})
+"""build/<stack>/nixos/modules/ holds the shared modules, so no host may be named so."""
+
+
+def _reserved_hostname_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    names = [("orchestrator.tailnet_hostname", config.orchestrator.tailnet_hostname)]
+    names += [
+        (f"relays[{index}].tailnet_hostname", relay.tailnet_hostname)
+        for index, relay in enumerate(config.relays)
+    ]
+    for path, name in names:
+        if name in RESERVED_HOSTNAMES:
+            yield ConfigIssue(
+                path, name, "another tailnet hostname: 'modules' names the shared NixOS modules"
+            )
