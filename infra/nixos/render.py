@@ -32,6 +32,12 @@ def _only_escaped(value: object) -> object:
     return value
 
 
+def _nix_filter(value: object) -> NixLiteral:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the missing value
+    return nix_value(value)
+
+
 @cache
 def template_environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -43,7 +49,7 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["nix"] = nix_value
+    environment.filters["nix"] = _nix_filter
     return environment
 
 
