@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.core import StackModel
+from infra.nixos.tree import nixos_tree
 
 
 def _json_text(document: object) -> str:
@@ -15,4 +16,5 @@ def render_artifacts(model: StackModel) -> dict[str, str]:
     """Relative path under ``build/<stack>/`` → file content. Never holds a secret value."""
     return {
         "infisical/secrets.json": _json_text(model.secret_catalog),
+        **nixos_tree(model),
     }

@@ -21,9 +21,11 @@ from infra.validators import (
     Ipv4Address,
     Ipv4Interface,
     Ipv4Network,
+    NixosHardwareFile,
     ProxmoxName,
     SecretPath,
     Slug,
+    SshPublicKey,
     SshTarget,
     Tag,
     TagOwner,
@@ -70,6 +72,9 @@ class OrchestratorConfig(_Model):
     data_root: AbsolutePath = "/var/lib/relaymd"
     lan_interface: DnsLabel = "eth0"
     """The LAN-facing interface, named so the firewall can keep 36158 off it."""
+    hardware_configuration: NixosHardwareFile
+    """The existing host's boot loader and file systems: a file in this repo, copied verbatim
+    (its own ``nixos-generate-config`` output), never invented by the renderer."""
 
 
 class RelayConfig(_Model):
@@ -132,6 +137,9 @@ class NixosSettings(_Model):
         "sha256-/bVBlRpECLVzjV19t5KMdMFWSwKLtb5RyXdjz3LJT+g="  # NAR hash of that tree
     )
 
+    admin_ssh_keys: list[SshPublicKey] = []
+    """Public keys that may log in as each host's SSH user (key only, never a password)."""
+
     @property
     def nixpkgs_url(self) -> str:
         return f"https://github.com/NixOS/nixpkgs/archive/{self.nixpkgs_revision}.tar.gz"
@@ -169,5 +177,6 @@ CONFIG_KEYS: tuple[str, ...] = (
     "infisical",
     "proxmox",
     "keys",
+    "nixos",
     "sops",
 )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from infra.config import RelayConfig, StackConfig
 from infra.errors import ConfigIssue
+from infra.nixos.sources import hardware_file
 
 
 def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
@@ -17,6 +18,8 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _duplicates(config, "address", lambda relay: str(_interface(relay).ip))
     issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
     issues += _hostname_clashes(config)
+    issues += _hardware_file_issues(config)
+    issues += _reserved_hostname_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -92,3 +95,32 @@ def _hostname_clashes(config: StackConfig) -> Iterator[ConfigIssue]:
             )
         else:
             owners[relay.tailnet_hostname] = path
+
+
+def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # The one check that looks at the tree: a missing file would only fail at build time.
+    relative = config.orchestrator.hardware_configuration
+    if not hardware_file(relative).is_file():
+        yield ConfigIssue(
+            "orchestrator.hardware_configuration",
+            relative,
+            "an existing file: copy the orchestrator's /etc/nixos/hardware-configuration.nix "
+            f"to {relative} (see nixos/hardware/README.md)",
+        )
+
+
+RESERVED_HOSTNAMES = frozenset({"modules"})
+"""build/<stack>/nixos/modules/ holds the shared modules, so no host may be named so."""
+
+
+def _reserved_hostname_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    names = [("orchestrator.tailnet_hostname", config.orchestrator.tailnet_hostname)]
+    names += [
+        (f"relays[{index}].tailnet_hostname", relay.tailnet_hostname)
+        for index, relay in enumerate(config.relays)
+    ]
+    for path, name in names:
+        if name in RESERVED_HOSTNAMES:
+            yield ConfigIssue(
+                path, name, "another tailnet hostname: 'modules' names the shared NixOS modules"
+            )

@@ -30,6 +30,15 @@ _SECRET_PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _PROXMOX_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _DATASTORE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+# An OpenSSH public key line. The comment may hold any printable text (it is rendered
+# through the Nix string filter); control characters such as a newline would smuggle a
+# second key into authorized_keys, so they are refused.
+_SSH_PUBLIC_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,}={0,3}( [^\x00-\x1f\x7f]{1,200})?$"
+)
+# A hardware configuration kept in the repository, named relative to the project root.
+_NIXOS_HARDWARE_FILE = re.compile(r"^nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.nix$")
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
 
 
@@ -121,3 +130,19 @@ HttpsUrl = Annotated[str, _matching(_HTTPS_URL, "an https:// URL, e.g. https://a
 Ipv4Interface = Annotated[str, AfterValidator(_ipv4_interface)]
 Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 Ipv4Network = Annotated[str, AfterValidator(_ipv4_network)]
+SshPublicKey = Annotated[
+    str,
+    _matching(
+        _SSH_PUBLIC_KEY,
+        "one OpenSSH public key line 'TYPE BASE64 [comment]' without control characters, "
+        "e.g. ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... alice@example.org",
+    ),
+]
+NixosHardwareFile = Annotated[
+    str,
+    _matching(
+        _NIXOS_HARDWARE_FILE,
+        "a file under nixos/hardware/ in this repository, e.g. nixos/hardware/orchestrator.nix "
+        "(copy the host's /etc/nixos/hardware-configuration.nix there)",
+    ),
+]

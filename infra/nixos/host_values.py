@@ -1,0 +1,79 @@
+"""What each host's configuration says: pure decisions from the stack model.
+
+The template only places these values; the NixOS modules hold the behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.core import StackModel
+from infra.hosts import (
+    INFISICAL_RELAY_ENV_FILE,
+    ORCHESTRATOR_ENV_FILE,
+    SECRETS_DIR,
+    TAILSCALE_AUTH_KEY_FILE,
+    HostSpec,
+    Role,
+)
+
+
+def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:
+    """Template context for one host: plain str/int/bool/list values, nothing secret."""
+    config = model.config
+    values: dict[str, Any] = {
+        "is_orchestrator": host.role is Role.ORCHESTRATOR,
+        "hostname": host.name,
+        "state_version": config.nixos.state_version,
+        "hardening": {
+            "adminUser": host.ssh_target.split("@", 1)[0],
+            "sshPort": host.ssh_port,
+            "authorizedKeys": list(config.nixos.admin_ssh_keys),
+        },
+        "secrets": {
+            "directory": SECRETS_DIR,
+            "files": [secret.path for secret in host.secret_files],
+        },
+        "tailnet": {
+            "hostname": host.name,
+            "tags": [host.tag],
+            "authKeyFile": TAILSCALE_AUTH_KEY_FILE.path,
+            "advertiseRoutes": list(host.relay.advertise_routes) if host.relay else [],
+        },
+    }
+    if host.role is Role.ORCHESTRATOR:
+        orchestrator = config.orchestrator
+        values["orchestrator"] = {
+            "image": orchestrator.image,
+            "port": orchestrator.port,
+            "hostname": orchestrator.tailnet_hostname,
+            "dataRoot": orchestrator.data_root.rstrip("/"),
+            "environmentFile": ORCHESTRATOR_ENV_FILE.path,
+            "lanInterface": orchestrator.lan_interface,
+        }
+        return values
+    relay = host.relay
+    if relay is None:
+        raise ValueError(f"relay host {host.name} has no relay settings")
+    values["proxmox_guest"] = {
+        "guestAgent": relay.guest_agent,
+        "address": relay.address,
+        "gateway": relay.gateway,
+        "nameservers": list(relay.nameservers),
+    }
+    values["relay"] = {
+        "internalDomain": relay.internal_domain,
+        "upstreamNameservers": list(relay.nameservers),
+        "tlsPassthroughUpstream": relay.tls_passthrough_upstream,
+    }
+    values["infisical_relay"] = (
+        {
+            "enable": True,
+            "name": relay.name,
+            "domain": config.infisical.site_url,
+            "environmentFile": INFISICAL_RELAY_ENV_FILE.path,
+        }
+        if relay.infisical_relay
+        else {"enable": False}
+    )
+    return values

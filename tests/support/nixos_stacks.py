@@ -1,0 +1,52 @@
+"""Stack variants for the NixOS rendering tests, and rendering them into a tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from infra.artifacts import render_artifacts
+from infra.core import StackModel, build_stack_model
+from infra.plan.files import write_tree
+from infra.stack_loader import parse_config
+from tests.support.stacks import example_raw_config
+
+HOSTILE_KEY_COMMENT = 'x" ; services.openssh.enable = false; "${builtins.abort "boom"}\\ \'\' $'
+HOSTILE_ADMIN_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGtgrslz7VGiM2OFqf1/QABHK+X2LzRwfKXv9S7+zpu "
+    + HOSTILE_KEY_COMMENT
+)
+
+
+def full_raw_config() -> dict[str, Any]:
+    """The example plus every optional relay feature, a second relay and a hostile key."""
+    raw = example_raw_config()
+    relay = raw["relays"][0]
+    relay["infisical_relay"] = True
+    relay["guest_agent"] = True
+    relay["tls_passthrough_upstream"] = "proxy.internal:443"
+    second = dict(relay)
+    second.update(
+        name="relay-2",
+        address="10.100.10.3/24",
+        tailnet_hostname="relaymd-relay-2",
+        infisical_relay=False,
+        tls_passthrough_upstream=None,
+        advertise_routes=[],
+    )
+    raw["relays"].append(second)
+    raw["orchestrator"]["ssh_target"] = "root@orchestrator.lab.example.org"
+    raw["orchestrator"]["ssh_port"] = 2202
+    raw.setdefault("nixos", {})["admin_ssh_keys"] = [HOSTILE_ADMIN_KEY]
+    return raw
+
+
+def model_of(raw: dict[str, Any]) -> StackModel:
+    return build_stack_model(parse_config("example", raw, "Pulumi.example.yaml"))
+
+
+def render_tree(raw: dict[str, Any], directory: Path) -> dict[str, str]:
+    """Render every artifact of ``raw`` into ``directory``; return the NixOS files."""
+    files = render_artifacts(model_of(raw))
+    write_tree(directory, files)
+    return {path: text for path, text in files.items() if path.startswith("nixos/")}

@@ -1,0 +1,134 @@
+"""The rendered NixOS tree: layout, determinism, template safety, canaries, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from infra.artifacts import render_artifacts
+from infra.core import build_stack_model
+from infra.errors import ConfigError
+from infra.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
+from infra.nixos.render import UnescapedValueError, render_host_configuration, template_environment
+from infra.nixos.sources import NIXOS_DIR, PROJECT_ROOT, module_sources
+from infra.stack_loader import load_stack
+from tests.support.nixos_stacks import full_raw_config, model_of
+from tests.support.stacks import canary_values
+
+
+def test_tree_holds_each_host_and_verbatim_modules(example_config: dict[str, Any]) -> None:
+    files = render_artifacts(model_of(example_config))
+    nixos = sorted(path for path in files if path.startswith("nixos/"))
+    modules = {f"nixos/modules/{name}" for name in module_sources()}
+    assert set(nixos) == modules | {
+        "nixos/relaymd-orchestrator/configuration.nix",
+        "nixos/relaymd-orchestrator/hardware-configuration.nix",
+        "nixos/relaymd-relay/configuration.nix",
+    }
+    for module in NIXOS_DIR.glob("*.nix"):
+        assert files[f"nixos/modules/{module.name}"] == module.read_text()
+    hardware = PROJECT_ROOT / example_config["orchestrator"]["hardware_configuration"]
+    assert files["nixos/relaymd-orchestrator/hardware-configuration.nix"] == hardware.read_text()
+
+
+def test_rendering_is_deterministic() -> None:
+    first = render_artifacts(model_of(full_raw_config()))
+    second = render_artifacts(model_of(full_raw_config()))
+    assert first == second
+
+
+def test_configurations_reference_secret_paths_never_values(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    loaded = load_stack("example", canary_stack)
+    files = render_artifacts(build_stack_model(loaded.config))
+    canaries = list(canary_values(canary_document))
+    assert len(canaries) >= 5
+    leaked = [
+        (path, canary) for path, text in files.items() for canary in canaries if canary in text
+    ]
+    assert leaked == []
+    # The files do name where the secrets will be: the paths, under the root-only directory.
+    orchestrator = files["nixos/relaymd-orchestrator/configuration.nix"]
+    assert f'authKeyFile = "{TAILSCALE_AUTH_KEY_FILE.path}";' in orchestrator
+    assert f'directory = "{SECRETS_DIR}";' in orchestrator
+
+
+def test_template_refuses_values_printed_without_the_nix_filter() -> None:
+    template = template_environment().from_string("x = {{ value }};")
+    with pytest.raises(UnescapedValueError, match="nix filter"):
+        template.render(value="1; y = 2")
+    assert template_environment().from_string("x = {{ value | nix }};").render(value='"') == (
+        'x = "\\"";'
+    )
+
+
+def test_template_refuses_undefined_names() -> None:
+    template = template_environment().from_string("x = {{ missing | nix }};")
+    with pytest.raises(jinja2.UndefinedError):
+        template.render()
+
+
+def test_relay_configuration_enables_infisical_relay_only_when_configured() -> None:
+    model = model_of(full_raw_config())
+    relay_1, relay_2 = (host for host in model.hosts if host.relay is not None)
+    assert "enable = true;" in render_host_configuration(model, relay_1)
+    disabled = render_host_configuration(model, relay_2)
+    assert "enable = false;" in disabled
+    assert "infisical-relay.env" not in disabled
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("orchestrator", "tailnet_hostname", 'orch"; services.openssh.enable = false; x="'),
+        ("orchestrator", "image", "ghcr.io/example-org/relaymd:${builtins.abort 1}"),
+        ("orchestrator", "data_root", "/var/lib/relaymd\n/etc"),
+        ("orchestrator", "lan_interface", "eth0\\"),
+        ("orchestrator", "hardware_configuration", "/etc/nixos/hardware-configuration.nix"),
+        ("orchestrator", "hardware_configuration", "nixos/hardware/../../secrets/x.nix"),
+        ("relays", "tls_passthrough_upstream", 'proxy:443; }"'),
+        ("relays", "internal_domain", "internal'' ${x}"),
+        ("nixos", "admin_ssh_keys", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA alice\nssh-rsa AAAA"]),
+    ],
+)
+def test_hostile_values_in_strict_fields_are_rejected_with_the_field_path(
+    example_config: dict[str, Any], section: str, field: str, value: object
+) -> None:
+    if section == "relays":
+        example_config["relays"][0][field] = value
+        path = f"relays[0].{field}"
+    else:
+        example_config.setdefault(section, {})[field] = value
+        path = f"{section}.{field}"
+    with pytest.raises(ConfigError) as raised:
+        model_of(example_config)
+    assert path in str(raised.value)
+
+
+def test_missing_hardware_file_is_named_with_the_fix(example_config: dict[str, Any]) -> None:
+    example_config["orchestrator"]["hardware_configuration"] = "nixos/hardware/absent.nix"
+    with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration") as raised:
+        model_of(example_config)
+    assert "nixos-generate-config" not in str(raised.value)  # the fix names the file to copy
+    assert "hardware-configuration.nix to nixos/hardware/absent.nix" in str(raised.value)
+
+
+def test_hardware_configuration_is_required(example_config: dict[str, Any]) -> None:
+    del example_config["orchestrator"]["hardware_configuration"]
+    with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration: got nothing"):
+        model_of(example_config)
+
+
+def test_a_host_cannot_shadow_the_modules_directory(example_config: dict[str, Any]) -> None:
+    example_config["relays"][0]["tailnet_hostname"] = "modules"
+    with pytest.raises(ConfigError, match=r"relays\[0\]\.tailnet_hostname"):
+        model_of(example_config)
+
+
+def test_example_stack_files_exist_in_the_repository() -> None:
+    assert (PROJECT_ROOT / "nixos" / "hardware" / "example-orchestrator.nix").is_file()
+    assert Path(PROJECT_ROOT / "templates" / "configuration.nix.j2").is_file()
