@@ -1,0 +1,72 @@
+# Base hardening for every node: SSH by key only, no root password login, and a
+# firewall that denies by default (each service opens its own ports, on purpose).
+{ config, lib, ... }:
+let
+  cfg = config.relaymd.hardening;
+  isRoot = cfg.adminUser == "root";
+in
+{
+  options.relaymd.hardening = {
+    adminUser = lib.mkOption {
+      type = lib.types.strMatching "[a-z_][a-z0-9_-]*";
+      description = "The SSH user that installs and updates this host (its ssh_target user).";
+    };
+    sshPort = lib.mkOption {
+      type = lib.types.port;
+      default = 22;
+      description = "Port sshd listens on.";
+    };
+    authorizedKeys = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      description = ''
+        Public keys allowed to log in as the admin user. Keys the pipeline drops into the
+        user's ~/.ssh/authorized_keys keep working too.
+      '';
+    };
+  };
+
+  config = {
+    services.openssh = {
+      enable = true;
+      ports = [ cfg.sshPort ];
+      # SSH is how installs and updates arrive; everything else stays closed.
+      openFirewall = true;
+      settings = {
+        PasswordAuthentication = false;
+        KbdInteractiveAuthentication = false;
+        AuthenticationMethods = "publickey";
+        # Root never logs in with a password; with a key only when root is the admin user.
+        PermitRootLogin = if isRoot then "prohibit-password" else "no";
+      };
+    };
+
+    users.users.${cfg.adminUser} = {
+      openssh.authorizedKeys.keys = cfg.authorizedKeys;
+    } // lib.optionalAttrs (!isRoot) {
+      isNormalUser = true;
+      extraGroups = [ "wheel" ];
+    };
+
+    # The admin user has no password to type: sudo trusts wheel, and Nix accepts the
+    # system closure it copies over SSH (what nixos-rebuild --target-host does).
+    security.sudo.wheelNeedsPassword = false;
+    nix.settings.trusted-users = [ cfg.adminUser ];
+
+    networking.firewall = {
+      enable = true;
+      allowPing = true;
+    };
+
+    assertions = [
+      {
+        assertion = config.networking.firewall.enable;
+        message = "relaymd.hardening: the firewall must stay enabled (deny by default).";
+      }
+      {
+        assertion = !config.services.openssh.settings.PasswordAuthentication;
+        message = "relaymd.hardening: SSH password login must stay disabled.";
+      }
+    ];
+  };
+}

@@ -1,0 +1,122 @@
+# The RelayMD orchestrator as an OCI container. Its API answers on the tailnet interface
+# only: host networking (no published port that could bypass the firewall) plus a
+# firewall rule for the tailnet interface alone.
+{ config, lib, pkgs, ... }:
+let
+  cfg = config.relaymd.orchestrator;
+  firewall = config.networking.firewall;
+  tailnetInterface = config.services.tailscale.interfaceName;
+  socketDirectory = builtins.dirOf cfg.tailscaleSocket;
+  configPath = "/etc/relaymd/relaymd-config.yaml";
+  # JSON is valid YAML. Only non-secret keys belong here (RelayMD ignores secret ones).
+  configFile = pkgs.writeText "relaymd-config.yaml" (builtins.toJSON cfg.settings);
+  lanInterfacePorts = (firewall.interfaces.${cfg.lanInterface} or { allowedTCPPorts = [ ]; }).allowedTCPPorts;
+  inRange = port: range: range.from <= port && port <= range.to;
+in
+{
+  options.relaymd.orchestrator = {
+    image = lib.mkOption {
+      type = lib.types.str;
+      description = "Pinned OCI image of the orchestrator (registry/path:tag or @sha256:...).";
+    };
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 36158;
+      description = "HTTP API port, opened on the tailnet interface only.";
+    };
+    hostname = lib.mkOption {
+      type = lib.types.str;
+      description = "The orchestrator's tailnet name (RelayMD's tailscale_hostname).";
+    };
+    dataRoot = lib.mkOption {
+      type = lib.types.strMatching "/[^ ]+";
+      default = "/var/lib/relaymd";
+      description = "RELAYMD_DATA_ROOT: config/, db/, logs/, state/ and tailscale/ live here.";
+    };
+    environmentFile = lib.mkOption {
+      type = lib.types.strMatching "/[^ ]+";
+      description = "Root-only file with INFISICAL_TOKEN=<client_id>:<client_secret>.";
+    };
+    lanInterface = lib.mkOption {
+      type = lib.types.str;
+      description = "The LAN interface, on which the API port must never open.";
+    };
+    tailscaleSocket = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/tailscale/tailscaled.sock";
+      description = ''
+        The system tailscaled's socket. RelayMD must see this daemon Running; otherwise it
+        starts its own userspace tailscaled with the worker key and joins as a worker.
+      '';
+    };
+    settings = lib.mkOption {
+      type = lib.types.attrsOf lib.types.anything;
+      default = { };
+      description = "relaymd-config.yaml keys (non-secret); the defaults below fill the rest.";
+    };
+  };
+
+  config = {
+    relaymd.orchestrator.settings = {
+      database_url = lib.mkDefault "sqlite+aiosqlite:///${cfg.dataRoot}/db/relaymd.db";
+      log_directory = lib.mkDefault "${cfg.dataRoot}/logs";
+      tailscale_hostname = lib.mkDefault cfg.hostname;
+      # Not a default: pointing elsewhere would let RelayMD join as a worker (see above).
+      tailscale_socket = cfg.tailscaleSocket;
+    };
+
+    virtualisation.oci-containers = {
+      backend = "podman";
+      containers.relaymd-orchestrator = {
+        image = cfg.image;
+        environment = {
+          RELAYMD_CONFIG = configPath;
+          RELAYMD_DATA_ROOT = cfg.dataRoot;
+          # Wider than RelayMD's loopback default so the tailnet address answers; the
+          # firewall admits the port on the tailnet interface only.
+          RELAYMD_ORCHESTRATOR_HOST = "0.0.0.0";
+          RELAYMD_ORCHESTRATOR_PORT = toString cfg.port;
+        };
+        environmentFiles = [ cfg.environmentFile ];
+        volumes = [
+          "${cfg.dataRoot}:${cfg.dataRoot}"
+          "${configFile}:${configPath}:ro"
+          # The directory, not the socket file: tailscaled recreates the socket on restart.
+          "${socketDirectory}:${socketDirectory}"
+        ];
+        extraOptions = [ "--network=host" ];
+      };
+    };
+
+    systemd.tmpfiles.rules = map (directory: "d ${directory} 0750 root root -") [
+      cfg.dataRoot
+      "${cfg.dataRoot}/config"
+      "${cfg.dataRoot}/db"
+      "${cfg.dataRoot}/logs"
+      "${cfg.dataRoot}/state"
+      "${cfg.dataRoot}/tailscale"
+    ];
+
+    relaymd.tailnet.dependentServices = [ "podman-relaymd-orchestrator" ];
+
+    networking.firewall.interfaces.${tailnetInterface}.allowedTCPPorts = [ cfg.port ];
+
+    assertions = [
+      {
+        assertion = cfg.lanInterface != tailnetInterface;
+        message = "relaymd.orchestrator.lanInterface must not be the tailnet interface.";
+      }
+      {
+        assertion = !(lib.elem cfg.lanInterface firewall.trustedInterfaces);
+        message = "relaymd.orchestrator: ${cfg.lanInterface} is trusted, which opens port ${toString cfg.port} on the LAN.";
+      }
+      {
+        assertion =
+          !(lib.elem cfg.port firewall.allowedTCPPorts)
+          && !(lib.any (inRange cfg.port) firewall.allowedTCPPortRanges)
+          && !(lib.elem cfg.port lanInterfacePorts);
+        message = "relaymd.orchestrator: port ${toString cfg.port} is opened beyond the tailnet interface ${tailnetInterface}.";
+      }
+    ];
+  };
+}

@@ -1,0 +1,72 @@
+# The relay: answers the internal domain for the tailnet (split DNS points here) and,
+# optionally, passes TLS on 443 through to an internal reverse proxy, unterminated.
+# Both listen for the tailnet only.
+{ config, lib, ... }:
+let
+  cfg = config.relaymd.relay;
+  tailnetInterface = config.services.tailscale.interfaceName;
+  passthrough = cfg.tlsPassthroughUpstream != null;
+in
+{
+  options.relaymd.relay = {
+    internalDomain = lib.mkOption {
+      type = lib.types.str;
+      default = "internal";
+      description = "Domain answered for the tailnet, with all its subdomains.";
+    };
+    upstreamNameservers = lib.mkOption {
+      type = lib.types.nonEmptyListOf lib.types.str;
+      description = "LAN resolvers that know the internal domain.";
+    };
+    tlsPassthroughUpstream = lib.mkOption {
+      type = lib.types.nullOr (lib.types.strMatching "[A-Za-z0-9.-]+:[0-9]+");
+      default = null;
+      description = "host:port of an internal reverse proxy receiving TLS from port 443.";
+    };
+  };
+
+  config = {
+    # systemd-resolved would hold port 53.
+    services.resolved.enable = lib.mkForce false;
+
+    services.dnsmasq = {
+      enable = true;
+      # The host keeps its own resolvers; dnsmasq serves the tailnet.
+      resolveLocalQueries = false;
+      settings = {
+        # Only the internal domain is forwarded; with no-resolv every other name is
+        # refused, so the relay is not an open resolver.
+        server = map (nameserver: "/${cfg.internalDomain}/${nameserver}") cfg.upstreamNameservers;
+        no-resolv = true;
+        domain-needed = true;
+        interface = [ tailnetInterface ];
+        # tailscale0 appears after dnsmasq starts.
+        bind-dynamic = true;
+      };
+    };
+
+    services.nginx = lib.mkIf passthrough {
+      enable = true;
+      streamConfig = ''
+        server {
+          listen 443;
+          proxy_pass ${cfg.tlsPassthroughUpstream};
+        }
+      '';
+    };
+
+    relaymd.tailnet.dependentServices = [ "dnsmasq" ] ++ lib.optional passthrough "nginx";
+
+    networking.firewall.interfaces.${tailnetInterface} = {
+      allowedUDPPorts = [ 53 ];
+      allowedTCPPorts = [ 53 ] ++ lib.optional passthrough 443;
+    };
+
+    assertions = [
+      {
+        assertion = !config.services.resolved.enable;
+        message = "relaymd.relay: systemd-resolved would hold port 53 that dnsmasq answers on.";
+      }
+    ];
+  };
+}
