@@ -169,5 +169,6 @@ CONFIG_KEYS: tuple[str, ...] = (
     "infisical",
     "proxmox",
     "keys",
+    "nixos",
     "sops",
 )
