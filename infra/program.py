@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_tailscale as tailscale
 
 from infra.config import CONFIG_KEYS, PROJECT
+from infra.core import build_stack_model
 from infra.errors import ConfigError
+from infra.nodes import declare_nodes
 from infra.providers import declare_providers
 from infra.stack_loader import LoadedStack, load_stack
 
@@ -19,7 +22,26 @@ def read_pulumi_config() -> dict[str, Any]:
 
 
 def declare_stack(stack: LoadedStack) -> None:
-    declare_providers(stack.config, stack.secrets)
+    providers = declare_providers(stack.config, stack.secrets)
+    model = build_stack_model(stack.config)
+    # --- Host auth keys: stand-in until the tailnet component lands (use tailnet.host_keys). ---
+    host_keys: dict[str, pulumi.Output[str]] = {
+        host.name: pulumi.Output.secret(
+            tailscale.TailnetKey(
+                f"{host.name}-host-key",
+                reusable=False,
+                ephemeral=False,
+                preauthorized=True,
+                tags=[host.tag],
+                expiry=stack.config.keys.host_key_expiry_days * 86_400,
+                description=f"relaymd host {host.name}"[:50],
+                opts=pulumi.ResourceOptions(provider=providers.tailscale),
+            ).key
+        )
+        for host in model.hosts
+    }
+    # --- end of stand-in ---
+    declare_nodes(model, stack.secrets, providers, host_keys)
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", stack.config.orchestrator_url)
 
 

@@ -24,6 +24,9 @@ class RecordedResource:
     parent_urn: str | None
     custom: bool
     inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    """URNs the resource waits for: explicit depends_on plus those its inputs come from."""
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -79,5 +82,7 @@ class RecordingMonitor(MockMonitor):
                     parent_urn=request.parent or None,
                     custom=bool(request.custom),
                     inputs=inputs,
+                    dependencies=tuple(request.dependencies),
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )

@@ -1,0 +1,161 @@
+"""NixosHost: install (relays), deliver secrets (orchestrator), switch configuration (both).
+
+The scripts, variables and triggers come from pipeline.py; this component only wires them into
+pulumi-command resources, marks every secret value as a Pulumi secret and orders the steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_command import local
+
+from infra.config import NixosSettings
+from infra.hosts import HostSpec, SecretSource
+from infra.nixos.pipeline import (
+    ENV_DEPLOY_PUBLIC_KEY,
+    ENV_SSH_PRIVATE_KEY,
+    CommandSpec,
+    host_pipeline,
+    secret_file_content,
+    secret_variable,
+)
+
+INTERPRETER = ["/bin/bash", "-c"]
+
+# An install wipes the disk, so only a new machine (its id, in `triggers`) may run it again;
+# later changes of script, tree or secrets reach the host through the update command.
+_INSTALL_IGNORED_CHANGES = ["create", "environment", "stdin", "interpreter", "logging"]
+
+
+@dataclass(frozen=True)
+class NixosHostArgs:
+    host: HostSpec
+    nixos: NixosSettings
+    files: Mapping[str, str]
+    """The host's rendered tree: path relative to the rendered ``nixos/`` root → text."""
+    secrets: Mapping[SecretSource, pulumi.Input[str]]
+    """A value for every SecretSource in ``host.secret_files``."""
+    machine_id: pulumi.Input[str] | None = None
+    """Relays: the VM's id; a new id means a new machine and a fresh install."""
+    ssh_private_key: pulumi.Input[str] | None = None
+    """Relays: the per-deployment key; the orchestrator uses the operator's SSH agent."""
+    deploy_public_key: pulumi.Input[str] | None = None
+    """Relays: installed as the SSH user's authorized key so updates can log in."""
+    after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """Resources the first command waits for (e.g. the VM)."""
+    update_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """Extra resources every update waits for (e.g. a tailnet device lookup)."""
+
+
+def _file_content(source: SecretSource) -> Callable[[str], str]:
+    def content(value: str) -> str:
+        return secret_file_content(source, value)
+
+    return content
+
+
+class NixosHost(pulumi.ComponentResource):
+    ready: Sequence[pulumi.Resource]
+    """After these the host runs its configuration and has joined the tailnet."""
+    install: local.Command | None
+    deliver_secrets: local.Command | None
+    update: local.Command
+    configuration_hash: str
+
+    def __init__(
+        self, name: str, args: NixosHostArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("relaymd:nixos:NixosHost", name, None, opts)
+        host = args.host
+        missing = sorted(f.source.value for f in host.secret_files if f.source not in args.secrets)
+        if missing:
+            raise ValueError(f"NixosHost {name}: no value for secret files {', '.join(missing)}")
+        pipeline = host_pipeline(host, args.nixos, args.files)
+        self.configuration_hash = pipeline.configuration_hash
+        secret_environment = self._secret_environment(args)
+        self.install = None
+        self.deliver_secrets = None
+        if pipeline.install is not None:
+            if args.machine_id is None or args.deploy_public_key is None:
+                raise ValueError(
+                    f"NixosHost {name}: a relay needs machine_id and deploy_public_key"
+                )
+            self.install = self._command(
+                name,
+                pipeline.install,
+                secret_environment,
+                extra_environment={ENV_DEPLOY_PUBLIC_KEY: args.deploy_public_key},
+                machine_id=args.machine_id,
+                depends_on=list(args.after),
+                ignore_changes=_INSTALL_IGNORED_CHANGES,
+            )
+        if pipeline.deliver_secrets is not None:
+            self.deliver_secrets = self._command(
+                name, pipeline.deliver_secrets, secret_environment, depends_on=list(args.after)
+            )
+        first = self.install or self.deliver_secrets
+        self.update = self._command(
+            name,
+            pipeline.update,
+            secret_environment,
+            rerun_on_update=True,
+            depends_on=[*([first] if first else args.after), *args.update_after],
+        )
+        self.ready = (
+            [self.install] if self.install is not None else [c for c in (first, self.update) if c]
+        )
+        self.register_outputs({"configuration_hash": self.configuration_hash})
+
+    @staticmethod
+    def _secret_environment(args: NixosHostArgs) -> dict[str, pulumi.Output[str]]:
+        environment: dict[str, pulumi.Output[str]] = {}
+        for secret_file in args.host.secret_files:
+            source = secret_file.source
+            content = pulumi.Output.from_input(args.secrets[source]).apply(_file_content(source))
+            # Provider outputs (e.g. an auth key) are not always flagged secret: wrap them.
+            environment[secret_variable(source)] = pulumi.Output.secret(content)
+        if args.ssh_private_key is not None:
+            environment[ENV_SSH_PRIVATE_KEY] = pulumi.Output.secret(args.ssh_private_key)
+        return environment
+
+    def _command(
+        self,
+        name: str,
+        spec: CommandSpec,
+        secret_environment: Mapping[str, pulumi.Output[str]],
+        *,
+        extra_environment: Mapping[str, pulumi.Input[str]] | None = None,
+        machine_id: pulumi.Input[str] | None = None,
+        rerun_on_update: bool = False,
+        depends_on: Sequence[pulumi.Resource] = (),
+        ignore_changes: list[str] | None = None,
+    ) -> local.Command:
+        environment: dict[str, pulumi.Input[str]] = dict(spec.environment)
+        environment.update(extra_environment or {})
+        for variable in spec.secret_variables:
+            if variable not in secret_environment:
+                raise ValueError(f"NixosHost {name}: {spec.name} needs {variable}")
+            environment[variable] = secret_environment[variable]
+        triggers: list[pulumi.Input[str]] = list(spec.triggers)
+        if spec.triggered_by_machine:
+            triggers.append(machine_id if machine_id is not None else "")
+        return local.Command(
+            f"{name}-{spec.name}",
+            create=spec.script,
+            update=spec.script if rerun_on_update else None,
+            interpreter=INTERPRETER,
+            environment=environment,
+            stdin=spec.stdin,
+            triggers=triggers,
+            logging=local.Logging.STDOUT_AND_STDERR,
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(depends_on),
+                custom_timeouts=pulumi.CustomTimeouts(create=spec.timeout, update=spec.timeout),
+                ignore_changes=ignore_changes,
+            ),
+        )

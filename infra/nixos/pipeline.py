@@ -1,0 +1,195 @@
+"""The NixOS install/update pipeline, decided without Pulumi or I/O.
+
+For each host: which commands run (install for a new relay VM, secret delivery for the
+orchestrator, update for both), their scripts, the environment variables they read, the
+archive of the rendered tree they build, and the trigger values that make them run again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import posixpath
+import tarfile
+from base64 import b64encode
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from infra.config import NixosSettings
+from infra.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
+from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+
+RENDERED_NIXOS_ROOT = "nixos/"
+"""Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
+
+# Non-secret environment variables (visible in the plan, on purpose).
+ENV_HOST = "RELAYMD_HOST"
+ENV_SSH_TARGET = "RELAYMD_SSH_TARGET"
+ENV_SSH_PORT = "RELAYMD_SSH_PORT"
+ENV_SSH_HOST_KEYS = "RELAYMD_SSH_HOST_KEYS"
+ENV_NIXPKGS_URL = "RELAYMD_NIXPKGS_URL"
+ENV_NIXPKGS_SHA256 = "RELAYMD_NIXPKGS_SHA256"
+ENV_SECRETS_DIR = "RELAYMD_SECRETS_DIR"
+ENV_SECRET_FILES = "RELAYMD_SECRET_FILES"
+ENV_DEPLOY_PUBLIC_KEY = "RELAYMD_DEPLOY_PUBLIC_KEY"
+# Secret environment variables: only ever set from Pulumi secrets.
+ENV_SSH_PRIVATE_KEY = "RELAYMD_SSH_PRIVATE_KEY"
+SECRET_ENV_PREFIX = "RELAYMD_SECRET_"
+
+TRUST_ON_FIRST_USE = "trust-on-first-use"
+"""Relays: a new VM has new host keys, so each run pins them for itself."""
+USER_KNOWN_HOSTS = "user-known-hosts"
+"""The orchestrator: an existing host the operator already trusts in ~/.ssh/known_hosts."""
+
+# Environment files read by systemd units; the Tailscale key file holds the bare key.
+_ENV_FILE_VARIABLE = {
+    SecretSource.ORCHESTRATOR_INFISICAL_TOKEN: "INFISICAL_TOKEN",
+    SecretSource.INFISICAL_RELAY_TOKEN: "INFISICAL_RELAY_TOKEN",
+}
+
+
+def secret_variable(source: SecretSource) -> str:
+    return SECRET_ENV_PREFIX + source.name
+
+
+def secret_file_content(source: SecretSource, value: str) -> str:
+    """What lands in the file: the bare key, or ``NAME=value`` for an environment file."""
+    variable = _ENV_FILE_VARIABLE.get(source)
+    return value if variable is None else f"{variable}={value}\n"
+
+
+def host_tree(artifacts: Mapping[str, str], host: str, all_hosts: Iterable[str]) -> dict[str, str]:
+    """The files one host builds from: its own directory plus shared modules, not other hosts'."""
+    others = set(all_hosts) - {host}
+    tree = {}
+    for path, text in artifacts.items():
+        if not path.startswith(RENDERED_NIXOS_ROOT):
+            continue
+        relative = path.removeprefix(RENDERED_NIXOS_ROOT)
+        if relative.split("/", 1)[0] not in others:
+            tree[relative] = text
+    return tree
+
+
+def _checked_path(path: str) -> str:
+    normal = posixpath.normpath(path)
+    if path != normal or normal.startswith(("/", "..")) or normal == ".":
+        raise ValueError(f"rendered NixOS path {path!r} must be relative and normalised")
+    return normal
+
+
+def tree_archive(tree: Mapping[str, str]) -> str:
+    """A byte-stable, base64 .tar.gz of the tree: same text in, same archive out."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for path in sorted(tree):
+            data = tree[path].encode("utf-8")
+            info = tarfile.TarInfo(_checked_path(path))
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            archive.addfile(info, io.BytesIO(data))
+    # gzip's header carries a timestamp: pin it so the archive depends on the text alone.
+    return b64encode(gzip.compress(buffer.getvalue(), mtime=0)).decode("ascii")
+
+
+def configuration_hash(tree: Mapping[str, str], nixos: NixosSettings) -> str:
+    """Changes exactly when what would be built changes: the text or the pinned nixpkgs."""
+    document = {
+        "files": {_checked_path(path): tree[path] for path in sorted(tree)},
+        "nixpkgs": [nixos.nixpkgs_url, nixos.nixpkgs_sha256],
+    }
+    encoded = json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+
+
+def secret_files_manifest(host: HostSpec) -> str:
+    """``VARIABLE PATH`` per line: which secret variable the scripts write to which file."""
+    return "".join(f"{secret_variable(f.source)} {f.path}\n" for f in host.secret_files)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    """Suffix of the Pulumi resource name, e.g. ``install``."""
+    script: str
+    environment: Mapping[str, str]
+    """Non-secret variables; secret ones are named in ``secret_variables``."""
+    secret_variables: tuple[str, ...]
+    stdin: str | None
+    triggers: tuple[str, ...]
+    """Values whose change re-runs the command; never derived from a secret."""
+    triggered_by_machine: bool
+    """Also re-run when the machine is replaced (its id joins the triggers at deploy time)."""
+    timeout: str
+    """Overall limit for the Pulumi operation; each step also has its own ``timeout``."""
+
+
+@dataclass(frozen=True)
+class HostPipeline:
+    host: HostSpec
+    configuration_hash: str
+    install: CommandSpec | None
+    """Relays only: runs once per VM."""
+    deliver_secrets: CommandSpec | None
+    """Orchestrator only: root-only files over SSH, before its first switch."""
+    update: CommandSpec
+
+
+def _base_environment(host: HostSpec, nixos: NixosSettings) -> dict[str, str]:
+    return {
+        ENV_HOST: host.name,
+        ENV_SSH_TARGET: host.ssh_target,
+        ENV_SSH_PORT: str(host.ssh_port),
+        ENV_SSH_HOST_KEYS: TRUST_ON_FIRST_USE if host.role is Role.RELAY else USER_KNOWN_HOSTS,
+        ENV_NIXPKGS_URL: nixos.nixpkgs_url,
+        ENV_NIXPKGS_SHA256: nixos.nixpkgs_sha256,
+        ENV_SECRETS_DIR: SECRETS_DIR,
+    }
+
+
+def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str]) -> HostPipeline:
+    archive = tree_archive(tree)
+    digest = configuration_hash(tree, nixos)
+    base = _base_environment(host, nixos)
+    secrets = tuple(secret_variable(f.source) for f in host.secret_files)
+    uses_deploy_key = host.role is Role.RELAY
+    key_variables = (ENV_SSH_PRIVATE_KEY,) if uses_deploy_key else ()
+    with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
+    install = None
+    deliver = None
+    if host.role is Role.RELAY:
+        install = CommandSpec(
+            name="install",
+            script=INSTALL_SCRIPT,
+            environment=with_files,
+            secret_variables=key_variables + secrets,
+            stdin=archive,
+            triggers=(),
+            triggered_by_machine=True,
+            timeout="2h",
+        )
+    else:
+        deliver = CommandSpec(
+            name="secrets",
+            script=DELIVER_SECRETS_SCRIPT,
+            environment=with_files,
+            secret_variables=key_variables + secrets,
+            stdin=None,
+            triggers=(),
+            triggered_by_machine=False,
+            timeout="15m",
+        )
+    update = CommandSpec(
+        name="update",
+        script=UPDATE_SCRIPT,
+        environment=base,
+        secret_variables=key_variables,
+        stdin=archive,
+        triggers=(digest,),
+        triggered_by_machine=False,
+        timeout="2h",
+    )
+    return HostPipeline(host, digest, install, deliver, update)

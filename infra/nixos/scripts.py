@@ -1,0 +1,173 @@
+"""The shell scripts the NixOS pipeline runs on the deploying machine (bash, via pulumi-command).
+
+They are constant text: every per-host value arrives in the environment and the rendered
+tree arrives on stdin, so a script never carries a secret and reads the same for every host.
+Secrets are touched only by bash builtins (printf, redirection), so none reaches an argv.
+"""
+
+from __future__ import annotations
+
+BUILD_TIMEOUT_S = 3600
+INSTALL_TIMEOUT_S = 3600
+COPY_TIMEOUT_S = 3600
+SWITCH_TIMEOUT_S = 1800
+SSH_TIMEOUT_S = 120
+BOOT_WAIT_S = 900
+
+_PRELUDE = r"""set -euo pipefail
+umask 077
+say() { printf '==> %s: %s\n' "$RELAYMD_HOST" "$*" >&2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ssh_options=(-p "$RELAYMD_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=30)
+if [ -n "${RELAYMD_SSH_PRIVATE_KEY:-}" ]; then
+  printf '%s\n' "$RELAYMD_SSH_PRIVATE_KEY" > "$work/deploy-key"
+  unset RELAYMD_SSH_PRIVATE_KEY
+  ssh_options+=(-i "$work/deploy-key" -o IdentitiesOnly=yes)
+fi
+if [ "$RELAYMD_SSH_HOST_KEYS" = trust-on-first-use ]; then
+  # A relay gets fresh host keys with every install: pin them for this run only.
+  ssh_options+=(-o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=accept-new)
+fi
+remote() {
+  local limit=$1
+  shift
+  timeout "$limit" ssh "${ssh_options[@]}" "$RELAYMD_SSH_TARGET" "$@"
+}
+ssh_user=${RELAYMD_SSH_TARGET%%@*}
+sudo=sudo
+if [ "$ssh_user" = root ]; then sudo=; fi
+"""
+
+_BUILD = r"""say "unpacking the rendered configuration"
+mkdir "$work/nixos"
+base64 -d | tar -xz -C "$work/nixos"
+config="$work/nixos/$RELAYMD_HOST/configuration.nix"
+if [ ! -f "$config" ]; then
+  say "error: the rendered tree has no $RELAYMD_HOST/configuration.nix; render it and run again"
+  exit 1
+fi
+say "fetching the pinned nixpkgs $RELAYMD_NIXPKGS_URL"
+fetch='builtins.fetchTarball {
+  url = builtins.getEnv "RELAYMD_NIXPKGS_URL";
+  sha256 = builtins.getEnv "RELAYMD_NIXPKGS_SHA256";
+}'
+nixpkgs=$(timeout @BUILD_TIMEOUT@ nix-instantiate --eval --read-write-mode --json --expr "$fetch")
+nixpkgs=${nixpkgs//\"/}
+build() {
+  timeout @BUILD_TIMEOUT@ nix-build '<nixpkgs/nixos>' --no-out-link \
+    -I "nixpkgs=$nixpkgs" -I "nixos-config=$config" -A "$1"
+}
+say "building the system closure"
+system=$(build config.system.build.toplevel)
+say "built $system"
+"""
+
+_STAGE_SECRET_FILES = r"""stage_secret_files() {
+  # $1: root of the tree the files go under; each line of RELAYMD_SECRET_FILES is "VARIABLE PATH".
+  local root=$1 variable path
+  while read -r variable path; do
+    [ -n "$variable" ] || continue
+    case "$variable" in
+      RELAYMD_SECRET_*) ;;
+      *) say "error: $variable is not a RELAYMD_SECRET_* variable"; exit 1 ;;
+    esac
+    printf '%s' "${!variable}" > "$root$path"
+    chmod 0600 "$root$path"
+    unset "$variable"
+    say "staged $path (0600)"
+  done <<< "$RELAYMD_SECRET_FILES"
+}
+"""
+
+INSTALL_SCRIPT = (
+    _PRELUDE
+    + _BUILD
+    + _STAGE_SECRET_FILES
+    + r"""say "building the disko partitioning script"
+disko=$(build config.system.build.diskoScript)
+say "staging root-only files for --extra-files"
+extra="$work/extra"
+(umask 022 && mkdir -p "$extra$(dirname "$RELAYMD_SECRETS_DIR")" "$extra/etc/ssh/authorized_keys.d")
+mkdir -m 0700 "$extra$RELAYMD_SECRETS_DIR"
+stage_secret_files "$extra"
+# The deploy key's public half lets later updates in as the same user as this install.
+printf '%s\n' "$RELAYMD_DEPLOY_PUBLIC_KEY" > "$extra/etc/ssh/authorized_keys.d/$ssh_user"
+chmod 0644 "$extra/etc/ssh/authorized_keys.d/$ssh_user"
+say "installing NixOS with nixos-anywhere (kexec, disko, install, reboot)"
+timeout @INSTALL_TIMEOUT@ nixos-anywhere \
+  --store-paths "$disko" "$system" \
+  --extra-files "$extra" \
+  --phases kexec,disko,install,reboot \
+  -i "$work/deploy-key" --ssh-port "$RELAYMD_SSH_PORT" \
+  "$RELAYMD_SSH_TARGET"
+say "waiting for $system to boot"
+# The installer and the new system show different host keys; the probe only reads a path.
+probe_options=("${ssh_options[@]}" -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no)
+deadline=$((SECONDS + @BOOT_WAIT@))
+current_system() {
+  timeout @SSH_TIMEOUT@ ssh "${probe_options[@]}" "$RELAYMD_SSH_TARGET" \
+    readlink /run/current-system 2>/dev/null || true
+}
+until [ "$(current_system)" = "$system" ]; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    say "error: $RELAYMD_SSH_TARGET did not boot $system within @BOOT_WAIT@ s"
+    exit 1
+  fi
+  sleep 10
+done
+say "installed"
+"""
+)
+
+UPDATE_SCRIPT = (
+    _PRELUDE
+    + _BUILD
+    + r"""say "copying the closure to $RELAYMD_SSH_TARGET"
+NIX_SSHOPTS="${ssh_options[*]}" timeout @COPY_TIMEOUT@ \
+  nix-copy-closure --to --use-substitutes "$RELAYMD_SSH_TARGET" "$system"
+say "switching to $system"
+profile=/nix/var/nix/profiles/system
+remote @SWITCH_TIMEOUT@ \
+  "$sudo nix-env -p $profile --set $system && $sudo $system/bin/switch-to-configuration switch"
+say "switched"
+"""
+)
+
+DELIVER_SECRETS_SCRIPT = (
+    _PRELUDE
+    + r"""say "creating $RELAYMD_SECRETS_DIR (0700 root)"
+remote @SSH_TIMEOUT@ "$sudo install -d -m 0700 -o root -g root $RELAYMD_SECRETS_DIR"
+while read -r variable path; do
+  [ -n "$variable" ] || continue
+  case "$variable" in
+    RELAYMD_SECRET_*) ;;
+    *) say "error: $variable is not a RELAYMD_SECRET_* variable"; exit 1 ;;
+  esac
+  # The value travels on ssh's stdin; the remote side writes it 0600 root, then renames.
+  write="umask 077 && cat > $path.new && chown root:root $path.new && chmod 0600 $path.new"
+  printf '%s' "${!variable}" | remote @SSH_TIMEOUT@ "$sudo sh -c '$write && mv -f $path.new $path'"
+  unset "$variable"
+  say "delivered $path (0600 root)"
+done <<< "$RELAYMD_SECRET_FILES"
+"""
+)
+
+
+def _fill(script: str) -> str:
+    values = {
+        "@BUILD_TIMEOUT@": BUILD_TIMEOUT_S,
+        "@INSTALL_TIMEOUT@": INSTALL_TIMEOUT_S,
+        "@COPY_TIMEOUT@": COPY_TIMEOUT_S,
+        "@SWITCH_TIMEOUT@": SWITCH_TIMEOUT_S,
+        "@SSH_TIMEOUT@": SSH_TIMEOUT_S,
+        "@BOOT_WAIT@": BOOT_WAIT_S,
+    }
+    for placeholder, value in values.items():
+        script = script.replace(placeholder, str(value))
+    return script
+
+
+INSTALL_SCRIPT = _fill(INSTALL_SCRIPT)
+UPDATE_SCRIPT = _fill(UPDATE_SCRIPT)
+DELIVER_SECRETS_SCRIPT = _fill(DELIVER_SECRETS_SCRIPT)

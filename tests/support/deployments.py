@@ -1,0 +1,100 @@
+"""Helpers for tests that inspect a mock-engine deployment of relays and NixOS hosts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockResourceArgs
+
+from infra.plan.engine import Deployment, run_program
+from infra.plan.mocks import RecordedResource, ResourceOutputs
+
+COMMAND = "command:local:Command"
+VM = "proxmoxve:index/vmLegacy:VmLegacy"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+TAILNET_KEY = "tailscale:index/tailnetKey:TailnetKey"
+DEPLOY_PRIVATE_CANARY = "CANARY-deploy-private-key-5d1e"
+DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUBLICHALFONLY deploy"
+
+
+def host_key_canary(resource_name: str) -> str:
+    return f"CANARY-host-key-{resource_name}-91b2"
+
+
+def provider_canaries() -> dict[str, ResourceOutputs]:
+    """Play the providers: deploy keys and Tailscale auth keys come back as canaries."""
+
+    def deploy_key(_: MockResourceArgs) -> Mapping[str, Any]:
+        return {
+            "privateKeyOpenssh": DEPLOY_PRIVATE_CANARY,
+            "privateKeyPem": DEPLOY_PRIVATE_CANARY + "-pem",
+            "publicKeyOpenssh": DEPLOY_PUBLIC_KEY + "\n",
+        }
+
+    def tailnet_key(args: MockResourceArgs) -> Mapping[str, Any]:
+        return {"key": host_key_canary(args.name)}
+
+    return {PRIVATE_KEY: deploy_key, TAILNET_KEY: tailnet_key}
+
+
+def deploy(raw_config: Mapping[str, Any], *, preview: bool = False) -> Deployment:
+    return run_program("example", raw_config, preview=preview, resource_outputs=provider_canaries())
+
+
+def commands(deployment: Deployment, host: str) -> dict[str, RecordedResource]:
+    """The host's commands keyed by step: install, secrets, update."""
+    prefix = f"{host}-"
+    return {
+        resource.name.removeprefix(prefix): resource
+        for resource in deployment.by_type(COMMAND)
+        if resource.name.startswith(prefix)
+    }
+
+
+def plain_strings(value: Any) -> Iterator[str]:
+    """Every string in ``value`` that is NOT inside a Pulumi secret."""
+    if rpc.is_rpc_secret(value):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from plain_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from plain_strings(item)
+
+
+def unwrap(value: Any) -> Any:
+    """``value`` with every secret marker replaced by the value it protects."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [unwrap(item) for item in value]
+    return value
+
+
+def with_second_relay(raw: dict[str, Any], *, infisical_relay: bool = True) -> dict[str, Any]:
+    """The example plus relay-2 on another node, no VLAN, running an Infisical Relay."""
+    raw = copy.deepcopy(raw)
+    second = copy.deepcopy(raw["relays"][0])
+    second.update(
+        name="relay-2",
+        proxmox_node="proxmox-b",
+        vm_id=4242,
+        address="10.100.10.3/24",
+        tailnet_hostname="relaymd-relay-2",
+        infisical_relay=infisical_relay,
+        cores=4,
+        memory_mb=4096,
+        disk_gb=32,
+    )
+    second.pop("vlan")
+    raw["relays"] = [raw["relays"][0], second]
+    return raw

@@ -1,0 +1,252 @@
+"""NixosHost under the mock engine: commands, triggers, ordering, and no secret in the open."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from base64 import b64decode
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import infra.nodes
+from infra.core import StackModel
+from infra.hosts import SECRETS_DIR
+from infra.nixos.component import INTERPRETER
+from infra.nixos.pipeline import (
+    ENV_DEPLOY_PUBLIC_KEY,
+    ENV_SECRET_FILES,
+    ENV_SSH_PRIVATE_KEY,
+    ENV_SSH_TARGET,
+    secret_variable,
+)
+from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+from infra.plan.document import plan_json
+from infra.plan.engine import Deployment
+from infra.plan.mocks import RecordedResource
+from tests.support.deployments import (
+    COMMAND,
+    DEPLOY_PRIVATE_CANARY,
+    DEPLOY_PUBLIC_KEY,
+    commands,
+    deploy,
+    host_key_canary,
+    plain_strings,
+    unwrap,
+    with_second_relay,
+)
+from tests.support.stacks import canary_values, stack_with_secrets
+
+RELAY = "relaymd-relay"
+ORCHESTRATOR = "relaymd-orchestrator"
+
+
+def rendered_tree(relay_text: str) -> dict[str, str]:
+    """Stand-in for the rendered NixOS tree (built elsewhere), as render_artifacts returns it."""
+    return {
+        "nixos/modules/disko.nix": "{ ... }: { }\n",
+        f"nixos/{RELAY}/configuration.nix": relay_text,
+        f"nixos/{ORCHESTRATOR}/configuration.nix": "{ ... }: { imports = [ ]; }\n",
+        "infisical/secrets.json": "{}\n",
+    }
+
+
+@pytest.fixture
+def render_relay_as(monkeypatch: pytest.MonkeyPatch) -> Any:
+    def use(relay_text: str) -> None:
+        def render(_: StackModel) -> dict[str, str]:
+            return rendered_tree(relay_text)
+
+        monkeypatch.setattr(infra.nodes, "render_artifacts", render)
+
+    return use
+
+
+def urn_names(resource: RecordedResource) -> set[str]:
+    return {urn.rsplit("::", 1)[-1] for urn in resource.dependencies}
+
+
+def untar(stdin: str) -> dict[str, str]:
+    data = gzip.decompress(b64decode(stdin))
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return {
+            member.name: archive.extractfile(member).read().decode()  # type: ignore[union-attr]
+            for member in archive.getmembers()
+        }
+
+
+def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
+    example_config: dict[str, Any], render_relay_as: Any
+) -> None:
+    render_relay_as('{ ... }: { networking.hostName = "relaymd-relay"; }\n')
+    deployment = deploy(example_config)
+    relay = commands(deployment, RELAY)
+    orchestrator = commands(deployment, ORCHESTRATOR)
+    assert sorted(relay) == ["install", "update"]
+    assert sorted(orchestrator) == ["secrets", "update"]
+    assert relay["install"].inputs["create"] == INSTALL_SCRIPT
+    assert "update" not in relay["install"].inputs  # re-running means reinstalling: never
+    assert relay["update"].inputs["create"] == relay["update"].inputs["update"] == UPDATE_SCRIPT
+    assert orchestrator["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
+    assert orchestrator["update"].inputs["update"] == UPDATE_SCRIPT
+    for command in [*relay.values(), *orchestrator.values()]:
+        assert command.inputs["interpreter"] == INTERPRETER
+        assert command.inputs["logging"] == "stdoutAndStderr"
+        assert command.parent_urn is not None
+        assert command.parent_urn.endswith(f"::{command.name.rsplit('-', 1)[0]}")
+
+
+def test_install_is_triggered_by_the_vm_and_ignores_later_input_changes(
+    example_config: dict[str, Any],
+) -> None:
+    install = commands(deploy(example_config), RELAY)["install"]
+    assert install.inputs["triggers"] == ["relay-1-vm-id"]
+    assert set(install.ignore_changes) >= {"create", "environment", "stdin"}
+    assert "triggers" not in install.ignore_changes
+
+
+def test_update_trigger_is_the_configuration_hash_and_stdin_is_exactly_the_tree(
+    example_config: dict[str, Any], render_relay_as: Any
+) -> None:
+    render_relay_as("relay text\n")
+    update = commands(deploy(example_config), RELAY)["update"]
+    [trigger] = update.inputs["triggers"]
+    assert trigger.startswith("sha256:") and len(trigger) == len("sha256:") + 64
+    assert untar(update.inputs["stdin"]) == {
+        "modules/disko.nix": "{ ... }: { }\n",
+        f"{RELAY}/configuration.nix": "relay text\n",
+    }
+
+
+def test_changed_configuration_changes_the_update_trigger_but_not_the_install_trigger(
+    example_config: dict[str, Any], render_relay_as: Any
+) -> None:
+    render_relay_as("{ ... }: { services.dnsmasq.enable = true; }\n")
+    before = deploy(example_config)
+    render_relay_as("{ ... }: { services.dnsmasq.enable = false; }\n")
+    after = deploy(example_config)
+
+    def triggers(deployment: Deployment, host: str, step: str) -> Any:
+        return commands(deployment, host)[step].inputs["triggers"]
+
+    assert triggers(before, RELAY, "update") != triggers(after, RELAY, "update")
+    assert triggers(before, RELAY, "install") == triggers(after, RELAY, "install")
+    # Another host's text is not part of the orchestrator's tree.
+    assert triggers(before, ORCHESTRATOR, "update") == triggers(after, ORCHESTRATOR, "update")
+
+
+def test_changed_nixpkgs_pin_changes_the_update_trigger(
+    example_config: dict[str, Any], render_relay_as: Any
+) -> None:
+    render_relay_as("same text\n")
+    before = commands(deploy(example_config), RELAY)["update"].inputs["triggers"]
+    example_config["nixos"] = {"nixpkgs_revision": "0" * 40}
+    after = commands(deploy(example_config), RELAY)["update"].inputs["triggers"]
+    assert before != after
+
+
+def test_dependency_order_vm_install_update_and_secrets_before_switch(
+    example_config: dict[str, Any],
+) -> None:
+    deployment = deploy(example_config)
+    relay = commands(deployment, RELAY)
+    orchestrator = commands(deployment, ORCHESTRATOR)
+    assert {"relay-1-vm", "relay-1-deploy-key"} <= urn_names(relay["install"])
+    assert "relaymd-relay-install" in urn_names(relay["update"])
+    assert "relaymd-orchestrator-secrets" in urn_names(orchestrator["update"])
+    # The auth keys feed the commands that place them.
+    assert any(name.endswith("-host-key") for name in urn_names(relay["install"]))
+    assert any(name.endswith("-host-key") for name in urn_names(orchestrator["secrets"]))
+
+
+def test_environment_names_the_target_and_the_secret_files(example_config: dict[str, Any]) -> None:
+    deployment = deploy(example_config)
+    install = unwrap(commands(deployment, RELAY)["install"].inputs["environment"])
+    assert install[ENV_SSH_TARGET] == "admin@10.100.10.2"
+    assert install[ENV_DEPLOY_PUBLIC_KEY] == DEPLOY_PUBLIC_KEY
+    assert install[ENV_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY
+    assert install[ENV_SECRET_FILES] == (
+        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key\n"
+    )
+    assert install["RELAYMD_SECRET_TAILSCALE_HOST_KEY"] == host_key_canary(f"{RELAY}-host-key")
+    secrets = unwrap(commands(deployment, ORCHESTRATOR)["secrets"].inputs["environment"])
+    assert secrets[ENV_SSH_TARGET] == "admin@orchestrator.lab.example.org"
+    assert ENV_SSH_PRIVATE_KEY not in secrets  # the operator's own SSH agent reaches it
+    assert secrets[ENV_SECRET_FILES].splitlines() == [
+        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key",
+        f"RELAYMD_SECRET_ORCHESTRATOR_INFISICAL_TOKEN {SECRETS_DIR}/orchestrator.env",
+    ]
+    update = unwrap(commands(deployment, ORCHESTRATOR)["update"].inputs["environment"])
+    assert not any(name.startswith("RELAYMD_SECRET_") for name in update)
+
+
+def test_no_secret_in_any_command_string_trigger_or_plan(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    deployment = deploy(canary_stack)
+    secrets = [
+        *canary_values(canary_document),
+        DEPLOY_PRIVATE_CANARY,
+        host_key_canary(f"{RELAY}-host-key"),
+        host_key_canary(f"{ORCHESTRATOR}-host-key"),
+    ]
+    command_resources = deployment.by_type(COMMAND)
+    assert len(command_resources) == 4
+    seen_in_secret_env: set[str] = set()
+    for command in command_resources:
+        for field in ("create", "update", "delete", "triggers", "stdin", "interpreter"):
+            texts = list(plain_strings(command.inputs.get(field)))
+            assert not [s for s in secrets if any(s in text for text in texts)], field
+        # Secrets appear only as Pulumi secrets in the environment, never in the clear.
+        environment = command.inputs["environment"]
+        assert not [s for s in secrets if any(s in t for t in plain_strings(environment))]
+        seen_in_secret_env |= {s for s in secrets if s in str(unwrap(environment))}
+    # The canaries that must travel do travel (so the check above is not vacuous).
+    assert {
+        DEPLOY_PRIVATE_CANARY,
+        host_key_canary(f"{RELAY}-host-key"),
+        host_key_canary(f"{ORCHESTRATOR}-host-key"),
+        canary_document["orchestrator"]["infisical_token"],
+    } <= seen_in_secret_env
+    text = plan_json(deployment)
+    assert [s for s in secrets if s in text] == []
+
+
+def test_orchestrator_token_lands_as_an_environment_file(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    environment = unwrap(
+        commands(deploy(canary_stack), ORCHESTRATOR)["secrets"].inputs["environment"]
+    )
+    token = canary_document["orchestrator"]["infisical_token"]
+    assert environment[secret_variable_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
+        f"INFISICAL_TOKEN={token}\n"
+    )
+
+
+def secret_variable_for(name: str) -> str:
+    from infra.hosts import SecretSource
+
+    return secret_variable(SecretSource[name])
+
+
+def test_several_relays_each_get_install_and_update(
+    tmp_path: Path, canary_document: dict[str, Any], example_config: dict[str, Any]
+) -> None:
+    canary_document["relays"] = {"relay-2": {"infisical_relay_token": "CANARY-relay-2-token"}}
+    raw = stack_with_secrets(tmp_path, canary_document, with_second_relay(example_config))
+    deployment = deploy(raw)
+    second = commands(deployment, "relaymd-relay-2")
+    assert sorted(second) == ["install", "update"]
+    assert second["install"].inputs["triggers"] == ["relay-2-vm-id"]
+    assert "relay-2-vm" in urn_names(second["install"])
+    assert "relay-1-vm" not in urn_names(second["install"])
+    environment = unwrap(second["install"].inputs["environment"])
+    assert environment[ENV_SSH_TARGET] == "admin@10.100.10.3"
+    assert environment["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+        "INFISICAL_RELAY_TOKEN=CANARY-relay-2-token\n"
+    )
+    assert "CANARY-relay-2-token" not in plan_json(deployment)
+    assert len(deployment.by_type(COMMAND)) == 6

@@ -1,0 +1,126 @@
+"""RelayVm under the mock engine: every VM input, the deploy key, several relays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import RelayConfig
+from infra.plan.document import plan_json
+from infra.proxmox.vm_spec import vm_spec
+from tests.support.deployments import (
+    DEPLOY_PRIVATE_CANARY,
+    DEPLOY_PUBLIC_KEY,
+    PRIVATE_KEY,
+    VM,
+    deploy,
+    plain_strings,
+    unwrap,
+    with_second_relay,
+)
+from tests.support.stacks import stack_with_secrets
+
+EXAMPLE_VM_INPUTS = {
+    "nodeName": "proxmox",
+    "name": "relaymd-relay",
+    "description": "RelayMD relay relay-1 (stack example); managed by Pulumi, NixOS",
+    "tags": ["example", "relaymd", "relaymd-relay"],
+    "clone": {"vmId": 116, "full": True, "nodeName": "proxmox", "datastoreId": "local-lvm"},
+    "cpu": {"cores": 2, "type": "host"},
+    "memory": {"dedicated": 2048},
+    "disks": [{"interface": "scsi0", "datastoreId": "local-lvm", "size": 20, "fileFormat": "raw"}],
+    "networkDevices": [{"bridge": "vmbr0", "vlanId": 100, "model": "virtio"}],
+    "initialization": {
+        "datastoreId": "local-lvm",
+        "ipConfigs": [{"ipv4": {"address": "10.100.10.2/24", "gateway": "10.100.10.1"}}],
+        "dns": {"servers": ["10.100.10.1"]},
+        "userAccount": {"username": "admin", "keys": [DEPLOY_PUBLIC_KEY]},
+    },
+    "agent": {"enabled": False},
+    "operatingSystem": {"type": "l26"},
+    "bios": "seabios",
+    "onBoot": True,
+    "started": True,
+    "stopOnDestroy": True,
+}
+
+
+def test_example_vm_inputs_are_exactly_the_clone_the_relay_needs(
+    example_config: dict[str, Any],
+) -> None:
+    deployment = deploy(example_config)
+    [vm] = deployment.by_type(VM)
+    assert vm.name == "relay-1-vm"
+    assert vm.parent_urn is not None and vm.parent_urn.endswith("::relay-1")
+    # The wire format turns numbers into floats; == compares 116 and 116.0 equal.
+    assert unwrap(vm.inputs) == EXAMPLE_VM_INPUTS
+
+
+def test_only_the_clone_source_is_ignored_on_refresh(example_config: dict[str, Any]) -> None:
+    [vm] = deploy(example_config).by_type(VM)
+    assert vm.ignore_changes == ("clone",)
+
+
+def test_deploy_key_is_ed25519_and_its_private_half_never_reaches_the_vm_or_plan(
+    example_config: dict[str, Any],
+) -> None:
+    deployment = deploy(example_config)
+    [key] = deployment.by_type(PRIVATE_KEY)
+    assert key.inputs == {"algorithm": "ED25519"}
+    assert key.parent_urn is not None and key.parent_urn.endswith("::relay-1")
+    [vm] = deployment.by_type(VM)
+    assert not any(DEPLOY_PRIVATE_CANARY in text for text in plain_strings(vm.inputs))
+    assert DEPLOY_PRIVATE_CANARY not in str(unwrap(vm.inputs))
+    assert DEPLOY_PRIVATE_CANARY not in plan_json(deployment)
+
+
+def test_guest_agent_follows_the_config_flag(example_config: dict[str, Any]) -> None:
+    example_config["relays"][0]["guest_agent"] = True
+    [vm] = deploy(example_config).by_type(VM)
+    assert vm.inputs["agent"] == {"enabled": True}
+
+
+def test_several_relays_get_their_own_vm_and_key(
+    tmp_path: Path, canary_document: dict[str, Any], example_config: dict[str, Any]
+) -> None:
+    canary_document["relays"] = {"relay-2": {"infisical_relay_token": "CANARY-relay-2-token"}}
+    raw = stack_with_secrets(tmp_path, canary_document, with_second_relay(example_config))
+    deployment = deploy(raw)
+    vms = {vm.name: unwrap(vm.inputs) for vm in deployment.by_type(VM)}
+    assert sorted(vms) == ["relay-1-vm", "relay-2-vm"]
+    assert sorted(k.name for k in deployment.by_type(PRIVATE_KEY)) == [
+        "relay-1-deploy-key",
+        "relay-2-deploy-key",
+    ]
+    second = vms["relay-2-vm"]
+    assert second["nodeName"] == "proxmox-b"
+    assert second["vmId"] == 4242
+    assert second["clone"]["nodeName"] == "proxmox-b"
+    assert second["cpu"] == {"cores": 4, "type": "host"}
+    assert second["memory"] == {"dedicated": 4096}
+    assert second["disks"][0]["size"] == 32
+    assert second["networkDevices"] == [{"bridge": "vmbr0", "model": "virtio"}]
+    assert second["initialization"]["ipConfigs"][0]["ipv4"]["address"] == "10.100.10.3/24"
+    assert "vmId" not in vms["relay-1-vm"]
+
+
+@pytest.mark.parametrize("vlan", [None, 1, 4094])
+def test_vm_spec_is_a_pure_function_of_the_relay(vlan: int | None) -> None:
+    relay = RelayConfig(
+        name="r",
+        proxmox_node="pve",
+        address="192.0.2.10/28",
+        gateway="192.0.2.1",
+        nameservers=["192.0.2.1", "192.0.2.2"],
+        tailnet_hostname="r-host",
+        vlan=vlan,
+    )
+    spec = vm_spec(relay, "Staging")
+    assert spec == vm_spec(relay, "Staging")
+    assert spec.nic.vlan_id == vlan
+    assert spec.ssh_host == "192.0.2.10"
+    assert spec.tags == ("relaymd", "relaymd-relay", "staging")
+    assert spec.cloud_init.nameservers == ("192.0.2.1", "192.0.2.2")
+    assert spec.guest_agent is False  # documented default: the template may run no agent
