@@ -46,7 +46,8 @@ USER_KNOWN_HOSTS = "user-known-hosts"
 # Environment files read by systemd units; the Tailscale key file holds the bare key.
 _ENV_FILE_VARIABLE = {
     SecretSource.ORCHESTRATOR_INFISICAL_TOKEN: "INFISICAL_TOKEN",
-    SecretSource.INFISICAL_RELAY_TOKEN: "INFISICAL_RELAY_TOKEN",
+    # The Infisical CLI's own name for a relay's one-time enrollment token.
+    SecretSource.INFISICAL_RELAY_TOKEN: "INFISICAL_RELAY_ENROLLMENT_TOKEN",
 }
 
 

@@ -88,12 +88,14 @@ INSTALL_SCRIPT = (
 disko=$(build config.system.build.diskoScript)
 say "staging root-only files for --extra-files"
 extra="$work/extra"
-(umask 022 && mkdir -p "$extra$(dirname "$RELAYMD_SECRETS_DIR")" "$extra/etc/ssh/authorized_keys.d")
+deploy_keys="$extra/etc/ssh/relaymd-deploy-keys"
+(umask 022 && mkdir -p "$extra$(dirname "$RELAYMD_SECRETS_DIR")" "$deploy_keys")
 mkdir -m 0700 "$extra$RELAYMD_SECRETS_DIR"
 stage_secret_files "$extra"
-# The deploy key's public half lets later updates in as the same user as this install.
-printf '%s\n' "$RELAYMD_DEPLOY_PUBLIC_KEY" > "$extra/etc/ssh/authorized_keys.d/$ssh_user"
-chmod 0644 "$extra/etc/ssh/authorized_keys.d/$ssh_user"
+# The deploy key's public half lets later updates in as the same user as this install;
+# hardening.nix reads this directory, which NixOS does not manage, so no switch removes it.
+printf '%s\n' "$RELAYMD_DEPLOY_PUBLIC_KEY" > "$deploy_keys/$ssh_user"
+chmod 0644 "$deploy_keys/$ssh_user"
 say "installing NixOS with nixos-anywhere (kexec, disko, install, reboot)"
 timeout @INSTALL_TIMEOUT@ nixos-anywhere \
   --store-paths "$disko" "$system" \

@@ -200,7 +200,12 @@ def test_infisical_relay_enrolls_from_a_root_only_file_never_the_command_line(
 ) -> None:
     unit = declared(full_tree, "infisical-relay", RELAY)["systemd"]["services"]["infisical-relay"]
     assert unit["serviceConfig"]["EnvironmentFile"] == INFISICAL_RELAY_ENV_FILE.path
-    assert unit["serviceConfig"]["ExecStart"].endswith("/bin/infisical relay start --type=org")
+    start = unit["script"]
+    assert "ExecStart" not in unit["serviceConfig"]
+    # The token is read from the environment file, and passed only until enrolled.
+    assert '--token="$INFISICAL_RELAY_ENROLLMENT_TOKEN"' in start
+    assert "'/etc/infisical/relays/relay-1.conf'" in start
+    assert start.index("INFISICAL_RELAY_ACCESS_TOKEN") < start.index("--token")
     assert unit["environment"]["INFISICAL_RELAY_NAME"] == "relay-1"
     assert unit["environment"]["INFISICAL_RELAY_ENROLL_METHOD"] == "token"
 

@@ -246,7 +246,7 @@ def test_several_relays_each_get_install_and_update(
     environment = unwrap(second["install"].inputs["environment"])
     assert environment[ENV_SSH_TARGET] == "admin@10.100.10.3"
     assert environment["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
-        "INFISICAL_RELAY_TOKEN=CANARY-relay-2-token\n"
+        "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-2-token\n"
     )
     assert "CANARY-relay-2-token" not in plan_json(deployment)
     assert len(deployment.by_type(COMMAND)) == 6

@@ -159,7 +159,7 @@ def test_install_stages_root_only_files_and_keeps_secrets_off_argv(
     assert modes["./var"] == modes["./var/lib"] == "755"
     assert modes[secrets_dir] == "700"
     assert modes[f"{secrets_dir}/tailscale-auth-key"] == "600"
-    assert modes["./etc/ssh/authorized_keys.d/admin"] == "644"
+    assert modes["./etc/ssh/relaymd-deploy-keys/admin"] == "644"
     staged = capture / "extra-files" / SECRETS_DIR.lstrip("/") / "tailscale-auth-key"
     assert staged.read_text() == SECRET_VALUES[SecretSource.TAILSCALE_HOST_KEY]
     assert (capture / "identity").read_text() == PRIVATE_KEY + "\n"

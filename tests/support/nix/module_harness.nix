@@ -31,11 +31,13 @@ let
     elem = builtins.elem;
     any = builtins.any;
     getExe' = package: name: "${package}/bin/${name}";
+    escapeShellArg = text: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] text + "'";
   };
 
   fakeStorePath = name: "/nix/store/00000000000000000000000000000000-${name}";
   pkgs = {
     infisical = fakeStorePath "infisical";
+    gnugrep = fakeStorePath "gnugrep";
     writeText = name: text: { outPath = fakeStorePath name; inherit text; };
   };
 
