@@ -7,9 +7,12 @@ from typing import Any
 import pulumi
 
 from infra.config import CONFIG_KEYS, PROJECT
+from infra.core import StackModel, build_stack_model
 from infra.errors import ConfigError
 from infra.providers import declare_providers
 from infra.stack_loader import LoadedStack, load_stack
+from infra.tailnet.component import Tailnet, TailnetArgs
+from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -18,16 +21,30 @@ def read_pulumi_config() -> dict[str, Any]:
     return {key: value for key, value in raw.items() if value is not None}
 
 
-def declare_stack(stack: LoadedStack) -> None:
-    declare_providers(stack.config, stack.secrets)
-    pulumi.export("RELAYMD_ORCHESTRATOR_URL", stack.config.orchestrator_url)
+def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
+    model = model or build_stack_model(stack.config)
+    providers = declare_providers(stack.config, stack.secrets)
+    tailnet = Tailnet("tailnet", TailnetArgs(model.tailnet, providers.tailscale))
+    TailnetDevices(
+        "tailnet-devices",
+        TailnetDevicesArgs(
+            model.tailnet,
+            providers.tailscale,
+            tailnet,
+            # Wired to each host's install and key delivery once those exist.
+            host_ready={host.name: () for host in model.hosts},
+        ),
+    )
+    pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)
+    pulumi.export("TAILSCALE_AUTH_KEY", tailnet.worker_key)
 
 
 def main() -> None:
     stack_name = pulumi.get_stack()
     try:
         stack = load_stack(stack_name, read_pulumi_config(), source=f"Pulumi.{stack_name}.yaml")
+        model = build_stack_model(stack.config)
     except ConfigError as error:
         # RunError prints the message without a traceback; nothing has been declared yet.
         raise pulumi.RunError(str(error)) from None
-    declare_stack(stack)
+    declare_stack(stack, model)

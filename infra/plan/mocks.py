@@ -12,6 +12,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from infra.plan.fakes import CONTRACT_FAKES
+
 ResourceOutputs = Callable[[MockResourceArgs], Mapping[str, Any]]
 CallResults = Callable[[MockCallArgs], Mapping[str, Any]]
 
@@ -50,8 +52,9 @@ class PlanMocks(Mocks):
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append(args)
-        results = self.call_results.get(args.token)
-        return (dict(results(args)) if results else {}), None
+        results = self.call_results.get(args.token) or CONTRACT_FAKES.get(args.token)
+        # MockMonitor iterates the failures list: an empty list, never None.
+        return (dict(results(args)) if results else {}), []
 
 
 class RecordingMonitor(MockMonitor):
