@@ -21,7 +21,10 @@ _TAILNET_V6 = ipaddress.IPv6Network("fd7a:115c:a1e0::/48")
 
 
 def fake_device(args: MockCallArgs) -> Mapping[str, Any]:
-    """A joined device named as asked, with stable tailnet addresses derived from its name."""
+    """A joined device named as asked, with stable tailnet addresses derived from its name.
+
+    Keys are wire names (camelCase), as a provider returns them.
+    """
     hostname = str(args.args.get("hostname") or args.args.get("name") or "device")
     number = int.from_bytes(hashlib.sha256(hostname.encode()).digest()[:4], "big")
     ipv4 = _CGNAT.network_address + 1 + number % (_CGNAT.num_addresses - 2)
@@ -31,7 +34,7 @@ def fake_device(args: MockCallArgs) -> Mapping[str, Any]:
         "name": f"{hostname}.fake.ts.net",
         "addresses": [str(ipv4), str(ipv6)],
         "id": f"fake-device-{number}",
-        "node_id": f"nFake{number}CNTRL",
+        "nodeId": f"nFake{number}CNTRL",
         "authorized": True,
         "tags": [],
     }

@@ -26,6 +26,10 @@ class RecordedResource:
     parent_urn: str | None
     custom: bool
     inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    """URNs the resource waits for (depends_on and inputs' resources)."""
+    replacement_trigger: Any = None
+    """The ``replacement_trigger`` option's value: a change replaces the resource."""
 
 
 @dataclass
@@ -73,6 +77,14 @@ class RecordingMonitor(MockMonitor):
         from pulumi.runtime import rpc
 
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        trigger = None
+        if request.HasField("replacement_trigger"):
+            from google.protobuf import struct_pb2
+
+            # A lone protobuf Value: wrap it so the SDK's own decoding (unknowns, secrets) applies.
+            holder = struct_pb2.Struct()
+            holder.fields["trigger"].CopyFrom(request.replacement_trigger)
+            trigger = rpc.deserialize_properties(holder, keep_unknowns=True).get("trigger")
         with self._lock:
             self.recorded.append(
                 RecordedResource(
@@ -82,5 +94,7 @@ class RecordingMonitor(MockMonitor):
                     parent_urn=request.parent or None,
                     custom=bool(request.custom),
                     inputs=inputs,
+                    dependencies=tuple(request.dependencies),
+                    replacement_trigger=trigger,
                 )
             )
