@@ -141,7 +141,7 @@ def relay_routes(config: StackConfig) -> tuple[str, ...]:
     return tuple(str(network) for network in sorted(networks))
 
 
-def testable_sources(admins: Iterable[str]) -> tuple[str, ...]:
+def admins_as_test_sources(admins: Iterable[str]) -> tuple[str, ...]:
     """Admins a policy test can name as its source: users and tags, not groups."""
     return tuple(admin for admin in admins if not admin.startswith(("group:", "autogroup:")))
 
@@ -194,7 +194,7 @@ def _tests(config: StackConfig, routes: tuple[str, ...]) -> Iterable[PolicyTest]
             accept=(),
             deny=worker_targets + route_denials,
         )
-    for admin in testable_sources(config.tailnet.admins):
+    for admin in admins_as_test_sources(config.tailnet.admins):
         accept = [
             Expectation(f"{tags.orchestrator}:{SSH_PORT}", ADMINS_SSH_TO_HOSTS),
             Expectation(f"{tags.orchestrator}:{port}", ADMINS_TO_ORCHESTRATOR_API),
