@@ -16,5 +16,6 @@ def render_artifacts(model: StackModel) -> dict[str, str]:
     """Relative path under ``build/<stack>/`` → file content. Never holds a secret value."""
     return {
         "infisical/secrets.json": _json_text(model.secret_catalog),
+        "tailscale/policy.hujson": model.tailnet.policy_text,
         **nixos_tree(model),
     }

@@ -36,10 +36,12 @@ def render_stack(
     if project_root != PROJECT_ROOT:
         # The program resolves relative paths against this checkout; make them absolute.
         raw = {**raw, "sops": _absolute_sops(raw.get("sops"), project_root, stack)}
+    _progress("Evaluating the tailnet policy's own tests")
+    model = build_stack_model(loaded.config)
     _progress("Running the Pulumi program under the mock engine (offline, preview)")
     deployment = run_program(stack, raw, preview=True)
     _progress("Rendering artifacts")
-    files = render_artifacts(build_stack_model(loaded.config))
+    files = render_artifacts(model)
     files["plan.json"] = plan_json(deployment)
     _progress(f"Done in {time.monotonic() - started:.1f}s")
     return files, plan_document(deployment)

@@ -73,6 +73,9 @@ def run_program(
     settings.ROOT.set(None)
     set_all_config({f"{PROJECT}:{key}": _config_text(value) for key, value in raw_config.items()})
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
+    # its error in the next one.
+    settings.SETTINGS.outputs.clear()
     exported: dict[str, ExportedOutput] = {}
 
     def program() -> Any:

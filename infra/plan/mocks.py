@@ -12,6 +12,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from infra.plan.fakes import CONTRACT_FAKES
+
 ResourceOutputs = Callable[[MockResourceArgs], Mapping[str, Any]]
 CallResults = Callable[[MockCallArgs], Mapping[str, Any]]
 
@@ -27,6 +29,8 @@ class RecordedResource:
     dependencies: tuple[str, ...] = ()
     """URNs the resource waits for: explicit depends_on plus those its inputs come from."""
     ignore_changes: tuple[str, ...] = ()
+    replacement_trigger: Any = None
+    """The ``replacement_trigger`` option's value: a change replaces the resource."""
 
 
 @dataclass
@@ -53,8 +57,9 @@ class PlanMocks(Mocks):
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append(args)
-        results = self.call_results.get(args.token)
-        return (dict(results(args)) if results else {}), None
+        results = self.call_results.get(args.token) or CONTRACT_FAKES.get(args.token)
+        # MockMonitor iterates the failures list: an empty list, never None.
+        return (dict(results(args)) if results else {}), []
 
 
 class RecordingMonitor(MockMonitor):
@@ -73,6 +78,14 @@ class RecordingMonitor(MockMonitor):
         from pulumi.runtime import rpc
 
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        trigger = None
+        if request.HasField("replacement_trigger"):
+            from google.protobuf import struct_pb2
+
+            # A lone protobuf Value: wrap it so the SDK's own decoding (unknowns, secrets) applies.
+            holder = struct_pb2.Struct()
+            holder.fields["trigger"].CopyFrom(request.replacement_trigger)
+            trigger = rpc.deserialize_properties(holder, keep_unknowns=True).get("trigger")
         with self._lock:
             self.recorded.append(
                 RecordedResource(
@@ -84,5 +97,6 @@ class RecordingMonitor(MockMonitor):
                     inputs=inputs,
                     dependencies=tuple(request.dependencies),
                     ignore_changes=tuple(request.ignoreChanges),
+                    replacement_trigger=trigger,
                 )
             )

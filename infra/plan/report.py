@@ -12,7 +12,9 @@ MAX_VALUE_WIDTH = 90
 
 
 def _leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict) and not value:
+        return []  # components register no inputs: nothing to show
+    if isinstance(value, dict):
         pairs: list[tuple[str, Any]] = []
         for key, item in value.items():
             pairs += _leaves(item, f"{prefix}.{key}" if prefix else key)

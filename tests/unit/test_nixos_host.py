@@ -157,8 +157,8 @@ def test_dependency_order_vm_install_update_and_secrets_before_switch(
     assert "relaymd-relay-install" in urn_names(relay["update"])
     assert "relaymd-orchestrator-secrets" in urn_names(orchestrator["update"])
     # The auth keys feed the commands that place them.
-    assert any(name.endswith("-host-key") for name in urn_names(relay["install"]))
-    assert any(name.endswith("-host-key") for name in urn_names(orchestrator["secrets"]))
+    assert any(name.startswith("host-key-") for name in urn_names(relay["install"]))
+    assert any(name.startswith("host-key-") for name in urn_names(orchestrator["secrets"]))
 
 
 def test_environment_names_the_target_and_the_secret_files(example_config: dict[str, Any]) -> None:
@@ -170,7 +170,7 @@ def test_environment_names_the_target_and_the_secret_files(example_config: dict[
     assert install[ENV_SECRET_FILES] == (
         f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key\n"
     )
-    assert install["RELAYMD_SECRET_TAILSCALE_HOST_KEY"] == host_key_canary(f"{RELAY}-host-key")
+    assert install["RELAYMD_SECRET_TAILSCALE_HOST_KEY"] == host_key_canary(f"host-key-{RELAY}")
     secrets = unwrap(commands(deployment, ORCHESTRATOR)["secrets"].inputs["environment"])
     assert secrets[ENV_SSH_TARGET] == "admin@orchestrator.lab.example.org"
     assert ENV_SSH_PRIVATE_KEY not in secrets  # the operator's own SSH agent reaches it
@@ -189,8 +189,8 @@ def test_no_secret_in_any_command_string_trigger_or_plan(
     secrets = [
         *canary_values(canary_document),
         DEPLOY_PRIVATE_CANARY,
-        host_key_canary(f"{RELAY}-host-key"),
-        host_key_canary(f"{ORCHESTRATOR}-host-key"),
+        host_key_canary(f"host-key-{RELAY}"),
+        host_key_canary(f"host-key-{ORCHESTRATOR}"),
     ]
     command_resources = deployment.by_type(COMMAND)
     assert len(command_resources) == 4
@@ -206,8 +206,8 @@ def test_no_secret_in_any_command_string_trigger_or_plan(
     # The canaries that must travel do travel (so the check above is not vacuous).
     assert {
         DEPLOY_PRIVATE_CANARY,
-        host_key_canary(f"{RELAY}-host-key"),
-        host_key_canary(f"{ORCHESTRATOR}-host-key"),
+        host_key_canary(f"host-key-{RELAY}"),
+        host_key_canary(f"host-key-{ORCHESTRATOR}"),
         canary_document["orchestrator"]["infisical_token"],
     } <= seen_in_secret_env
     text = plan_json(deployment)

@@ -20,8 +20,8 @@ in
       type = lib.types.listOf lib.types.str;
       default = [ ];
       description = ''
-        Public keys allowed to log in as the admin user. Keys the pipeline drops into the
-        user's ~/.ssh/authorized_keys keep working too.
+        Public keys allowed to log in as the admin user. The pipeline's per-deployment key
+        lives in /etc/ssh/relaymd-deploy-keys/<user>, which NixOS does not manage.
       '';
     };
   };
@@ -32,6 +32,9 @@ in
       ports = [ cfg.sshPort ];
       # SSH is how installs and updates arrive; everything else stays closed.
       openFirewall = true;
+      # Written once by the installer (--extra-files) and left alone by every switch, unlike
+      # /etc/ssh/authorized_keys.d, which NixOS regenerates from authorizedKeys below.
+      authorizedKeysFiles = [ "/etc/ssh/relaymd-deploy-keys/%u" ];
       settings = {
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;

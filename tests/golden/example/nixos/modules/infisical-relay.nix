@@ -4,6 +4,17 @@
 { config, lib, pkgs, ... }:
 let
   cfg = config.relaymd.infisicalRelay;
+  infisical = lib.getExe' cfg.package "infisical";
+  storedConfiguration = "/etc/infisical/relays/${cfg.name}.conf";
+  # `relay start` takes the one-time enrollment token only as --token. Pass it on the
+  # first start alone: once enrolled, the CLI reuses the access token it stored (0600),
+  # so the token (single-use, valid for an hour) is never on a command line again.
+  start = ''
+    if ${lib.getExe' pkgs.gnugrep "grep"} -qs '^INFISICAL_RELAY_ACCESS_TOKEN=' ${lib.escapeShellArg storedConfiguration}; then
+      exec ${infisical} relay start --type=org
+    fi
+    exec ${infisical} relay start --type=org --token="$INFISICAL_RELAY_ENROLLMENT_TOKEN"
+  '';
 in
 {
   options.relaymd.infisicalRelay = {
@@ -36,9 +47,10 @@ in
         INFISICAL_DOMAIN = cfg.domain;
         INFISICAL_DISABLE_UPDATE_CHECK = "true";
       };
+      # `exec` keeps the CLI as the main process, so its readiness notification counts.
+      script = start;
       serviceConfig = {
         Type = "notify";
-        ExecStart = "${lib.getExe' cfg.package "infisical"} relay start --type=org";
         EnvironmentFile = cfg.environmentFile;
         Restart = "on-failure";
         RestartSec = "10s";

@@ -1,0 +1,101 @@
+"""The tailnet's own resources: policy, auth keys and MagicDNS. Decisions live in the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tailscale as tailscale
+import pulumiverse_time as time
+
+from infra.tailnet.keys import KeySpec
+from infra.tailnet.model import TailnetModel
+
+
+@dataclass(frozen=True)
+class TailnetArgs:
+    model: TailnetModel
+    provider: tailscale.Provider
+
+
+class Tailnet(pulumi.ComponentResource):
+    worker_key: pulumi.Output[str]
+    """Secret. Reusable, ephemeral, worker-tagged; replaced on the rotation period."""
+    host_keys: dict[str, pulumi.Output[str]]
+    """Secret. HostSpec.name → that host's single-use key."""
+    orchestrator_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TailnetArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("relaymd:tailnet:Tailnet", name, None, opts)
+        model = args.model
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        self.acl = tailscale.Acl(
+            "policy",
+            acl=model.policy_text,
+            # Without the opt-in, creation fails on a tailnet whose policy is not the
+            # default (HTTP 412) instead of silently replacing it: import it first.
+            overwrite_existing_content=model.overwrite_existing_policy,
+            # Destroying the stack must not reset the tailnet to the allow-all default.
+            reset_acl_on_destroy=False,
+            opts=child,
+        )
+        self.magic_dns = tailscale.DnsPreferences("magic-dns", magic_dns=True, opts=child)
+        # Keys can only carry tags the policy already declares in tagOwners.
+        after_policy = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=[self.acl])
+        )
+
+        spec = model.worker_key
+        # The rotation time lives in the engine's state, not in the program, so plans
+        # stay identical day to day; once it has passed (seen on `pulumi up --refresh`)
+        # the Rotating resource is replaced, its timestamp changes and so does the key.
+        self.worker_key_rotation = time.Rotating(
+            "worker-key-rotation",
+            rotation_days=spec.rotation_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.worker_key_resource = _tailnet_key(
+            spec,
+            pulumi.ResourceOptions.merge(
+                after_policy,
+                pulumi.ResourceOptions(replacement_trigger=self.worker_key_rotation.rfc3339),
+            ),
+        )
+        # The engine marks `key` secret only for real providers; wrap it so it stays
+        # secret everywhere (including under the mock engine).
+        self.worker_key = pulumi.Output.secret(self.worker_key_resource.key)
+
+        self.host_key_resources = {
+            host: _tailnet_key(host_spec, after_policy) for host, host_spec in model.host_keys
+        }
+        self.host_keys = {
+            host: pulumi.Output.secret(key.key) for host, key in self.host_key_resources.items()
+        }
+        self.orchestrator_url = pulumi.Output.from_input(model.orchestrator_url)
+
+        self.register_outputs(
+            {
+                "worker_key": self.worker_key,
+                "host_keys": self.host_keys,
+                "orchestrator_url": self.orchestrator_url,
+            }
+        )
+
+
+def _tailnet_key(spec: KeySpec, opts: pulumi.ResourceOptions) -> tailscale.TailnetKey:
+    return tailscale.TailnetKey(
+        spec.resource_name,
+        description=spec.description,
+        tags=list(spec.tags),
+        reusable=spec.reusable,
+        ephemeral=spec.ephemeral,
+        preauthorized=spec.preauthorized,
+        expiry=spec.expiry_seconds,
+        recreate_if_invalid=spec.recreate_if_invalid,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["key"])
+        ),
+    )

@@ -1,0 +1,76 @@
+"""What needs joined devices: split DNS to each relay, and the orchestrator's key expiry.
+
+Device lookups wait for the host's auth key and for ``host_ready``: the resources
+after which a host has joined the tailnet (its install and key delivery). Until
+then a lookup would find nothing; in a preview it stays "known after apply".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tailscale as tailscale
+
+from infra.tailnet.component import Tailnet
+from infra.tailnet.dns import tailnet_ipv4
+from infra.tailnet.model import TailnetModel
+
+DEVICE_WAIT = "300s"
+"""How long the provider retries a device lookup: a freshly installed host may lag."""
+
+
+@dataclass(frozen=True)
+class TailnetDevicesArgs:
+    model: TailnetModel
+    provider: tailscale.Provider
+    tailnet: Tailnet
+    """Its host keys come first: no device joins before its key exists."""
+    host_ready: Mapping[str, Sequence[pulumi.Resource]]
+    """HostSpec.name → resources after which that host has joined the tailnet."""
+
+
+class TailnetDevices(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: TailnetDevicesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("relaymd:tailnet:TailnetDevices", name, None, opts)
+        model = args.model
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        def device(host: str) -> pulumi.Output[tailscale.GetDeviceResult]:
+            return tailscale.get_device_output(
+                hostname=host,
+                wait_for=DEVICE_WAIT,
+                opts=pulumi.InvokeOutputOptions(
+                    parent=self,
+                    provider=args.provider,
+                    depends_on=[
+                        args.tailnet.host_key_resources[host],
+                        *args.host_ready.get(host, ()),
+                    ],
+                ),
+            )
+
+        def ipv4(host: str) -> pulumi.Output[str]:
+            return device(host).apply(lambda found: tailnet_ipv4(host, found.addresses))
+
+        self.split_dns = {
+            split.domain: tailscale.DnsSplitNameservers(
+                split.resource_name,
+                domain=split.domain,
+                nameservers=pulumi.Output.all(*[ipv4(host) for host in split.resolvers]),
+                opts=child,
+            )
+            for split in model.split_dns
+        }
+        # Tagged devices already have key expiry off; declaring it keeps the
+        # orchestrator's MagicDNS name (in every worker's URL) from ever lapsing.
+        self.orchestrator_key = tailscale.DeviceKey(
+            "orchestrator-device-key",
+            device_id=device(model.orchestrator_host).node_id,
+            key_expiry_disabled=True,
+            opts=child,
+        )
+        self.register_outputs({"split_dns_domains": sorted(self.split_dns)})
