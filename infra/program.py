@@ -28,16 +28,24 @@ def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
     providers = declare_providers(stack.config, stack.secrets)
     tailnet = Tailnet("tailnet", TailnetArgs(model.tailnet, providers.tailscale))
     nodes = declare_nodes(model, stack.secrets, providers, tailnet.host_keys)
-    TailnetDevices(
+    # The orchestrator (no install) joins the tailnet with its first switch.
+    for node in nodes.values():
+        if not node.installs:
+            node.declare_update()
+    devices = TailnetDevices(
         "tailnet-devices",
         TailnetDevicesArgs(
             model.tailnet,
             providers.tailscale,
             tailnet,
             # A device can be looked up only once its host has installed and joined.
-            host_ready={name: node.ready for name, node in nodes.items()},
+            host_ready={name: node.joined for name, node in nodes.items()},
         ),
     )
+    # Order on a relay: VM → install → device lookup (split DNS) → later switches.
+    for name, node in nodes.items():
+        if node.installs:
+            node.declare_update(after=devices.dns_served_by(name))
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)
     pulumi.export("TAILSCALE_AUTH_KEY", tailnet.worker_key)
 

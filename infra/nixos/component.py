@@ -46,8 +46,6 @@ class NixosHostArgs:
     """Relays: installed as the SSH user's authorized key so updates can log in."""
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Resources the first command waits for (e.g. the VM)."""
-    update_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """Extra resources every update waits for (e.g. a tailnet device lookup)."""
 
 
 def _file_content(source: SecretSource) -> Callable[[str], str]:
@@ -58,11 +56,10 @@ def _file_content(source: SecretSource) -> Callable[[str], str]:
 
 
 class NixosHost(pulumi.ComponentResource):
-    ready: Sequence[pulumi.Resource]
-    """After these the host runs its configuration and has joined the tailnet."""
     install: local.Command | None
     deliver_secrets: local.Command | None
-    update: local.Command
+    update: local.Command | None
+    """Declared by :meth:`declare_update`, once what it must wait for exists."""
     configuration_hash: str
 
     def __init__(
@@ -75,7 +72,7 @@ class NixosHost(pulumi.ComponentResource):
             raise ValueError(f"NixosHost {name}: no value for secret files {', '.join(missing)}")
         pipeline = host_pipeline(host, args.nixos, args.files)
         self.configuration_hash = pipeline.configuration_hash
-        secret_environment = self._secret_environment(args)
+        secret_environment = self._secret_environments(args)
         self.install = None
         self.deliver_secrets = None
         if pipeline.install is not None:
@@ -96,21 +93,45 @@ class NixosHost(pulumi.ComponentResource):
             self.deliver_secrets = self._command(
                 name, pipeline.deliver_secrets, secret_environment, depends_on=list(args.after)
             )
-        first = self.install or self.deliver_secrets
-        self.update = self._command(
-            name,
-            pipeline.update,
-            secret_environment,
-            rerun_on_update=True,
-            depends_on=[*([first] if first else args.after), *args.update_after],
-        )
-        self.ready = (
-            [self.install] if self.install is not None else [c for c in (first, self.update) if c]
-        )
+        self._pipeline = pipeline
+        self._secret_environment = secret_environment
+        self._name = name
+        self._first_steps: list[pulumi.Resource] = [
+            step for step in (self.install, self.deliver_secrets) if step is not None
+        ] or list(args.after)
+        self.update = None
         self.register_outputs({"configuration_hash": self.configuration_hash})
 
+    @property
+    def installs(self) -> bool:
+        """A new relay VM joins the tailnet at install; the orchestrator at its first switch."""
+        return self.install is not None
+
+    @property
+    def joined(self) -> Sequence[pulumi.Resource]:
+        """After these the host runs its configuration and has joined the tailnet."""
+        if self.install is not None:
+            return [self.install]
+        if self.update is None:
+            raise RuntimeError(f"NixosHost {self._name}: declare_update() before reading joined")
+        return [*self._first_steps, self.update]
+
+    def declare_update(self, after: Sequence[pulumi.Resource] = ()) -> local.Command:
+        """The switch to the rendered configuration: after install or secret delivery, and
+        after ``after`` (e.g. the tailnet lookups that need the installed host)."""
+        if self.update is not None:
+            raise RuntimeError(f"NixosHost {self._name}: the update is already declared")
+        self.update = self._command(
+            self._name,
+            self._pipeline.update,
+            self._secret_environment,
+            rerun_on_update=True,
+            depends_on=[*self._first_steps, *after],
+        )
+        return self.update
+
     @staticmethod
-    def _secret_environment(args: NixosHostArgs) -> dict[str, pulumi.Output[str]]:
+    def _secret_environments(args: NixosHostArgs) -> dict[str, pulumi.Output[str]]:
         environment: dict[str, pulumi.Output[str]] = {}
         for secret_file in args.host.secret_files:
             source = secret_file.source

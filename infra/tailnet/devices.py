@@ -56,6 +56,7 @@ class TailnetDevices(pulumi.ComponentResource):
         def ipv4(host: str) -> pulumi.Output[str]:
             return device(host).apply(lambda found: tailnet_ipv4(host, found.addresses))
 
+        self._resolvers = {split.domain: tuple(split.resolvers) for split in model.split_dns}
         self.split_dns = {
             split.domain: tailscale.DnsSplitNameservers(
                 split.resource_name,
@@ -74,3 +75,11 @@ class TailnetDevices(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"split_dns_domains": sorted(self.split_dns)})
+
+    def dns_served_by(self, host: str) -> list[pulumi.Resource]:
+        """The split-DNS entries that point at ``host``: they looked up its device."""
+        return [
+            self.split_dns[domain]
+            for domain, resolvers in sorted(self._resolvers.items())
+            if host in resolvers
+        ]

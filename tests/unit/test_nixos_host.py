@@ -161,6 +161,43 @@ def test_dependency_order_vm_install_update_and_secrets_before_switch(
     assert any(name.startswith("host-key-") for name in urn_names(orchestrator["secrets"]))
 
 
+def test_tailnet_lookups_sit_between_install_and_later_switches(
+    example_config: dict[str, Any],
+) -> None:
+    """VM → install → device lookup (split DNS) → update; the orchestrator joins at its switch."""
+    deployment = deploy(example_config)
+    relay = commands(deployment, RELAY)
+    split_dns = deployment.named(
+        "tailscale:index/dnsSplitNameservers:DnsSplitNameservers", "split-dns-internal"
+    )
+    assert "split-dns-internal" in urn_names(relay["update"])
+    assert "relaymd-relay-update" not in urn_names(split_dns)
+    # The orchestrator's device can only be found once its first switch brought tailscale up.
+    orchestrator_update = commands(deployment, ORCHESTRATOR)["update"]
+    assert "tailnet-devices" not in urn_names(orchestrator_update)
+
+
+def test_device_lookups_wait_for_the_host_to_join(
+    example_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invoke dependencies are not in the plan, so watch what the lookups are told to wait for."""
+    import pulumi_tailscale
+
+    import infra.tailnet.devices
+
+    waits: dict[str, set[str]] = {}
+    real_lookup = pulumi_tailscale.get_device_output
+
+    def recording_lookup(*, hostname: str, opts: Any, **kwargs: Any) -> Any:
+        waits.setdefault(hostname, set()).update(resource._name for resource in opts.depends_on)
+        return real_lookup(hostname=hostname, opts=opts, **kwargs)
+
+    monkeypatch.setattr(infra.tailnet.devices.tailscale, "get_device_output", recording_lookup)
+    deploy(example_config)
+    assert {"host-key-relaymd-relay", "relaymd-relay-install"} <= waits[RELAY]
+    assert {"relaymd-orchestrator-secrets", "relaymd-orchestrator-update"} <= waits[ORCHESTRATOR]
+
+
 def test_environment_names_the_target_and_the_secret_files(example_config: dict[str, Any]) -> None:
     deployment = deploy(example_config)
     install = unwrap(commands(deployment, RELAY)["install"].inputs["environment"])

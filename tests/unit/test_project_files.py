@@ -1,0 +1,37 @@
+"""The project files a real `pulumi up` and a fresh clone depend on."""
+
+from __future__ import annotations
+
+import subprocess
+
+import yaml
+
+from infra.config import PROJECT
+from infra.stack_loader import PROJECT_ROOT
+
+
+def test_pulumi_project_runs_this_program_from_the_venv() -> None:
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert (PROJECT_ROOT / project["main"] / "__main__.py").is_file()
+    # Without a refresh the worker key's rotation timer never fires.
+    assert project["options"]["refresh"] == "always"
+
+
+def test_build_output_and_venv_are_never_committed() -> None:
+    ignored = subprocess.run(
+        ["git", "check-ignore", "build/example/plan.json", ".venv/bin/python"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert ignored == ["build/example/plan.json", ".venv/bin/python"]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    assert "scripts/test" in ci
+    assert "scripts/test" in (PROJECT_ROOT / "README.md").read_text()
