@@ -156,33 +156,23 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
     digest = configuration_hash(tree, nixos)
     base = _base_environment(host, nixos)
     secrets = tuple(secret_variable(f.source) for f in host.secret_files)
-    uses_deploy_key = host.role is Role.RELAY
-    key_variables = (ENV_SSH_PRIVATE_KEY,) if uses_deploy_key else ()
+    key_variables = (ENV_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
     with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
-    install = None
-    deliver = None
-    if host.role is Role.RELAY:
-        install = CommandSpec(
-            name="install",
-            script=INSTALL_SCRIPT,
-            environment=with_files,
-            secret_variables=key_variables + secrets,
-            stdin=archive,
-            triggers=(),
-            triggered_by_machine=True,
-            timeout="2h",
-        )
-    else:
-        deliver = CommandSpec(
-            name="secrets",
-            script=DELIVER_SECRETS_SCRIPT,
-            environment=with_files,
-            secret_variables=key_variables + secrets,
-            stdin=None,
-            triggers=(),
-            triggered_by_machine=False,
-            timeout="15m",
-        )
+    # A relay is installed (and receives its files with the install); the existing
+    # orchestrator only receives its files over SSH.
+    is_relay = host.role is Role.RELAY
+    first_step = CommandSpec(
+        name="install" if is_relay else "secrets",
+        script=INSTALL_SCRIPT if is_relay else DELIVER_SECRETS_SCRIPT,
+        environment=with_files,
+        secret_variables=key_variables + secrets,
+        stdin=archive if is_relay else None,
+        triggers=(),
+        triggered_by_machine=is_relay,
+        timeout="2h" if is_relay else "15m",
+    )
+    install = first_step if is_relay else None
+    deliver = None if is_relay else first_step
     update = CommandSpec(
         name="update",
         script=UPDATE_SCRIPT,
