@@ -56,7 +56,6 @@ def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:
     if relay is None:
         raise ValueError(f"relay host {host.name} has no relay settings")
     values["proxmox_guest"] = {
-        "guestAgent": relay.guest_agent,
         "address": relay.address,
         "gateway": relay.gateway,
         "nameservers": list(relay.nameservers),

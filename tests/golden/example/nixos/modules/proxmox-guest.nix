@@ -1,5 +1,5 @@
-# A relay is a Proxmox VM: qemu guest drivers, the guest agent when the VM's agent
-# option expects one, and the static LAN address Proxmox gave it.
+# A relay is a Proxmox VM: qemu guest drivers, the guest agent, and the static LAN
+# address Proxmox gave it.
 { config, lib, modulesPath, ... }:
 let
   cfg = config.relaymd.proxmoxGuest;
@@ -8,14 +8,6 @@ in
   imports = [ (modulesPath + "/profiles/qemu-guest.nix") ];
 
   options.relaymd.proxmoxGuest = {
-    guestAgent = lib.mkOption {
-      type = lib.types.bool;
-      default = false;
-      description = ''
-        Run qemu-guest-agent. Keep equal to the VM's agent setting (relays[].guest_agent):
-        Proxmox waits for an agent that is enabled on the VM but not running here.
-      '';
-    };
     address = lib.mkOption {
       type = lib.types.str;
       description = "LAN address with prefix length, e.g. 10.100.10.2/24.";
@@ -31,7 +23,10 @@ in
   };
 
   config = {
-    services.qemuGuest.enable = cfg.guestAgent;
+    # Always run the agent: harmless while the VM's agent option is off (it only starts
+    # when Proxmox provides its channel), and it lets that option be turned on safely,
+    # since Proxmox waits for an agent it expects but that is not running.
+    services.qemuGuest.enable = true;
 
     networking.useDHCP = false;
     networking.useNetworkd = true;

@@ -39,7 +39,6 @@
   };
 
   relaymd.proxmoxGuest = {
-    guestAgent = false;
     address = "10.100.10.2/24";
     gateway = "10.100.10.1";
     nameservers = [ "10.100.10.1" ];
