@@ -174,7 +174,10 @@ def test_relay_answers_the_internal_domain_on_the_tailnet_only(example_tree: Pat
 
 def test_tls_passthrough_goes_to_the_upstream_on_443_from_the_tailnet(full_tree: Path) -> None:
     relay = declared(full_tree, "relay", RELAY)
-    assert "proxy_pass proxy.internal:443;" in relay["services"]["nginx"]["streamConfig"]
+    nginx = relay["services"]["nginx"]
+    assert "proxy_pass proxy.internal:443;" in nginx["streamConfig"]
+    # No HTTP server: nixpkgs' default "localhost" virtual host would listen on port 80.
+    assert nginx["virtualHosts"] == {}
     assert relay["networking"]["firewall"]["interfaces"]["tailscale0"]["allowedTCPPorts"] == [
         53,
         443,
