@@ -66,7 +66,27 @@ def test_orchestrator_opens_its_port_on_the_tailnet_interface_only(example_tree:
             {"networking": {"firewall": {"allowedTCPPortRanges": [{"from": 36000, "to": 37000}]}}},
             "opened beyond",
         ),
-        ({"networking": {"firewall": {"interfaces": {"eth0": {"allowedTCPPorts": [PORT]}}}}}, ""),
+        (
+            {"networking": {"firewall": {"interfaces": {"eth0": {"allowedTCPPorts": [PORT]}}}}},
+            "opened beyond",
+        ),
+        # Not the configured lanInterface, yet just as much off the tailnet.
+        (
+            {"networking": {"firewall": {"interfaces": {"br0": {"allowedTCPPorts": [PORT]}}}}},
+            "opened beyond",
+        ),
+        (
+            {
+                "networking": {
+                    "firewall": {
+                        "interfaces": {
+                            "eth0.100": {"allowedTCPPortRanges": [{"from": 36000, "to": 37000}]}
+                        }
+                    }
+                }
+            },
+            "opened beyond",
+        ),
         ({"networking": {"firewall": {"trustedInterfaces": ["eth0"]}}}, "is trusted"),
     ],
 )
