@@ -160,6 +160,8 @@ def test_relay_tailscale_flags_carry_its_tag_hostname_and_routes(example_tree: P
     ]
     assert tailscale["useRoutingFeatures"] == "server"
     assert tailscale["authKeyFile"] == TAILSCALE_AUTH_KEY_FILE.path
+    # Up flags apply at the first join only; routes changed later arrive through `set`.
+    assert tailscale["extraSetFlags"] == ["--advertise-routes=10.100.10.0/24"]
 
 
 def test_a_relay_without_routes_neither_advertises_nor_forwards(full_tree: Path) -> None:
@@ -169,6 +171,8 @@ def test_a_relay_without_routes_neither_advertises_nor_forwards(full_tree: Path)
         "--advertise-tags=tag:relaymd-relay",
     ]
     assert tailscale["useRoutingFeatures"] == "none"
+    # An empty value withdraws routes a joined node may still advertise from before.
+    assert tailscale["extraSetFlags"] == ["--advertise-routes="]
 
 
 def test_orchestrator_joins_with_its_own_tag(example_tree: Path) -> None:
