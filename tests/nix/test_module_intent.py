@@ -66,7 +66,27 @@ def test_orchestrator_opens_its_port_on_the_tailnet_interface_only(example_tree:
             {"networking": {"firewall": {"allowedTCPPortRanges": [{"from": 36000, "to": 37000}]}}},
             "opened beyond",
         ),
-        ({"networking": {"firewall": {"interfaces": {"eth0": {"allowedTCPPorts": [PORT]}}}}}, ""),
+        (
+            {"networking": {"firewall": {"interfaces": {"eth0": {"allowedTCPPorts": [PORT]}}}}},
+            "opened beyond",
+        ),
+        # Not the configured lanInterface, yet just as much off the tailnet.
+        (
+            {"networking": {"firewall": {"interfaces": {"br0": {"allowedTCPPorts": [PORT]}}}}},
+            "opened beyond",
+        ),
+        (
+            {
+                "networking": {
+                    "firewall": {
+                        "interfaces": {
+                            "eth0.100": {"allowedTCPPortRanges": [{"from": 36000, "to": 37000}]}
+                        }
+                    }
+                }
+            },
+            "opened beyond",
+        ),
         ({"networking": {"firewall": {"trustedInterfaces": ["eth0"]}}}, "is trusted"),
     ],
 )
@@ -140,6 +160,8 @@ def test_relay_tailscale_flags_carry_its_tag_hostname_and_routes(example_tree: P
     ]
     assert tailscale["useRoutingFeatures"] == "server"
     assert tailscale["authKeyFile"] == TAILSCALE_AUTH_KEY_FILE.path
+    # Up flags apply at the first join only; routes changed later arrive through `set`.
+    assert tailscale["extraSetFlags"] == ["--advertise-routes=10.100.10.0/24"]
 
 
 def test_a_relay_without_routes_neither_advertises_nor_forwards(full_tree: Path) -> None:
@@ -149,6 +171,8 @@ def test_a_relay_without_routes_neither_advertises_nor_forwards(full_tree: Path)
         "--advertise-tags=tag:relaymd-relay",
     ]
     assert tailscale["useRoutingFeatures"] == "none"
+    # An empty value withdraws routes a joined node may still advertise from before.
+    assert tailscale["extraSetFlags"] == ["--advertise-routes="]
 
 
 def test_orchestrator_joins_with_its_own_tag(example_tree: Path) -> None:
@@ -174,7 +198,10 @@ def test_relay_answers_the_internal_domain_on_the_tailnet_only(example_tree: Pat
 
 def test_tls_passthrough_goes_to_the_upstream_on_443_from_the_tailnet(full_tree: Path) -> None:
     relay = declared(full_tree, "relay", RELAY)
-    assert "proxy_pass proxy.internal:443;" in relay["services"]["nginx"]["streamConfig"]
+    nginx = relay["services"]["nginx"]
+    assert "proxy_pass proxy.internal:443;" in nginx["streamConfig"]
+    # No HTTP server: nixpkgs' default "localhost" virtual host would listen on port 80.
+    assert nginx["virtualHosts"] == {}
     assert relay["networking"]["firewall"]["interfaces"]["tailscale0"]["allowedTCPPorts"] == [
         53,
         443,
