@@ -111,6 +111,7 @@ class RelayVm(pulumi.ComponentResource):
                 # Proxmox keeps no record of the clone source: the provider cannot read
                 # `clone` back, so a refresh or import would otherwise plan a replacement.
                 ignore_changes=["clone"],
+                delete_before_replace=spec.delete_before_replace,
             ),
         )
         self.vm_id = self.vm.id
