@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 from infra.config import NixosSettings
 from infra.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
-from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+from infra.nixos.scripts import (
+    DELIVER_SECRETS_SCRIPT,
+    INSTALL_SCRIPT,
+    INSTALLED_SCRIPT,
+    UPDATE_SCRIPT,
+)
 
 RENDERED_NIXOS_ROOT = "nixos/"
 """Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
@@ -124,6 +129,9 @@ class CommandSpec:
     """Values whose change re-runs the command; never derived from a secret."""
     triggered_by_machine: bool
     """Also re-run when the machine is replaced (its id joins the triggers at deploy time)."""
+    update_script: str | None
+    """What runs when another input changes; None re-runs ``script``. A trigger change always
+    re-creates the command (pulumi-command replaces on ``triggers``), so ``script`` runs."""
     timeout: str
     """Overall limit for the Pulumi operation; each step also has its own ``timeout``."""
 
@@ -169,6 +177,9 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         stdin=archive if is_relay else None,
         triggers=(),
         triggered_by_machine=is_relay,
+        # An install wipes the disk: only a new machine runs it. Other changes only refresh
+        # the recorded inputs, so a later reinstall uses the current tree, keys and files.
+        update_script=INSTALLED_SCRIPT if is_relay else None,
         timeout="2h" if is_relay else "15m",
     )
     install = first_step if is_relay else None
@@ -181,6 +192,7 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         stdin=archive,
         triggers=(digest,),
         triggered_by_machine=False,
+        update_script=UPDATE_SCRIPT,
         timeout="2h",
     )
     return HostPipeline(host, digest, install, deliver, update)

@@ -22,7 +22,12 @@ from infra.nixos.pipeline import (
     ENV_SSH_TARGET,
     secret_variable,
 )
-from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+from infra.nixos.scripts import (
+    DELIVER_SECRETS_SCRIPT,
+    INSTALL_SCRIPT,
+    INSTALLED_SCRIPT,
+    UPDATE_SCRIPT,
+)
 from infra.plan.document import plan_json
 from infra.plan.engine import Deployment
 from infra.plan.mocks import RecordedResource
@@ -30,6 +35,7 @@ from tests.support.deployments import (
     COMMAND,
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
+    VM,
     commands,
     deploy,
     host_key_canary,
@@ -87,7 +93,8 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
     assert sorted(relay) == ["install", "update"]
     assert sorted(orchestrator) == ["secrets", "update"]
     assert relay["install"].inputs["create"] == INSTALL_SCRIPT
-    assert "update" not in relay["install"].inputs  # re-running means reinstalling: never
+    # Re-running the install means reinstalling: later changes only run the notice.
+    assert relay["install"].inputs["update"] == INSTALLED_SCRIPT
     assert relay["update"].inputs["create"] == relay["update"].inputs["update"] == UPDATE_SCRIPT
     assert orchestrator["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
     assert orchestrator["update"].inputs["update"] == UPDATE_SCRIPT
@@ -98,13 +105,20 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
         assert command.parent_urn.endswith(f"::{command.name.rsplit('-', 1)[0]}")
 
 
-def test_install_is_triggered_by_the_vm_and_ignores_later_input_changes(
+def test_install_is_triggered_by_the_vm_and_reruns_only_for_a_new_one(
     example_config: dict[str, Any],
 ) -> None:
-    install = commands(deploy(example_config), RELAY)["install"]
+    deployment = deploy(example_config)
+    install = commands(deployment, RELAY)["install"]
+    [vm] = deployment.by_type(VM)
     assert install.inputs["triggers"] == ["relay-1-vm-id"]
-    assert set(install.ignore_changes) >= {"create", "environment", "stdin"}
-    assert "triggers" not in install.ignore_changes
+    # A new id re-creates the install (runs `create`, not the `update` notice), and so does a
+    # replaced VM whose id Proxmox handed out again.
+    assert install.replace_on_changes == ("triggers[*]",)
+    assert install.replace_with == (vm.urn,)
+    # Ignored inputs would make a reinstall reuse the first install's tree and used auth key.
+    assert install.ignore_changes == ()
+    assert commands(deployment, RELAY)["update"].replace_with == ()
 
 
 def test_update_trigger_is_the_configuration_hash_and_stdin_is_exactly_the_tree(

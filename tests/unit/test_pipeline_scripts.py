@@ -181,6 +181,21 @@ def test_update_copies_the_closure_and_switches_without_secrets(
     assert "nixos-anywhere" not in argv
 
 
+def test_install_step_on_an_installed_relay_only_reports(stubs: Path, tmp_path: Path) -> None:
+    hosts, nixos = example_hosts()
+    relay = hosts["relay"]
+    install = host_pipeline(relay, nixos, TREE).install
+    assert install is not None and install.update_script is not None
+    notice = CommandSpec(**{**install.__dict__, "script": install.update_script})
+    run(notice, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY})
+    assert not (tmp_path / "argv.log").exists()  # no nix, ssh or nixos-anywhere at all
+    stderr = (tmp_path / "stderr.log").read_text()
+    assert stderr == (
+        "==> relaymd-relay: already installed; configuration changes reach it through the"
+        " update step\n"
+    )
+
+
 def test_update_refuses_a_tree_without_the_hosts_configuration(stubs: Path, tmp_path: Path) -> None:
     hosts, nixos = example_hosts()
     update = host_pipeline(hosts["relay"], nixos, {"modules/disko.nix": "{ }\n"}).update
