@@ -1,4 +1,4 @@
-"""NixosHost: install (relays), deliver secrets (orchestrator), switch configuration (both).
+"""NixosHost: install (relays), deliver secret files and switch configuration (both).
 
 The scripts, variables and triggers come from pipeline.py; this component only wires them into
 pulumi-command resources, marks every secret value as a Pulumi secret and orders the steps.
@@ -55,7 +55,7 @@ def _file_content(source: SecretSource) -> Callable[[str], str]:
 
 class NixosHost(pulumi.ComponentResource):
     install: local.Command | None
-    deliver_secrets: local.Command | None
+    deliver_secrets: local.Command
     update: local.Command | None
     """Declared by :meth:`declare_update`, once what it must wait for exists."""
     configuration_hash: str
@@ -72,7 +72,6 @@ class NixosHost(pulumi.ComponentResource):
         self.configuration_hash = pipeline.configuration_hash
         secret_environment = self._secret_environments(args)
         self.install = None
-        self.deliver_secrets = None
         if pipeline.install is not None:
             if args.machine_id is None or args.deploy_public_key is None:
                 raise ValueError(
@@ -89,16 +88,20 @@ class NixosHost(pulumi.ComponentResource):
                 # ignored inputs of the first install (its tree, an already used auth key).
                 replace_with=list(args.machine),
             )
-        if pipeline.deliver_secrets is not None:
-            self.deliver_secrets = self._command(
-                name, pipeline.deliver_secrets, secret_environment, depends_on=list(args.after)
-            )
+        # On a relay the files arrive with the install; delivering them again after it keeps
+        # them current when they change later.
+        self.deliver_secrets = self._command(
+            name,
+            pipeline.deliver_secrets,
+            secret_environment,
+            depends_on=[self.install] if self.install is not None else list(args.after),
+        )
         self._pipeline = pipeline
         self._secret_environment = secret_environment
         self._name = name
         self._first_steps: list[pulumi.Resource] = [
             step for step in (self.install, self.deliver_secrets) if step is not None
-        ] or list(args.after)
+        ]
         self.update = None
         self.register_outputs({"configuration_hash": self.configuration_hash})
 

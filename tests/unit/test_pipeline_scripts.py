@@ -229,3 +229,20 @@ def test_orchestrator_secrets_travel_on_ssh_stdin_only(stubs: Path, tmp_path: Pa
     delivered = sorted((capture / f"stdin-{n}").read_text() for n in range(2))
     assert delivered == sorted(secrets_for(orchestrator).values())
     assert os.path.exists(capture / "stdin-1")
+
+
+def test_relay_secrets_travel_on_ssh_stdin_with_the_deploy_key(stubs: Path, tmp_path: Path) -> None:
+    hosts, nixos = example_hosts()
+    relay = hosts["relay"]
+    deliver = host_pipeline(relay, nixos, TREE).deliver_secrets
+    capture = run(
+        deliver, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY}
+    )
+    argv = (tmp_path / "argv.log").read_text()
+    assert_no_secret_in(argv)
+    assert_no_secret_in((tmp_path / "stderr.log").read_text())
+    ssh_lines = [line for line in argv.splitlines() if line.startswith("ssh ")]
+    assert ssh_lines and all("-o IdentitiesOnly=yes" in line for line in ssh_lines)
+    assert all("admin@10.100.10.2" in line for line in ssh_lines)
+    assert (capture / "stdin-0").read_text() == SECRET_VALUES[SecretSource.TAILSCALE_HOST_KEY]
+    assert not (capture / "stdin-1").exists()  # one file: the relay runs no Infisical Relay
