@@ -67,6 +67,7 @@ def declare_nodes(
                 ssh_private_key=vm.ssh_private_key,
                 deploy_public_key=vm.ssh_public_key,
                 after=[vm],
+                machine=[vm.vm],
             )
         nodes[host.name] = NixosHost(host.name, args)
     return nodes

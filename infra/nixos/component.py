@@ -1,4 +1,4 @@
-"""NixosHost: install (relays), deliver secrets (orchestrator), switch configuration (both).
+"""NixosHost: install (relays), deliver secret files and switch configuration (both).
 
 The scripts, variables and triggers come from pipeline.py; this component only wires them into
 pulumi-command resources, marks every secret value as a Pulumi secret and orders the steps.
@@ -25,10 +25,6 @@ from infra.nixos.pipeline import (
 
 INTERPRETER = ["/bin/bash", "-c"]
 
-# An install wipes the disk, so only a new machine (its id, in `triggers`) may run it again;
-# later changes of script, tree or secrets reach the host through the update command.
-_INSTALL_IGNORED_CHANGES = ["create", "environment", "stdin", "interpreter", "logging"]
-
 
 @dataclass(frozen=True)
 class NixosHostArgs:
@@ -46,6 +42,8 @@ class NixosHostArgs:
     """Relays: installed as the SSH user's authorized key so updates can log in."""
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Resources the first command waits for (e.g. the VM)."""
+    machine: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """Relays: the VM itself; replacing it re-runs the install even when Proxmox reuses its id."""
 
 
 def _file_content(source: SecretSource) -> Callable[[str], str]:
@@ -57,7 +55,7 @@ def _file_content(source: SecretSource) -> Callable[[str], str]:
 
 class NixosHost(pulumi.ComponentResource):
     install: local.Command | None
-    deliver_secrets: local.Command | None
+    deliver_secrets: local.Command
     update: local.Command | None
     """Declared by :meth:`declare_update`, once what it must wait for exists."""
     configuration_hash: str
@@ -74,7 +72,6 @@ class NixosHost(pulumi.ComponentResource):
         self.configuration_hash = pipeline.configuration_hash
         secret_environment = self._secret_environments(args)
         self.install = None
-        self.deliver_secrets = None
         if pipeline.install is not None:
             if args.machine_id is None or args.deploy_public_key is None:
                 raise ValueError(
@@ -87,18 +84,24 @@ class NixosHost(pulumi.ComponentResource):
                 extra_environment={ENV_DEPLOY_PUBLIC_KEY: args.deploy_public_key},
                 machine_id=args.machine_id,
                 depends_on=list(args.after),
-                ignore_changes=_INSTALL_IGNORED_CHANGES,
+                # No ignore_changes here on purpose: a replacement would be created with the
+                # ignored inputs of the first install (its tree, an already used auth key).
+                replace_with=list(args.machine),
             )
-        if pipeline.deliver_secrets is not None:
-            self.deliver_secrets = self._command(
-                name, pipeline.deliver_secrets, secret_environment, depends_on=list(args.after)
-            )
+        # On a relay the files arrive with the install; delivering them again after it keeps
+        # them current when they change later.
+        self.deliver_secrets = self._command(
+            name,
+            pipeline.deliver_secrets,
+            secret_environment,
+            depends_on=[self.install] if self.install is not None else list(args.after),
+        )
         self._pipeline = pipeline
         self._secret_environment = secret_environment
         self._name = name
         self._first_steps: list[pulumi.Resource] = [
             step for step in (self.install, self.deliver_secrets) if step is not None
-        ] or list(args.after)
+        ]
         self.update = None
         self.register_outputs({"configuration_hash": self.configuration_hash})
 
@@ -125,7 +128,6 @@ class NixosHost(pulumi.ComponentResource):
             self._name,
             self._pipeline.update,
             self._secret_environment,
-            rerun_on_update=True,
             depends_on=[*self._first_steps, *after],
         )
         return self.update
@@ -150,9 +152,8 @@ class NixosHost(pulumi.ComponentResource):
         *,
         extra_environment: Mapping[str, pulumi.Input[str]] | None = None,
         machine_id: pulumi.Input[str] | None = None,
-        rerun_on_update: bool = False,
         depends_on: Sequence[pulumi.Resource] = (),
-        ignore_changes: list[str] | None = None,
+        replace_with: Sequence[pulumi.Resource] = (),
     ) -> local.Command:
         environment: dict[str, pulumi.Input[str]] = dict(spec.environment)
         environment.update(extra_environment or {})
@@ -166,7 +167,7 @@ class NixosHost(pulumi.ComponentResource):
         return local.Command(
             f"{name}-{spec.name}",
             create=spec.script,
-            update=spec.script if rerun_on_update else None,
+            update=spec.update_script,
             interpreter=INTERPRETER,
             environment=environment,
             stdin=spec.stdin,
@@ -177,6 +178,6 @@ class NixosHost(pulumi.ComponentResource):
                 parent=self,
                 depends_on=list(depends_on),
                 custom_timeouts=pulumi.CustomTimeouts(create=spec.timeout, update=spec.timeout),
-                ignore_changes=ignore_changes,
+                replace_with=list(replace_with) or None,
             ),
         )

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 from infra.config import NixosSettings
 from infra.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
-from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+from infra.nixos.scripts import (
+    DELIVER_SECRETS_SCRIPT,
+    INSTALL_SCRIPT,
+    INSTALLED_SCRIPT,
+    UPDATE_SCRIPT,
+)
 
 RENDERED_NIXOS_ROOT = "nixos/"
 """Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
@@ -124,6 +129,9 @@ class CommandSpec:
     """Values whose change re-runs the command; never derived from a secret."""
     triggered_by_machine: bool
     """Also re-run when the machine is replaced (its id joins the triggers at deploy time)."""
+    update_script: str | None
+    """What runs when another input changes; None re-runs ``script``. A trigger change always
+    re-creates the command (pulumi-command replaces on ``triggers``), so ``script`` runs."""
     timeout: str
     """Overall limit for the Pulumi operation; each step also has its own ``timeout``."""
 
@@ -134,8 +142,9 @@ class HostPipeline:
     configuration_hash: str
     install: CommandSpec | None
     """Relays only: runs once per VM."""
-    deliver_secrets: CommandSpec | None
-    """Orchestrator only: root-only files over SSH, before its first switch."""
+    deliver_secrets: CommandSpec
+    """Root-only files over SSH: before the orchestrator's first switch, after a relay's
+    install, and again whenever what they hold changes."""
     update: CommandSpec
 
 
@@ -158,21 +167,36 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
     secrets = tuple(secret_variable(f.source) for f in host.secret_files)
     key_variables = (ENV_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
     with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
-    # A relay is installed (and receives its files with the install); the existing
-    # orchestrator only receives its files over SSH.
     is_relay = host.role is Role.RELAY
-    first_step = CommandSpec(
-        name="install" if is_relay else "secrets",
-        script=INSTALL_SCRIPT if is_relay else DELIVER_SECRETS_SCRIPT,
+    # A new relay receives its files with the install (--extra-files).
+    install = None
+    if is_relay:
+        install = CommandSpec(
+            name="install",
+            script=INSTALL_SCRIPT,
+            environment=with_files,
+            secret_variables=key_variables + secrets,
+            stdin=archive,
+            triggers=(),
+            triggered_by_machine=True,
+            # An install wipes the disk: only a new machine runs it. Other changes only refresh
+            # the recorded inputs, so a later reinstall uses the current tree, keys and files.
+            update_script=INSTALLED_SCRIPT,
+            timeout="2h",
+        )
+    # Every host, installed or not, gets its files over SSH before a switch, and again whenever
+    # a value or the set of files changes (e.g. a relay that starts running an Infisical Relay).
+    deliver = CommandSpec(
+        name="secrets",
+        script=DELIVER_SECRETS_SCRIPT,
         environment=with_files,
         secret_variables=key_variables + secrets,
-        stdin=archive if is_relay else None,
+        stdin=None,
         triggers=(),
-        triggered_by_machine=is_relay,
-        timeout="2h" if is_relay else "15m",
+        triggered_by_machine=False,
+        update_script=None,
+        timeout="15m",
     )
-    install = first_step if is_relay else None
-    deliver = None if is_relay else first_step
     update = CommandSpec(
         name="update",
         script=UPDATE_SCRIPT,
@@ -181,6 +205,7 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         stdin=archive,
         triggers=(digest,),
         triggered_by_machine=False,
+        update_script=UPDATE_SCRIPT,
         timeout="2h",
     )
     return HostPipeline(host, digest, install, deliver, update)

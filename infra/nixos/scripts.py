@@ -156,6 +156,13 @@ done <<< "$RELAYMD_SECRET_FILES"
 )
 
 
+INSTALLED_SCRIPT = r"""set -euo pipefail
+printf '==> %s: %s\n' "$RELAYMD_HOST" \
+  "already installed; configuration changes reach it through the update step" >&2
+"""
+"""An installed relay's install step on later changes: it records the new inputs, nothing more."""
+
+
 def _fill(script: str) -> str:
     values = {
         "@BUILD_TIMEOUT@": BUILD_TIMEOUT_S,

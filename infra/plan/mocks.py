@@ -31,6 +31,10 @@ class RecordedResource:
     ignore_changes: tuple[str, ...] = ()
     replacement_trigger: Any = None
     """The ``replacement_trigger`` option's value: a change replaces the resource."""
+    replace_on_changes: tuple[str, ...] = ()
+    replace_with: tuple[str, ...] = ()
+    """URNs whose replacement also replaces this resource."""
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -98,5 +102,8 @@ class RecordingMonitor(MockMonitor):
                     dependencies=tuple(request.dependencies),
                     ignore_changes=tuple(request.ignoreChanges),
                     replacement_trigger=trigger,
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    replace_with=tuple(request.replace_with),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )

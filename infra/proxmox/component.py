@@ -31,7 +31,8 @@ def _one_line(key: str) -> str:
 class RelayVm(pulumi.ComponentResource):
     vm: proxmoxve.VmLegacy
     vm_id: pulumi.Output[str]
-    """The provider's resource id: a new value means a new machine (the install trigger)."""
+    """The provider's resource id (the install trigger). Proxmox may hand a replacement the same
+    id, so the install is also replaced with ``vm`` itself."""
     ssh_host: str
     admin_user: str
     ssh_public_key: pulumi.Output[str]
@@ -111,6 +112,7 @@ class RelayVm(pulumi.ComponentResource):
                 # Proxmox keeps no record of the clone source: the provider cannot read
                 # `clone` back, so a refresh or import would otherwise plan a replacement.
                 ignore_changes=["clone"],
+                delete_before_replace=spec.delete_before_replace,
             ),
         )
         self.vm_id = self.vm.id

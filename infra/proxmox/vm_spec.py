@@ -67,6 +67,9 @@ class VmSpec:
     started: bool
     stop_on_destroy: bool
     """No guest agent means a graceful shutdown can hang; destroying a relay stops it outright."""
+    delete_before_replace: bool
+    """A replacement keeps the static address (and any fixed vm_id): the old VM must go first,
+    or the new one's install could reach the old machine at the same address."""
     tags: tuple[str, ...]
     description: str
 
@@ -112,6 +115,7 @@ def vm_spec(relay: RelayConfig, stack: str) -> VmSpec:
         on_boot=True,
         started=True,
         stop_on_destroy=True,
+        delete_before_replace=True,
         tags=vm_tags(stack),
         description=f"RelayMD relay {relay.name} (stack {stack}); managed by Pulumi, NixOS",
     )

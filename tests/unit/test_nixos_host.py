@@ -22,7 +22,12 @@ from infra.nixos.pipeline import (
     ENV_SSH_TARGET,
     secret_variable,
 )
-from infra.nixos.scripts import DELIVER_SECRETS_SCRIPT, INSTALL_SCRIPT, UPDATE_SCRIPT
+from infra.nixos.scripts import (
+    DELIVER_SECRETS_SCRIPT,
+    INSTALL_SCRIPT,
+    INSTALLED_SCRIPT,
+    UPDATE_SCRIPT,
+)
 from infra.plan.document import plan_json
 from infra.plan.engine import Deployment
 from infra.plan.mocks import RecordedResource
@@ -30,6 +35,7 @@ from tests.support.deployments import (
     COMMAND,
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
+    VM,
     commands,
     deploy,
     host_key_canary,
@@ -84,12 +90,16 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
     deployment = deploy(example_config)
     relay = commands(deployment, RELAY)
     orchestrator = commands(deployment, ORCHESTRATOR)
-    assert sorted(relay) == ["install", "update"]
+    assert sorted(relay) == ["install", "secrets", "update"]
     assert sorted(orchestrator) == ["secrets", "update"]
     assert relay["install"].inputs["create"] == INSTALL_SCRIPT
-    assert "update" not in relay["install"].inputs  # re-running means reinstalling: never
+    # Re-running the install means reinstalling: later changes only run the notice.
+    assert relay["install"].inputs["update"] == INSTALLED_SCRIPT
     assert relay["update"].inputs["create"] == relay["update"].inputs["update"] == UPDATE_SCRIPT
     assert orchestrator["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
+    assert relay["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
+    # No `update`: a changed value or file list runs the delivery again.
+    assert "update" not in relay["secrets"].inputs
     assert orchestrator["update"].inputs["update"] == UPDATE_SCRIPT
     for command in [*relay.values(), *orchestrator.values()]:
         assert command.inputs["interpreter"] == INTERPRETER
@@ -98,13 +108,20 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
         assert command.parent_urn.endswith(f"::{command.name.rsplit('-', 1)[0]}")
 
 
-def test_install_is_triggered_by_the_vm_and_ignores_later_input_changes(
+def test_install_is_triggered_by_the_vm_and_reruns_only_for_a_new_one(
     example_config: dict[str, Any],
 ) -> None:
-    install = commands(deploy(example_config), RELAY)["install"]
+    deployment = deploy(example_config)
+    install = commands(deployment, RELAY)["install"]
+    [vm] = deployment.by_type(VM)
     assert install.inputs["triggers"] == ["relay-1-vm-id"]
-    assert set(install.ignore_changes) >= {"create", "environment", "stdin"}
-    assert "triggers" not in install.ignore_changes
+    # A new id re-creates the install (runs `create`, not the `update` notice), and so does a
+    # replaced VM whose id Proxmox handed out again.
+    assert install.replace_on_changes == ("triggers[*]",)
+    assert install.replace_with == (vm.urn,)
+    # Ignored inputs would make a reinstall reuse the first install's tree and used auth key.
+    assert install.ignore_changes == ()
+    assert commands(deployment, RELAY)["update"].replace_with == ()
 
 
 def test_update_trigger_is_the_configuration_hash_and_stdin_is_exactly_the_tree(
@@ -155,6 +172,9 @@ def test_dependency_order_vm_install_update_and_secrets_before_switch(
     orchestrator = commands(deployment, ORCHESTRATOR)
     assert {"relay-1-vm", "relay-1-deploy-key"} <= urn_names(relay["install"])
     assert "relaymd-relay-install" in urn_names(relay["update"])
+    # A relay's files are delivered again after its install, and before any later switch.
+    assert "relaymd-relay-install" in urn_names(relay["secrets"])
+    assert "relaymd-relay-secrets" in urn_names(relay["update"])
     assert "relaymd-orchestrator-secrets" in urn_names(orchestrator["update"])
     # The auth keys feed the commands that place them.
     assert any(name.startswith("host-key-") for name in urn_names(relay["install"]))
@@ -230,7 +250,7 @@ def test_no_secret_in_any_command_string_trigger_or_plan(
         host_key_canary(f"host-key-{ORCHESTRATOR}"),
     ]
     command_resources = deployment.by_type(COMMAND)
-    assert len(command_resources) == 4
+    assert len(command_resources) == 5
     seen_in_secret_env: set[str] = set()
     for command in command_resources:
         for field in ("create", "update", "delete", "triggers", "stdin", "interpreter"):
@@ -276,7 +296,7 @@ def test_several_relays_each_get_install_and_update(
     raw = stack_with_secrets(tmp_path, canary_document, with_second_relay(example_config))
     deployment = deploy(raw)
     second = commands(deployment, "relaymd-relay-2")
-    assert sorted(second) == ["install", "update"]
+    assert sorted(second) == ["install", "secrets", "update"]
     assert second["install"].inputs["triggers"] == ["relay-2-vm-id"]
     assert "relay-2-vm" in urn_names(second["install"])
     assert "relay-1-vm" not in urn_names(second["install"])
@@ -286,4 +306,25 @@ def test_several_relays_each_get_install_and_update(
         "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-2-token\n"
     )
     assert "CANARY-relay-2-token" not in plan_json(deployment)
-    assert len(deployment.by_type(COMMAND)) == 6
+    assert len(deployment.by_type(COMMAND)) == 8
+
+
+def test_relay_secret_files_reach_an_installed_relay_when_they_change(
+    tmp_path: Path, canary_document: dict[str, Any], example_config: dict[str, Any]
+) -> None:
+    """Turning on an Infisical Relay later needs a new file; the install never runs again."""
+    before = commands(deploy(example_config), RELAY)
+    example_config["relays"][0]["infisical_relay"] = True
+    canary_document["relays"] = {"relay-1": {"infisical_relay_token": "CANARY-relay-1-token"}}
+    after = commands(deploy(stack_with_secrets(tmp_path, canary_document, example_config)), RELAY)
+    assert before["install"].inputs["triggers"] == after["install"].inputs["triggers"]
+    delivered = unwrap(after["secrets"].inputs["environment"])
+    assert delivered[ENV_SECRET_FILES].splitlines() == [
+        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key",
+        f"RELAYMD_SECRET_INFISICAL_RELAY_TOKEN {SECRETS_DIR}/infisical-relay.env",
+    ]
+    assert delivered["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+        "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-1-token\n"
+    )
+    assert delivered[ENV_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY  # the relay's own deploy key
+    assert unwrap(before["secrets"].inputs["environment"]) != delivered

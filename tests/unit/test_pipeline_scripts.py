@@ -181,6 +181,21 @@ def test_update_copies_the_closure_and_switches_without_secrets(
     assert "nixos-anywhere" not in argv
 
 
+def test_install_step_on_an_installed_relay_only_reports(stubs: Path, tmp_path: Path) -> None:
+    hosts, nixos = example_hosts()
+    relay = hosts["relay"]
+    install = host_pipeline(relay, nixos, TREE).install
+    assert install is not None and install.update_script is not None
+    notice = CommandSpec(**{**install.__dict__, "script": install.update_script})
+    run(notice, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY})
+    assert not (tmp_path / "argv.log").exists()  # no nix, ssh or nixos-anywhere at all
+    stderr = (tmp_path / "stderr.log").read_text()
+    assert stderr == (
+        "==> relaymd-relay: already installed; configuration changes reach it through the"
+        " update step\n"
+    )
+
+
 def test_update_refuses_a_tree_without_the_hosts_configuration(stubs: Path, tmp_path: Path) -> None:
     hosts, nixos = example_hosts()
     update = host_pipeline(hosts["relay"], nixos, {"modules/disko.nix": "{ }\n"}).update
@@ -214,3 +229,20 @@ def test_orchestrator_secrets_travel_on_ssh_stdin_only(stubs: Path, tmp_path: Pa
     delivered = sorted((capture / f"stdin-{n}").read_text() for n in range(2))
     assert delivered == sorted(secrets_for(orchestrator).values())
     assert os.path.exists(capture / "stdin-1")
+
+
+def test_relay_secrets_travel_on_ssh_stdin_with_the_deploy_key(stubs: Path, tmp_path: Path) -> None:
+    hosts, nixos = example_hosts()
+    relay = hosts["relay"]
+    deliver = host_pipeline(relay, nixos, TREE).deliver_secrets
+    capture = run(
+        deliver, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY}
+    )
+    argv = (tmp_path / "argv.log").read_text()
+    assert_no_secret_in(argv)
+    assert_no_secret_in((tmp_path / "stderr.log").read_text())
+    ssh_lines = [line for line in argv.splitlines() if line.startswith("ssh ")]
+    assert ssh_lines and all("-o IdentitiesOnly=yes" in line for line in ssh_lines)
+    assert all("admin@10.100.10.2" in line for line in ssh_lines)
+    assert (capture / "stdin-0").read_text() == SECRET_VALUES[SecretSource.TAILSCALE_HOST_KEY]
+    assert not (capture / "stdin-1").exists()  # one file: the relay runs no Infisical Relay

@@ -63,6 +63,14 @@ def test_only_the_clone_source_is_ignored_on_refresh(example_config: dict[str, A
     assert vm.ignore_changes == ("clone",)
 
 
+def test_a_replaced_vm_is_deleted_before_its_successor_takes_the_same_address(
+    example_config: dict[str, Any],
+) -> None:
+    """Create-before-delete would run two machines on 10.100.10.2 while the new one installs."""
+    [vm] = deploy(example_config).by_type(VM)
+    assert vm.delete_before_replace is True
+
+
 def test_deploy_key_is_ed25519_and_its_private_half_never_reaches_the_vm_or_plan(
     example_config: dict[str, Any],
 ) -> None:
