@@ -60,17 +60,20 @@ def test_relay_enrollment_token_reaches_no_file_output_or_log(
         assert [secret for secret in secrets if secret in haystack] == []
 
 
-def test_relay_enrollment_token_travels_only_as_a_secret_to_the_install(
+def test_relay_enrollment_token_travels_only_as_a_secret_to_its_delivery_steps(
     tmp_path: Path, canary_document: dict[str, Any]
 ) -> None:
     deployment = deploy(_relay_stack(tmp_path, canary_document))
-    install = commands(deployment, "relaymd-relay")["install"]
-    environment = install.inputs["environment"]
-    assert not [text for text in plain_strings(environment) if RELAY_TOKEN_CANARY in text]
-    assert unwrap(environment)["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
-        f"INFISICAL_RELAY_ENROLLMENT_TOKEN={RELAY_TOKEN_CANARY}\n"
-    )
+    relay_commands = commands(deployment, "relaymd-relay")
+    # The install stages it with --extra-files; the secrets step redelivers it when it changes.
+    carriers = [relay_commands["install"], relay_commands["secrets"]]
+    for carrier in carriers:
+        environment = carrier.inputs["environment"]
+        assert not [text for text in plain_strings(environment) if RELAY_TOKEN_CANARY in text]
+        assert unwrap(environment)["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+            f"INFISICAL_RELAY_ENROLLMENT_TOKEN={RELAY_TOKEN_CANARY}\n"
+        )
     # Nowhere else: not the update, not the scripts or their stdin, not plan.json.
-    others = [r for r in deployment.resources if r is not install]
+    others = [r for r in deployment.resources if all(r is not c for c in carriers)]
     assert not [r.name for r in others if RELAY_TOKEN_CANARY in str(unwrap(r.inputs))]
     assert RELAY_TOKEN_CANARY not in plan_json(deployment)

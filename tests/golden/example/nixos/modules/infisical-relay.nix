@@ -1,6 +1,8 @@
 # Optional Infisical Relay: routes encrypted traffic between Infisical and gateways.
-# Enrolls with a one-time token read from a root-only environment file, so the token
-# is never on a command line or in the store. Its ports open only when it is enabled.
+# Enrolls with a one-time token read from a root-only environment file, never from the
+# store. `relay start` accepts that token only as --token, so until the relay has enrolled
+# it is on the CLI's command line (single-use, valid for an hour); every later start reads
+# the stored access token instead. Its ports open only when it is enabled.
 { config, lib, pkgs, ... }:
 let
   cfg = config.relaymd.infisicalRelay;

@@ -10,8 +10,12 @@ let
   configPath = "/etc/relaymd/relaymd-config.yaml";
   # JSON is valid YAML. Only non-secret keys belong here (RelayMD ignores secret ones).
   configFile = pkgs.writeText "relaymd-config.yaml" (builtins.toJSON cfg.settings);
-  lanInterfacePorts = (firewall.interfaces.${cfg.lanInterface} or { allowedTCPPorts = [ ]; }).allowedTCPPorts;
   inRange = port: range: range.from <= port && port <= range.to;
+  opensPort = rules:
+    lib.elem cfg.port (rules.allowedTCPPorts or [ ])
+    || lib.any (inRange cfg.port) (rules.allowedTCPPortRanges or [ ]);
+  # Any interface but the tailnet's: the LAN may also be a VLAN or a bridge, not only lanInterface.
+  otherInterfaces = builtins.filter (name: name != tailnetInterface) (builtins.attrNames firewall.interfaces);
 in
 {
   options.relaymd.orchestrator = {
@@ -112,9 +116,8 @@ in
       }
       {
         assertion =
-          !(lib.elem cfg.port firewall.allowedTCPPorts)
-          && !(lib.any (inRange cfg.port) firewall.allowedTCPPortRanges)
-          && !(lib.elem cfg.port lanInterfacePorts);
+          !(opensPort firewall)
+          && !(lib.any (name: opensPort firewall.interfaces.${name}) otherInterfaces);
         message = "relaymd.orchestrator: port ${toString cfg.port} is opened beyond the tailnet interface ${tailnetInterface}.";
       }
     ];

@@ -47,6 +47,9 @@ in
 
     services.nginx = lib.mkIf passthrough {
       enable = true;
+      # Without any virtual host of its own, nixpkgs adds a default "localhost" one that
+      # listens on port 80 of every interface: the relay only passes TLS through.
+      virtualHosts = { };
       streamConfig = ''
         server {
           listen 443;

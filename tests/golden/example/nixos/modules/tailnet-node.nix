@@ -43,6 +43,10 @@ in
         "--hostname=${cfg.hostname}"
         "--advertise-tags=${commaList cfg.tags}"
       ] ++ lib.optional advertisesRoutes "--advertise-routes=${commaList cfg.advertiseRoutes}";
+      # The up flags apply only while the node is not logged in yet, i.e. at its first join.
+      # `tailscale set` runs at every boot and switch, so later route changes (including
+      # removing them all: an empty value clears them) reach a node that has already joined.
+      extraSetFlags = [ "--advertise-routes=${commaList cfg.advertiseRoutes}" ];
       # "server" turns on IP forwarding, which a subnet router needs and nothing else does.
       useRoutingFeatures = if advertisesRoutes then "server" else "none";
       # UDP 41641 lets peers connect directly instead of through DERP relays.
