@@ -129,6 +129,20 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         '"relaymd-relay"',
         "tag:[a-z0-9-]+",
     ),
+    "two roles share a tag": (
+        lambda raw: raw["tailnet"].update(
+            admins=["autogroup:admin"], tags={"worker": "tag:relaymd-relay"}
+        ),
+        "tailnet.tags.relay",
+        '"tag:relaymd-relay"',
+        "a tag different from tailnet.tags.worker",
+    ),
+    "a RelayMD tag among the admins": (
+        lambda raw: raw["tailnet"].update(admins=["alice@example.org", "tag:relaymd-worker"]),
+        "tailnet.admins[1]",
+        '"tag:relaymd-worker"',
+        "an owner other than a RelayMD tag (tailnet.tags.worker)",
+    ),
     "hostname not a DNS label": (
         lambda raw: raw["orchestrator"].update(tailnet_hostname="relaymd_orchestrator"),
         "orchestrator.tailnet_hostname",

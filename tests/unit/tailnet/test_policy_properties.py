@@ -13,7 +13,6 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from infra.config import StackConfig
 from infra.errors import ConfigError
 from infra.hosts import host_specs
 from infra.tailnet import hujson
@@ -61,23 +60,25 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-def well_formed(config: StackConfig) -> bool:
+def well_formed(raw: dict[str, Any]) -> bool:
     """Distinct tags, and no RelayMD tag among the admins."""
-    own = {config.tailnet.tags.orchestrator, config.tailnet.tags.worker, config.tailnet.tags.relay}
-    return len(own) == 3 and not own & set(config.tailnet.admins)
+    own = set(raw["tailnet"]["tags"].values())
+    return len(own) == 3 and not own & set(raw["tailnet"]["admins"])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stacks())
 def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> None:
-    config = config_from(raw)
     try:
-        model = build_tailnet_model(config, host_specs(config))
+        config = config_from(raw)
     except ConfigError as error:
-        event("refused: the policy failed its own tests")
-        assert not well_formed(config)
-        assert "tailnet policy test" in str(error) and "rule " in str(error)
+        event("refused at the edge: shared tags or a tag admin")
+        assert not well_formed(raw)
+        assert "tailnet.tags." in str(error) or "tailnet.admins[" in str(error)
         return
+    assert well_formed(raw), "a stack whose roles share a tag (or a tag admin) was accepted"
+    # A well-formed stack's policy always passes its own tests.
+    model = build_tailnet_model(config, host_specs(config))
 
     event("accepted")
     policy = model.policy
@@ -113,6 +114,19 @@ def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> No
             continue
         for probe in probes:
             assert not any(allowed(src, probe, p) for p in ports), (src, probe)
+
+    # Structurally, for every admin (groups and autogroups too): no rule's destination
+    # selects workers, and workers are the source of exactly one rule, to the API.
+    for rule in policy.acls:
+        assert all(dst.rpartition(":")[0] not in (t.worker, "*") for dst in rule.dst), rule
+        assert "*" not in rule.src
+        if t.worker in rule.src:
+            assert (rule.src, rule.dst, rule.proto) == (
+                (t.worker,),
+                (f"{t.orchestrator}:{port}",),
+                "tcp",
+            )
+    assert sum(t.worker in rule.src for rule in policy.acls) == 1
 
     # Tag owners are the admins; approvers exist exactly when routes do.
     document = hujson.parse(model.policy_text)
