@@ -29,6 +29,16 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
                 "a Proxmox endpoint (proxmox.endpoint) because relays are configured",
             )
         )
+    orchestrator = config.orchestrator
+    if orchestrator.port == orchestrator.ssh_port:
+        issues.append(
+            ConfigIssue(
+                "orchestrator.port",
+                orchestrator.port,
+                f"a port other than orchestrator.ssh_port ({orchestrator.ssh_port}): "
+                "sshd already listens there",
+            )
+        )
     keys = config.keys
     if keys.worker_key_rotation_days >= keys.worker_key_expiry_days:
         issues.append(

@@ -117,6 +117,12 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "0",
         "greater than or equal to 1",
     ),
+    "API port is the SSH port": (
+        lambda raw: raw["orchestrator"].update(port=2222, ssh_port=2222),
+        "orchestrator.port",
+        "2222",
+        "a port other than orchestrator.ssh_port (2222)",
+    ),
     "tag with capitals": (
         lambda raw: raw["tailnet"].update(tags={"worker": "tag:Relay_Worker"}),
         "tailnet.tags.worker",
