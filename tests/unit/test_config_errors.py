@@ -105,6 +105,18 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "0",
         "greater than or equal to 1",
     ),
+    "VLAN written as a boolean": (
+        lambda raw: _relay(raw).update(vlan=True),
+        "relays[0].vlan",
+        "true",
+        "a whole number, not true/false",
+    ),
+    "port written as a boolean": (
+        lambda raw: raw["orchestrator"].update(port=True),
+        "orchestrator.port",
+        "true",
+        "a whole number, not true/false",
+    ),
     "port above 65535": (
         lambda raw: raw["orchestrator"].update(port=70000),
         "orchestrator.port",
