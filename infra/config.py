@@ -29,13 +29,14 @@ from infra.validators import (
     SshTarget,
     Tag,
     TagOwner,
+    WholeNumber,
 )
 
 PROJECT = "relaymd-infra"
 ORCHESTRATOR_PORT = 36158
 
-Port = Annotated[int, Field(ge=1, le=65535)]
-VlanId = Annotated[int, Field(ge=1, le=4094)]
+Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
+VlanId = Annotated[WholeNumber, Field(ge=1, le=4094)]
 
 
 class _Model(BaseModel):
@@ -81,12 +82,12 @@ class RelayConfig(_Model):
     name: DnsLabel
     """Stable logical name: used in resource names, never renamed in place."""
     proxmox_node: ProxmoxName
-    template_id: Annotated[int, Field(ge=100, le=999_999_999)] = 116
+    template_id: Annotated[WholeNumber, Field(ge=100, le=999_999_999)] = 116
     full_clone: bool = True
-    vm_id: Annotated[int, Field(ge=100, le=999_999_999)] | None = None
-    cores: Annotated[int, Field(ge=1, le=128)] = 2
-    memory_mb: Annotated[int, Field(ge=512, le=1_048_576)] = 2048
-    disk_gb: Annotated[int, Field(ge=4, le=65_536)] = 20
+    vm_id: Annotated[WholeNumber, Field(ge=100, le=999_999_999)] | None = None
+    cores: Annotated[WholeNumber, Field(ge=1, le=128)] = 2
+    memory_mb: Annotated[WholeNumber, Field(ge=512, le=1_048_576)] = 2048
+    disk_gb: Annotated[WholeNumber, Field(ge=4, le=65_536)] = 20
     datastore: DatastoreId = "local-lvm"
     bridge: DnsLabel = "vmbr0"
     vlan: VlanId | None = None
@@ -120,10 +121,10 @@ class ProxmoxConfig(_Model):
 
 
 class KeyLifetimes(_Model):
-    worker_key_expiry_days: Annotated[int, Field(ge=1, le=90)] = 90
-    worker_key_rotation_days: Annotated[int, Field(ge=1, le=89)] = 60
+    worker_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 90
+    worker_key_rotation_days: Annotated[WholeNumber, Field(ge=1, le=89)] = 60
     """Mint a fresh worker key once the current one is this old (before it expires)."""
-    host_key_expiry_days: Annotated[int, Field(ge=1, le=90)] = 7
+    host_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 7
 
 
 class NixosSettings(_Model):

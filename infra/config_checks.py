@@ -18,6 +18,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _duplicates(config, "address", lambda relay: str(_interface(relay).ip))
     issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
     issues += _hostname_clashes(config)
+    issues += _tag_issues(config)
     issues += _hardware_file_issues(config)
     issues += _reserved_hostname_issues(config)
     if config.relays and config.proxmox is None:
@@ -26,6 +27,16 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
                 "proxmox",
                 None,
                 "a Proxmox endpoint (proxmox.endpoint) because relays are configured",
+            )
+        )
+    orchestrator = config.orchestrator
+    if orchestrator.port == orchestrator.ssh_port:
+        issues.append(
+            ConfigIssue(
+                "orchestrator.port",
+                orchestrator.port,
+                f"a port other than orchestrator.ssh_port ({orchestrator.ssh_port}): "
+                "sshd already listens there",
             )
         )
     keys = config.keys
@@ -95,6 +106,29 @@ def _hostname_clashes(config: StackConfig) -> Iterator[ConfigIssue]:
             )
         else:
             owners[relay.tailnet_hostname] = path
+
+
+def _tag_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # A tag is an identity: a shared one would merge two roles' access (e.g. admins'
+    # SSH to relays would reach workers), and an admin tag would make nodes admins.
+    tags = config.tailnet.tags
+    owners: dict[str, str] = {}
+    for role in ("orchestrator", "worker", "relay"):
+        tag, path = getattr(tags, role), f"tailnet.tags.{role}"
+        if tag in owners:
+            yield ConfigIssue(
+                path, tag, f"a tag different from {owners[tag]}: each role has its own"
+            )
+        else:
+            owners[tag] = path
+    for index, admin in enumerate(config.tailnet.admins):
+        if admin in owners:
+            yield ConfigIssue(
+                f"tailnet.admins[{index}]",
+                admin,
+                f"an owner other than a RelayMD tag ({owners[admin]}): "
+                "its nodes would become admins",
+            )
 
 
 def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:

@@ -5,21 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from infra.config import CONFIG_KEYS, PROJECT
 from infra.core import StackModel, build_stack_model
 from infra.errors import ConfigError
 from infra.nodes import declare_nodes
 from infra.providers import declare_providers
-from infra.stack_loader import LoadedStack, load_stack
+from infra.stack_loader import LoadedStack, load_stack, project_settings
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
 
 
-def read_pulumi_config() -> dict[str, Any]:
+def read_pulumi_config(source: str) -> dict[str, Any]:
+    """This project's settings as the Pulumi CLI hands them over, unknown keys refused.
+
+    Reading only the known keys would silently ignore a misspelt one (``relay:``), and
+    an ignored ``relays`` section plans the deletion of every relay VM.
+    """
+    names = {*runtime_config.get_config_env(), *runtime_config.CONFIG.get()}
+    secret_keys = {
+        *runtime_config.get_config_secret_keys_env(),
+        *(name for name in names if runtime_config.is_config_secret(name)),
+    }
+    ours = sorted(name for name in names if name.partition(":")[0] == PROJECT)
     config = pulumi.Config(PROJECT)
-    raw = {key: config.get_object(key) for key in CONFIG_KEYS}
-    return {key: value for key, value in raw.items() if value is not None}
+    entries = {
+        # Structured settings arrive as JSON text; unknown keys are refused unread.
+        name: config.get_object(key) if key in CONFIG_KEYS else runtime_config.get_config(name)
+        for name, key in ((name, name.partition(":")[2]) for name in ours)
+    }
+    present = {name: value for name, value in entries.items() if value is not None}
+    return project_settings(present, source, secret_keys)
 
 
 def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
@@ -53,7 +70,8 @@ def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
 def main() -> None:
     stack_name = pulumi.get_stack()
     try:
-        stack = load_stack(stack_name, read_pulumi_config(), source=f"Pulumi.{stack_name}.yaml")
+        source = f"Pulumi.{stack_name}.yaml"
+        stack = load_stack(stack_name, read_pulumi_config(source), source=source)
         model = build_stack_model(stack.config)
     except ConfigError as error:
         # RunError prints the message without a traceback; nothing has been declared yet.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +75,17 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
             ],
         )
     document = yaml.safe_load(path.read_text()) or {}
-    entries = document.get("config") or {}
+    return project_settings(document.get("config") or {}, path.name)
+
+
+def project_settings(
+    entries: Mapping[str, object], source: str, secret_keys: Collection[str] = ()
+) -> dict[str, object]:
+    """This project's settings from a stack's config map, refusing unknown or secret keys.
+
+    Shared by ``scripts/plan`` (reading the stack file) and the program (reading what
+    the Pulumi CLI hands it), so a misspelt key can never silently drop a section.
+    """
     raw: dict[str, object] = {}
     issues = []
     for key, value in entries.items():
@@ -88,7 +98,7 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
                     key, name, "one of " + ", ".join(f"{PROJECT}:{known}" for known in CONFIG_KEYS)
                 )
             )
-        elif isinstance(value, dict) and "secure" in value:
+        elif (isinstance(value, dict) and "secure" in value) or key in secret_keys:
             issues.append(
                 ConfigIssue(
                     key,
@@ -99,5 +109,5 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
         else:
             raw[name] = value
     if issues:
-        raise ConfigError(path.name, issues)
+        raise ConfigError(source, issues)
     return raw

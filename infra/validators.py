@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -93,6 +93,16 @@ def _tag_owner(value: str) -> str:
         + ", ".join(sorted(_AUTOGROUPS))
     )
 
+
+def _not_a_boolean(value: object) -> object:
+    # Lax parsing would read `vlan: true` as VLAN 1 and `port: yes` as port 1.
+    if isinstance(value, bool):
+        raise _fail("a whole number, not true/false")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
+"""An int that refuses booleans; numbers written as text ("100") still parse."""
 
 DnsLabel = Annotated[
     str,

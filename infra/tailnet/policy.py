@@ -92,7 +92,8 @@ def build_policy(config: StackConfig) -> Policy:
             ADMINS_SSH_TO_HOSTS,
             "Admins manage the orchestrator and relays over SSH.",
             admins,
-            (f"{tags.orchestrator}:{SSH_PORT}", f"{tags.relay}:{SSH_PORT}"),
+            # The orchestrator's sshd listens on orchestrator.ssh_port; relays use 22.
+            (f"{tags.orchestrator}:{config.orchestrator.ssh_port}", f"{tags.relay}:{SSH_PORT}"),
             "tcp",
         ),
         AclRule(
@@ -160,6 +161,7 @@ def other_port(port: int) -> int:
 def _tests(config: StackConfig, routes: tuple[str, ...]) -> Iterable[PolicyTest]:
     tags = config.tailnet.tags
     port = config.orchestrator.port
+    orchestrator_ssh = config.orchestrator.ssh_port
     has_relays = bool(config.relays)
     probes = [probe_address(route) for route in routes]
     worker_targets = tuple(
@@ -177,7 +179,7 @@ def _tests(config: StackConfig, routes: tuple[str, ...]) -> Iterable[PolicyTest]
         accept=(Expectation(f"{tags.orchestrator}:{port}", WORKERS_TO_ORCHESTRATOR),),
         deny=tuple(
             Expectation(f"{tags.orchestrator}:{p}", WORKERS_REACH_ONLY_THE_API)
-            for p in _distinct(SSH_PORT, DNS_PORT, other_port(port))
+            for p in _distinct(orchestrator_ssh, SSH_PORT, DNS_PORT, other_port(port))
             if p != port
         )
         + worker_targets
@@ -196,7 +198,7 @@ def _tests(config: StackConfig, routes: tuple[str, ...]) -> Iterable[PolicyTest]
         )
     for admin in admins_as_test_sources(config.tailnet.admins):
         accept = [
-            Expectation(f"{tags.orchestrator}:{SSH_PORT}", ADMINS_SSH_TO_HOSTS),
+            Expectation(f"{tags.orchestrator}:{orchestrator_ssh}", ADMINS_SSH_TO_HOSTS),
             Expectation(f"{tags.orchestrator}:{port}", ADMINS_TO_ORCHESTRATOR_API),
         ]
         if has_relays:

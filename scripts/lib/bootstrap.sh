@@ -33,6 +33,7 @@ ensure_venv() {
   local python
   python="$(find_python)"
   if [[ ! -x "$VENV/bin/python" ]]; then
+    ensure_python_venv "$python"
     say "Creating $VENV"
     "$python" -m venv "$VENV"
   fi
@@ -54,6 +55,13 @@ PY
   echo "$wanted" >"$stamp"
 }
 
+# ensure_python_venv PYTHON: Debian ships venv's ensurepip separately (python3-venv), so
+# `python3 -m venv` fails on a fresh machine until that package is installed.
+ensure_python_venv() {
+  "$1" -c 'import ensurepip, venv' >/dev/null 2>&1 && return 0
+  install_apt python3-venv
+}
+
 # ensure_apt COMMAND PACKAGE [COMMAND PACKAGE ...]: install PACKAGE when COMMAND is missing.
 ensure_apt() {
   local missing=()
@@ -62,6 +70,12 @@ ensure_apt() {
     shift 2
   done
   ((${#missing[@]} == 0)) && return 0
+  install_apt "${missing[@]}"
+}
+
+# install_apt PACKAGE...: install Debian packages (as root), or say how to.
+install_apt() {
+  local missing=("$@")
   if [[ "$(id -u)" != 0 ]]; then
     echo "error: missing Debian packages: ${missing[*]}; install them as root:" >&2
     echo "  apt-get update && apt-get install -y ${missing[*]}" >&2

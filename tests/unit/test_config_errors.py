@@ -105,6 +105,18 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "0",
         "greater than or equal to 1",
     ),
+    "VLAN written as a boolean": (
+        lambda raw: _relay(raw).update(vlan=True),
+        "relays[0].vlan",
+        "true",
+        "a whole number, not true/false",
+    ),
+    "port written as a boolean": (
+        lambda raw: raw["orchestrator"].update(port=True),
+        "orchestrator.port",
+        "true",
+        "a whole number, not true/false",
+    ),
     "port above 65535": (
         lambda raw: raw["orchestrator"].update(port=70000),
         "orchestrator.port",
@@ -117,6 +129,12 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "0",
         "greater than or equal to 1",
     ),
+    "API port is the SSH port": (
+        lambda raw: raw["orchestrator"].update(port=2222, ssh_port=2222),
+        "orchestrator.port",
+        "2222",
+        "a port other than orchestrator.ssh_port (2222)",
+    ),
     "tag with capitals": (
         lambda raw: raw["tailnet"].update(tags={"worker": "tag:Relay_Worker"}),
         "tailnet.tags.worker",
@@ -128,6 +146,20 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "tailnet.tags.relay",
         '"relaymd-relay"',
         "tag:[a-z0-9-]+",
+    ),
+    "two roles share a tag": (
+        lambda raw: raw["tailnet"].update(
+            admins=["autogroup:admin"], tags={"worker": "tag:relaymd-relay"}
+        ),
+        "tailnet.tags.relay",
+        '"tag:relaymd-relay"',
+        "a tag different from tailnet.tags.worker",
+    ),
+    "a RelayMD tag among the admins": (
+        lambda raw: raw["tailnet"].update(admins=["alice@example.org", "tag:relaymd-worker"]),
+        "tailnet.admins[1]",
+        '"tag:relaymd-worker"',
+        "an owner other than a RelayMD tag (tailnet.tags.worker)",
     ),
     "hostname not a DNS label": (
         lambda raw: raw["orchestrator"].update(tailnet_hostname="relaymd_orchestrator"),

@@ -58,3 +58,27 @@ def test_program_refuses_bad_config_before_declaring_anything(
         with pytest.raises(pulumi.RunError, match=r"relays\[0\]\.vlan: got 5000"):
             run_program("example", example_config, preview=True)
     assert recorded[0].recorded == []
+
+
+def test_program_refuses_a_misspelt_top_level_key_instead_of_ignoring_it(
+    example_config: dict[str, Any],
+) -> None:
+    """Under `pulumi up` a typo such as `relay:` must not drop the relays (and their VMs)."""
+    import pulumi
+    import pytest
+
+    example_config["relay"] = example_config.pop("relays")
+    with pytest.raises(pulumi.RunError, match=r"relaymd-infra:relay: got \"relay\"") as raised:
+        run_program("example", example_config, preview=True)
+    assert "one of relaymd-infra:tailnet" in str(raised.value)
+
+
+def test_program_refuses_a_secure_value_in_the_stack_config(
+    example_config: dict[str, Any],
+) -> None:
+    import pulumi
+    import pytest
+
+    example_config["infisical"] = {"secure": "v1:CANARY-encrypted"}
+    with pytest.raises(pulumi.RunError, match="secret values belong in the stack's SOPS file"):
+        run_program("example", example_config, preview=True)

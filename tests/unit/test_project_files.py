@@ -35,3 +35,34 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
     assert "scripts/test" in ci
     assert "scripts/test" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_the_layout_a_fresh_clone_needs_is_there() -> None:
+    for directory in ("infra", "nixos", "templates", "tests", "scripts"):
+        assert (PROJECT_ROOT / directory).is_dir(), directory
+    for name in (
+        "Pulumi.yaml",
+        "Pulumi.example.yaml",
+        "pyproject.toml",
+        "README.md",
+        ".sops.yaml",
+        ".gitignore",
+        "secrets/example.sops.yaml",
+        "scripts/plan",
+        "scripts/test",
+        ".ci/run",
+    ):
+        assert (PROJECT_ROOT / name).is_file(), name
+    ignored = (PROJECT_ROOT / ".gitignore").read_text().split()
+    assert {"build/", ".venv/"} <= set(ignored)
+
+
+def test_runtime_dependencies_have_compatible_ranges() -> None:
+    """A lower bound that is known to work and an upper bound before the next major change."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        assert re.search(r">=[0-9]", requirement), requirement
+        assert re.search(r",<[0-9]", requirement), requirement

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from infra.config import StackConfig
 from infra.core import build_stack_model
 from infra.errors import ConfigError
 from infra.tailnet.evaluator import (
@@ -17,6 +18,7 @@ from infra.tailnet.evaluator import (
     selector_matches,
 )
 from infra.tailnet.policy import AclRule, build_policy
+from tests.support.stacks import example_raw_config
 from tests.unit.tailnet.support import example_stack_config
 
 
@@ -78,8 +80,14 @@ def test_a_missing_allow_fails_naming_the_rule_that_should_accept() -> None:
         check_policy(without_api)
 
 
-def test_a_worker_tag_among_the_admins_stops_the_stack_model() -> None:
-    config = example_stack_config(admins=["alice@example.org", "tag:relaymd-worker"])
+def test_a_worker_tag_among_the_admins_is_refused_at_the_edge_and_by_the_policy_tests() -> None:
+    admins = ["alice@example.org", "tag:relaymd-worker"]
+    with pytest.raises(ConfigError, match=r"tailnet\.admins\[1\]: got \"tag:relaymd-worker\""):
+        example_stack_config(admins=admins)
+    # Behind the edge (its cross-field checks skipped), the policy's own tests still refuse it.
+    raw = example_raw_config()
+    raw["tailnet"]["admins"] = admins
+    config = StackConfig.model_validate({"stack": "example", **raw})
     with pytest.raises(ConfigError) as raised:
         build_stack_model(config)
     assert raised.value.exit_status == 2

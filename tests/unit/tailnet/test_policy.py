@@ -7,7 +7,9 @@ from typing import Any
 from infra.artifacts import render_artifacts
 from infra.core import build_stack_model
 from infra.tailnet import hujson
+from infra.tailnet.evaluator import check_policy
 from infra.tailnet.policy import (
+    ADMINS_SSH_TO_HOSTS,
     ADMINS_TO_RELAY_ROUTES,
     WORKERS_TO_ORCHESTRATOR,
     build_policy,
@@ -103,3 +105,17 @@ def test_rendered_policy_is_an_artifact_and_matches_the_data(
     text = files["tailscale/policy.hujson"]
     assert text == model.tailnet.policy_text
     assert hujson.parse(text) == hujson.plain(policy_document(model.tailnet.policy))
+
+
+def test_admins_ssh_reaches_the_orchestrator_on_its_configured_ssh_port() -> None:
+    """sshd listens on orchestrator.ssh_port (hardening.nix); the policy must open that port."""
+    raw = example_raw_config()
+    raw["orchestrator"]["ssh_port"] = 2222
+    policy = build_policy(config_from(raw))
+    ssh_rule = next(rule for rule in policy.acls if rule.name == ADMINS_SSH_TO_HOSTS)
+    assert ssh_rule.dst == ("tag:relaymd-orchestrator:2222", "tag:relaymd-relay:22")
+    check_policy(policy)
+    worker_test = next(test for test in policy.tests if test.src == "tag:relaymd-worker")
+    assert "tag:relaymd-orchestrator:2222" in [e.dst for e in worker_test.deny]
+    admin_test = next(test for test in policy.tests if test.src == "alice@example.org")
+    assert "tag:relaymd-orchestrator:2222" in [e.dst for e in admin_test.accept]

@@ -1,9 +1,10 @@
 """Property tests over generated stacks: the promises of the policy always hold.
 
-For any tags, ports, relays and admins, either the policy fails its own tests
-(and the stack is refused with an error naming a rule), or: workers reach the
-orchestrator's API port and nothing else, nothing reaches a worker, admins reach
-every host over SSH, and relay routes are reachable by admins only.
+For any tags, ports, relays and admins, either the stack is refused at the edge
+(shared tags, a tag admin, the API on the SSH port) with an error naming the
+field, or its policy passes its own tests and: workers reach the orchestrator's
+API port and nothing else, nothing reaches a worker, admins reach every host over
+SSH, and relay routes are reachable by admins only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from infra.config import StackConfig
 from infra.errors import ConfigError
 from infra.hosts import host_specs
 from infra.tailnet import hujson
@@ -44,7 +44,8 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
     raw["tailnet"]["admins"] = draw(
         st.lists(people | tags if careless else people, min_size=1, max_size=3, unique=True)
     )
-    raw["orchestrator"]["port"] = draw(st.sampled_from([22, 53, 443, 36158, 65535]))
+    raw["orchestrator"]["port"] = draw(st.sampled_from([22, 53, 443, 2222, 36158, 65535]))
+    raw["orchestrator"]["ssh_port"] = draw(st.sampled_from([22, 2222]))
     relay = raw["relays"][0]
     raw["relays"] = [
         {
@@ -61,23 +62,32 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-def well_formed(config: StackConfig) -> bool:
-    """Distinct tags, and no RelayMD tag among the admins."""
-    own = {config.tailnet.tags.orchestrator, config.tailnet.tags.worker, config.tailnet.tags.relay}
-    return len(own) == 3 and not own & set(config.tailnet.admins)
+def well_formed(raw: dict[str, Any]) -> bool:
+    """Distinct tags, no RelayMD tag among the admins, the API not on the SSH port."""
+    own = set(raw["tailnet"]["tags"].values())
+    orchestrator = raw["orchestrator"]
+    return (
+        len(own) == 3
+        and not own & set(raw["tailnet"]["admins"])
+        and orchestrator["port"] != orchestrator["ssh_port"]
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stacks())
 def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> None:
-    config = config_from(raw)
     try:
-        model = build_tailnet_model(config, host_specs(config))
+        config = config_from(raw)
     except ConfigError as error:
-        event("refused: the policy failed its own tests")
-        assert not well_formed(config)
-        assert "tailnet policy test" in str(error) and "rule " in str(error)
+        event("refused at the edge: shared tags, a tag admin or the API on the SSH port")
+        assert not well_formed(raw)
+        assert any(
+            path in str(error) for path in ("tailnet.tags.", "tailnet.admins[", "orchestrator.port")
+        )
         return
+    assert well_formed(raw), "a stack whose roles share a tag (or a tag admin) was accepted"
+    # A well-formed stack's policy always passes its own tests.
+    model = build_tailnet_model(config, host_specs(config))
 
     event("accepted")
     policy = model.policy
@@ -85,7 +95,8 @@ def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> No
     port = config.orchestrator.port
     probes = [probe_address(route) for route in relay_routes(config)]
     hosts = [t.orchestrator, t.worker, t.relay, *probes]
-    ports = sorted({22, 53, port, other_port(port), 8080})
+    ssh = config.orchestrator.ssh_port
+    ports = sorted({22, 53, ssh, port, other_port(port), 8080})
     sources = [t.orchestrator, t.worker, t.relay, *admins_as_test_sources(config.tailnet.admins)]
 
     def allowed(src: str, host: str, p: int) -> bool:
@@ -104,7 +115,7 @@ def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> No
     # Admins manage every host; relay routes are theirs alone.
     admins = [a for a in admins_as_test_sources(config.tailnet.admins) if a not in (t.worker,)]
     for admin in admins:
-        assert allowed(admin, t.orchestrator, 22)
+        assert allowed(admin, t.orchestrator, ssh)
         assert allowed(admin, t.relay, 22)
         for probe in probes:
             assert allowed(admin, probe, 22)
@@ -113,6 +124,19 @@ def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> No
             continue
         for probe in probes:
             assert not any(allowed(src, probe, p) for p in ports), (src, probe)
+
+    # Structurally, for every admin (groups and autogroups too): no rule's destination
+    # selects workers, and workers are the source of exactly one rule, to the API.
+    for rule in policy.acls:
+        assert all(dst.rpartition(":")[0] not in (t.worker, "*") for dst in rule.dst), rule
+        assert "*" not in rule.src
+        if t.worker in rule.src:
+            assert (rule.src, rule.dst, rule.proto) == (
+                (t.worker,),
+                (f"{t.orchestrator}:{port}",),
+                "tcp",
+            )
+    assert sum(t.worker in rule.src for rule in policy.acls) == 1
 
     # Tag owners are the admins; approvers exist exactly when routes do.
     document = hujson.parse(model.policy_text)
