@@ -35,13 +35,28 @@ def _host_secrets(
     return values
 
 
+def declare_relay_vms(model: StackModel, providers: Providers) -> dict[str, RelayVm]:
+    """One RelayVm per relay, keyed by its host name (HostSpec.name)."""
+    vms: dict[str, RelayVm] = {}
+    for host in model.hosts:
+        if host.relay is None:
+            continue
+        if providers.proxmox is None:
+            raise ValueError("relays are configured but no Proxmox provider was declared")
+        spec = vm_spec(host.relay, model.config.stack)
+        vms[host.name] = RelayVm(
+            host.relay.name, RelayVmArgs(spec=spec, provider=providers.proxmox)
+        )
+    return vms
+
+
 def declare_nodes(
     model: StackModel,
     secrets: StackSecrets,
-    providers: Providers,
     host_keys: Mapping[str, pulumi.Input[str]],
+    vms: Mapping[str, RelayVm],
 ) -> dict[str, NixosHost]:
-    """NixosHost per host name; each host's ``ready`` resources follow its install."""
+    """NixosHost per host name: relays are installed on their VM, the orchestrator is not."""
     config = model.config
     artifacts = render_artifacts(model)
     host_names = [host.name for host in model.hosts]
@@ -49,15 +64,10 @@ def declare_nodes(
     for host in model.hosts:
         tree = host_tree(artifacts, host.name, host_names)
         host_secrets = _host_secrets(host, secrets, host_keys)
-        if host.relay is None:
+        vm = vms.get(host.name)
+        if vm is None:
             args = NixosHostArgs(host=host, nixos=config.nixos, files=tree, secrets=host_secrets)
         else:
-            if providers.proxmox is None:
-                raise ValueError("relays are configured but no Proxmox provider was declared")
-            vm = RelayVm(
-                host.relay.name,
-                RelayVmArgs(spec=vm_spec(host.relay, config.stack), provider=providers.proxmox),
-            )
             args = NixosHostArgs(
                 host=host,
                 nixos=config.nixos,

@@ -10,7 +10,7 @@ from pulumi.runtime import config as runtime_config
 from infra.config import CONFIG_KEYS, PROJECT
 from infra.core import StackModel, build_stack_model
 from infra.errors import ConfigError
-from infra.nodes import declare_nodes
+from infra.nodes import declare_nodes, declare_relay_vms
 from infra.providers import declare_providers
 from infra.stack_loader import LoadedStack, load_stack, project_settings
 from infra.tailnet.component import Tailnet, TailnetArgs
@@ -40,11 +40,20 @@ def read_pulumi_config(source: str) -> dict[str, Any]:
 
 
 def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
-    """Declare every resource, in the order the hosts need them (keys → hosts → devices)."""
+    """Declare every resource, in the order the hosts need them (VMs → keys → hosts → devices)."""
     model = model or build_stack_model(stack.config)
     providers = declare_providers(stack.config, stack.secrets)
-    tailnet = Tailnet("tailnet", TailnetArgs(model.tailnet, providers.tailscale))
-    nodes = declare_nodes(model, stack.secrets, providers, tailnet.host_keys)
+    vms = declare_relay_vms(model, providers)
+    tailnet = Tailnet(
+        "tailnet",
+        TailnetArgs(
+            model.tailnet,
+            providers.tailscale,
+            # A single-use key is spent by its first machine: a new VM needs a new key.
+            host_machines={name: [vm.vm] for name, vm in vms.items()},
+        ),
+    )
+    nodes = declare_nodes(model, stack.secrets, tailnet.host_keys, vms)
     # The orchestrator (no install) joins the tailnet with its first switch.
     for node in nodes.values():
         if not node.installs:

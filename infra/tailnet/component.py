@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_tailscale as tailscale
@@ -16,6 +17,8 @@ from infra.tailnet.model import TailnetModel
 class TailnetArgs:
     model: TailnetModel
     provider: tailscale.Provider
+    host_machines: Mapping[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    """HostSpec.name → the machine its key joins; replacing the machine replaces the key."""
 
 
 class Tailnet(pulumi.ComponentResource):
@@ -69,7 +72,18 @@ class Tailnet(pulumi.ComponentResource):
         self.worker_key = pulumi.Output.secret(self.worker_key_resource.key)
 
         self.host_key_resources = {
-            host: _tailnet_key(host_spec, after_policy) for host, host_spec in model.host_keys
+            host: _tailnet_key(
+                host_spec,
+                pulumi.ResourceOptions.merge(
+                    after_policy,
+                    # A single-use key is spent once its machine joined; a replacement
+                    # machine (a reinstalled relay) must get a fresh one.
+                    pulumi.ResourceOptions(replace_with=list(args.host_machines.get(host, ())))
+                    if host in args.host_machines
+                    else None,
+                ),
+            )
+            for host, host_spec in model.host_keys
         }
         self.host_keys = {
             host: pulumi.Output.secret(key.key) for host, key in self.host_key_resources.items()

@@ -71,6 +71,17 @@ def test_a_replaced_vm_is_deleted_before_its_successor_takes_the_same_address(
     assert vm.delete_before_replace is True
 
 
+def test_a_replaced_vm_gets_a_fresh_single_use_host_key(example_config: dict[str, Any]) -> None:
+    """The first install spent the old key: a reinstalled relay could not join with it."""
+    deployment = deploy(example_config)
+    [vm] = deployment.by_type(VM)
+    keys = {key.name: key for key in deployment.by_type("tailscale:index/tailnetKey:TailnetKey")}
+    assert keys["host-key-relaymd-relay"].replace_with == (vm.urn,)
+    # The orchestrator is an existing machine; the worker key rotates on its own clock.
+    assert keys["host-key-relaymd-orchestrator"].replace_with == ()
+    assert keys["worker-key"].replace_with == ()
+
+
 def test_deploy_key_is_ed25519_and_its_private_half_never_reaches_the_vm_or_plan(
     example_config: dict[str, Any],
 ) -> None:
