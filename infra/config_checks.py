@@ -110,7 +110,7 @@ def _hostname_clashes(config: StackConfig) -> Iterator[ConfigIssue]:
 
 def _tag_issues(config: StackConfig) -> Iterator[ConfigIssue]:
     # A tag is an identity: a shared one would merge two roles' access (e.g. admins'
-    # SSH to relays would reach workers), and an admin tag would make nodes admins.
+    # SSH to relays would reach workers). Admins are never tags (see TagOwner).
     tags = config.tailnet.tags
     owners: dict[str, str] = {}
     for role in ("orchestrator", "worker", "relay"):
@@ -121,14 +121,6 @@ def _tag_issues(config: StackConfig) -> Iterator[ConfigIssue]:
             )
         else:
             owners[tag] = path
-    for index, admin in enumerate(config.tailnet.admins):
-        if admin in owners:
-            yield ConfigIssue(
-                f"tailnet.admins[{index}]",
-                admin,
-                f"an owner other than a RelayMD tag ({owners[admin]}): "
-                "its nodes would become admins",
-            )
 
 
 def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:

@@ -14,7 +14,6 @@ _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
 _TAG = re.compile(r"^tag:[a-z0-9-]+$")
-_GROUP = re.compile(r"^group:[a-z0-9-]+$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _AUTOGROUPS = frozenset(
     {"autogroup:admin", "autogroup:owner", "autogroup:it-admin", "autogroup:network-admin"}
@@ -86,11 +85,15 @@ def _ipv4_network(value: str) -> str:
 
 
 def _tag_owner(value: str) -> str:
-    if value in _AUTOGROUPS or _GROUP.match(value) or _TAG.match(value) or _EMAIL.match(value):
+    # The Acl resource owns the whole policy and declares no groups and no tags beyond
+    # RelayMD's, so a group: or tag: owner would be undefined and the policy rejected.
+    if value in _AUTOGROUPS or _EMAIL.match(value):
         return value
     raise _fail(
-        "a tag owner: a user's e-mail address, group:<name>, tag:<name> or one of "
+        "a user's e-mail address or one of "
         + ", ".join(sorted(_AUTOGROUPS))
+        + " (this policy declares no groups or other tags, so group: and tag: owners "
+        "would be undefined)"
     )
 
 

@@ -159,7 +159,13 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         lambda raw: raw["tailnet"].update(admins=["alice@example.org", "tag:relaymd-worker"]),
         "tailnet.admins[1]",
         '"tag:relaymd-worker"',
-        "an owner other than a RelayMD tag (tailnet.tags.worker)",
+        "a user's e-mail address or one of autogroup:admin",
+    ),
+    "an undeclared group among the admins": (
+        lambda raw: raw["tailnet"].update(admins=["group:ops"]),
+        "tailnet.admins[0]",
+        '"group:ops"',
+        "group: and tag: owners would be undefined",
     ),
     "hostname not a DNS label": (
         lambda raw: raw["orchestrator"].update(tailnet_hostname="relaymd_orchestrator"),

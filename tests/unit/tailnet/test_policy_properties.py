@@ -26,7 +26,9 @@ from tests.unit.tailnet.support import config_from
 
 TAG_NAMES = ["relaymd-orchestrator", "relaymd-worker", "relaymd-relay", "ci-runner", "ops"]
 tags = st.sampled_from(TAG_NAMES).map(lambda name: f"tag:{name}")
-people = st.sampled_from(["alice@example.org", "ops@example.net", "autogroup:admin", "tag:ops"])
+people = st.sampled_from(["alice@example.org", "ops@example.net", "autogroup:admin"])
+# Owners the policy would not declare: always refused at the edge.
+undeclared = st.sampled_from(["tag:ops", "group:ops"])
 routes = st.lists(
     st.sampled_from(["10.100.10.0/24", "10.0.0.0/8", "192.168.1.0/24", "172.16.5.9/32"]),
     max_size=2,
@@ -42,7 +44,9 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
     own = draw(st.lists(tags, min_size=3, max_size=3, unique=not careless))
     raw["tailnet"]["tags"] = dict(zip(("orchestrator", "worker", "relay"), own, strict=True))
     raw["tailnet"]["admins"] = draw(
-        st.lists(people | tags if careless else people, min_size=1, max_size=3, unique=True)
+        st.lists(
+            people | tags | undeclared if careless else people, min_size=1, max_size=3, unique=True
+        )
     )
     raw["orchestrator"]["port"] = draw(st.sampled_from([22, 53, 443, 2222, 36158, 65535]))
     raw["orchestrator"]["ssh_port"] = draw(st.sampled_from([22, 2222]))
@@ -63,12 +67,12 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def well_formed(raw: dict[str, Any]) -> bool:
-    """Distinct tags, no RelayMD tag among the admins, the API not on the SSH port."""
+    """Distinct tags, admins that are people or autogroups, the API not on the SSH port."""
     own = set(raw["tailnet"]["tags"].values())
     orchestrator = raw["orchestrator"]
     return (
         len(own) == 3
-        and not own & set(raw["tailnet"]["admins"])
+        and not any(admin.startswith(("tag:", "group:")) for admin in raw["tailnet"]["admins"])
         and orchestrator["port"] != orchestrator["ssh_port"]
     )
 
