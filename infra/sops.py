@@ -52,13 +52,26 @@ def decrypt_document(path: Path, *, age_key_file: Path | None, field: str) -> ob
     environment = dict(os.environ)
     if age_key_file is not None:
         environment["SOPS_AGE_KEY_FILE"] = str(age_key_file)
-    result = subprocess.run(
-        [sops_binary(), "--decrypt", "--output-type", "json", str(path)],
-        capture_output=True,
-        env=environment,
-        timeout=SOPS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [sops_binary(), "--decrypt", "--output-type", "json", str(path)],
+            capture_output=True,
+            env=environment,
+            timeout=SOPS_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(
+            str(path),
+            [
+                ConfigIssue(
+                    field,
+                    str(path),
+                    f"a file sops decrypts within {SOPS_TIMEOUT_SECONDS}s: a key service it asks "
+                    "(e.g. a KMS) did not answer; check the network or use an age identity",
+                )
+            ],
+        ) from None
     if result.returncode != 0:
         reason = _first_meaningful_line(result.stderr.decode(errors="replace"))
         raise ConfigError(

@@ -24,7 +24,8 @@ _SSH_TARGET = re.compile(r"^[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.:-]+$")
 _IMAGE = re.compile(
     r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})$"
 )
-_ABS_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
+# Each segment is a name, never "." or "..", so the path means what it says.
+_ABS_PATH = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9._-]+)+/?$")
 _SECRET_PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _PROXMOX_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -132,7 +133,9 @@ ContainerImage = Annotated[
 AbsolutePath = Annotated[
     str,
     _matching(
-        _ABS_PATH, "an absolute path of letters, digits, '.', '_' and '-', e.g. /var/lib/relaymd"
+        _ABS_PATH,
+        "an absolute path of letters, digits, '.', '_' and '-' with no . or .. segments, "
+        "e.g. /var/lib/relaymd",
     ),
 ]
 SecretPath = Annotated[str, _matching(_SECRET_PATH, "an Infisical folder path, e.g. /RelayMD")]

@@ -21,8 +21,8 @@ TEST_PROTOCOL = "tcp"
 """Policy tests check TCP connections."""
 
 FIX_HINT = (
-    "check tailnet.admins and tailnet.tags: the three RelayMD tags must differ "
-    "and none of them may be an admin"
+    "the stack config passed its checks, so the policy builder (infra/tailnet/policy.py) "
+    "emitted a rule that breaks its own promises: fix the rule, not the config"
 )
 
 

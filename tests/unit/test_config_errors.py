@@ -197,6 +197,12 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         "100",
         "no such field",
     ),
+    "data root escaping with ..": (
+        lambda raw: raw["orchestrator"].update(data_root="/var/lib/../../etc"),
+        "orchestrator.data_root",
+        '"/var/lib/../../etc"',
+        "no . or .. segments",
+    ),
     "rotation not before expiry": (
         lambda raw: raw["keys"].update(worker_key_rotation_days=89, worker_key_expiry_days=30),
         "keys.worker_key_rotation_days",
@@ -347,3 +353,24 @@ def test_sops_file_not_decryptable(
     assert "sops.file: got" in message
     assert "a file this machine can decrypt" in message
     assert CANARY not in message
+
+
+def test_sops_that_never_answers_is_a_config_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    nothing_declared: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hung key service (e.g. KMS) ends in a message, not a traceback."""
+    import infra.sops
+
+    hung = tmp_path / "hung-sops"
+    hung.write_text("#!/bin/sh\nexec sleep 30\n")
+    hung.chmod(0o755)
+    monkeypatch.setattr(infra.sops, "sops_binary", lambda: str(hung))
+    monkeypatch.setattr(infra.sops, "SOPS_TIMEOUT_SECONDS", 0.5)
+    message = plan_errors(
+        write_project(tmp_path, example_raw_config(), example_secrets_document()), capsys
+    )
+    assert "sops.file: got" in message
+    assert "did not answer" in message
