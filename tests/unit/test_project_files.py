@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import yaml
 
@@ -66,3 +69,18 @@ def test_runtime_dependencies_have_compatible_ranges() -> None:
     for requirement in project["dependencies"]:
         assert re.search(r">=[0-9]", requirement), requirement
         assert re.search(r",<[0-9]", requirement), requirement
+
+
+def test_a_run_whose_every_test_skipped_counts_as_no_test(tmp_path: Path) -> None:
+    (tmp_path / "test_only_skips.py").write_text(
+        "import pytest\n\n\ndef test_nothing_here():\n    pytest.skip('no reason to run')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.support.no_empty_runs", str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 5, run.stdout
