@@ -87,7 +87,6 @@ def test_orchestrator_opens_its_port_on_the_tailnet_interface_only(example_tree:
             },
             "opened beyond",
         ),
-        ({"networking": {"firewall": {"trustedInterfaces": ["eth0"]}}}, "is trusted"),
     ],
 )
 def test_orchestrator_refuses_a_system_that_opens_its_port_on_the_lan(
@@ -100,6 +99,46 @@ def test_orchestrator_refuses_a_system_that_opens_its_port_on_the_lan(
     )
     assert len(result["failedAssertions"]) == 1
     assert reason in result["failedAssertions"][0]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "named"),
+    [
+        # The example's lanInterface.
+        (["eth0"], "eth0"),
+        # Not lanInterface, yet a trusted interface admits every port all the same.
+        (["br0"], "br0"),
+        (["eth0.100"], "eth0.100"),
+        (["podman0"], "podman0"),
+        # Trusting the tailnet too does not excuse the other one.
+        (["tailscale0", "br0"], "br0"),
+        (["br0", "podman0"], "br0, podman0"),
+    ],
+)
+def test_orchestrator_refuses_any_trusted_interface_but_the_tailnet(
+    example_tree: Path, trusted: list[str], named: str
+) -> None:
+    system = {"networking": {"firewall": {"trustedInterfaces": trusted}}}
+    result = evaluate_module(
+        example_tree / "modules" / "orchestrator.nix",
+        example_tree / ORCHESTRATOR / "configuration.nix",
+        system,
+    )
+    assert len(result["failedAssertions"]) == 1
+    message = result["failedAssertions"][0]
+    # The field, the offending interfaces, what it costs and the fix.
+    assert f"networking.firewall.trustedInterfaces has {named}," in message
+    assert f"{PORT} included" in message
+    assert "Trust no interface but tailscale0" in message
+    assert "networking.firewall.interfaces.<name>.allowedTCPPorts" in message
+
+
+def test_orchestrator_accepts_a_trusted_tailnet_interface(example_tree: Path) -> None:
+    system = {"networking": {"firewall": {"trustedInterfaces": ["tailscale0"]}}}
+    orchestrator = declared(example_tree, "orchestrator", ORCHESTRATOR, system)
+    assert orchestrator["networking"]["firewall"]["interfaces"] == {
+        "tailscale0": {"allowedTCPPorts": [PORT]}
+    }
 
 
 def test_orchestrator_container_gets_its_token_from_a_root_only_file(example_tree: Path) -> None:
