@@ -248,6 +248,32 @@ def test_tls_passthrough_goes_to_the_upstream_on_443_from_the_tailnet(full_tree:
     assert "allowedTCPPorts" not in relay["networking"]["firewall"]
 
 
+def passthrough_listeners(stream_config: str) -> list[str]:
+    return [
+        line.strip() for line in stream_config.splitlines() if line.strip().startswith("listen ")
+    ]
+
+
+def test_tls_passthrough_listens_on_ipv4_and_ipv6(full_tree: Path) -> None:
+    """NixOS enables IPv6 by default: tailnet clients may reach the relay on its IPv6 address."""
+    nginx = declared(full_tree, "relay", RELAY)["services"]["nginx"]
+    assert passthrough_listeners(nginx["streamConfig"]) == ["listen 443;", "listen [::]:443;"]
+    explicit = declared(full_tree, "relay", RELAY, {"networking": {"enableIPv6": True}})
+    assert explicit["services"]["nginx"] == nginx
+
+
+def test_tls_passthrough_listens_on_ipv4_only_without_ipv6(full_tree: Path) -> None:
+    system = {"networking": {"enableIPv6": False}}
+    relay = declared(full_tree, "relay", RELAY, system)
+    nginx = relay["services"]["nginx"]
+    assert passthrough_listeners(nginx["streamConfig"]) == ["listen 443;"]
+    assert "proxy_pass proxy.internal:443;" in nginx["streamConfig"]
+    assert relay["networking"]["firewall"]["interfaces"]["tailscale0"]["allowedTCPPorts"] == [
+        53,
+        443,
+    ]
+
+
 def test_infisical_relay_ports_are_closed_unless_enabled(
     example_tree: Path, full_tree: Path
 ) -> None:
