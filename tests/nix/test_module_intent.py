@@ -87,7 +87,6 @@ def test_orchestrator_opens_its_port_on_the_tailnet_interface_only(example_tree:
             },
             "opened beyond",
         ),
-        ({"networking": {"firewall": {"trustedInterfaces": ["eth0"]}}}, "is trusted"),
     ],
 )
 def test_orchestrator_refuses_a_system_that_opens_its_port_on_the_lan(
@@ -100,6 +99,46 @@ def test_orchestrator_refuses_a_system_that_opens_its_port_on_the_lan(
     )
     assert len(result["failedAssertions"]) == 1
     assert reason in result["failedAssertions"][0]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "named"),
+    [
+        # The example's lanInterface.
+        (["eth0"], "eth0"),
+        # Not lanInterface, yet a trusted interface admits every port all the same.
+        (["br0"], "br0"),
+        (["eth0.100"], "eth0.100"),
+        (["podman0"], "podman0"),
+        # Trusting the tailnet too does not excuse the other one.
+        (["tailscale0", "br0"], "br0"),
+        (["br0", "podman0"], "br0, podman0"),
+    ],
+)
+def test_orchestrator_refuses_any_trusted_interface_but_the_tailnet(
+    example_tree: Path, trusted: list[str], named: str
+) -> None:
+    system = {"networking": {"firewall": {"trustedInterfaces": trusted}}}
+    result = evaluate_module(
+        example_tree / "modules" / "orchestrator.nix",
+        example_tree / ORCHESTRATOR / "configuration.nix",
+        system,
+    )
+    assert len(result["failedAssertions"]) == 1
+    message = result["failedAssertions"][0]
+    # The field, the offending interfaces, what it costs and the fix.
+    assert f"networking.firewall.trustedInterfaces has {named}," in message
+    assert f"{PORT} included" in message
+    assert "Trust no interface but tailscale0" in message
+    assert "networking.firewall.interfaces.<name>.allowedTCPPorts" in message
+
+
+def test_orchestrator_accepts_a_trusted_tailnet_interface(example_tree: Path) -> None:
+    system = {"networking": {"firewall": {"trustedInterfaces": ["tailscale0"]}}}
+    orchestrator = declared(example_tree, "orchestrator", ORCHESTRATOR, system)
+    assert orchestrator["networking"]["firewall"]["interfaces"] == {
+        "tailscale0": {"allowedTCPPorts": [PORT]}
+    }
 
 
 def test_orchestrator_container_gets_its_token_from_a_root_only_file(example_tree: Path) -> None:
@@ -207,6 +246,32 @@ def test_tls_passthrough_goes_to_the_upstream_on_443_from_the_tailnet(full_tree:
         443,
     ]
     assert "allowedTCPPorts" not in relay["networking"]["firewall"]
+
+
+def passthrough_listeners(stream_config: str) -> list[str]:
+    return [
+        line.strip() for line in stream_config.splitlines() if line.strip().startswith("listen ")
+    ]
+
+
+def test_tls_passthrough_listens_on_ipv4_and_ipv6(full_tree: Path) -> None:
+    """NixOS enables IPv6 by default: tailnet clients may reach the relay on its IPv6 address."""
+    nginx = declared(full_tree, "relay", RELAY)["services"]["nginx"]
+    assert passthrough_listeners(nginx["streamConfig"]) == ["listen 443;", "listen [::]:443;"]
+    explicit = declared(full_tree, "relay", RELAY, {"networking": {"enableIPv6": True}})
+    assert explicit["services"]["nginx"] == nginx
+
+
+def test_tls_passthrough_listens_on_ipv4_only_without_ipv6(full_tree: Path) -> None:
+    system = {"networking": {"enableIPv6": False}}
+    relay = declared(full_tree, "relay", RELAY, system)
+    nginx = relay["services"]["nginx"]
+    assert passthrough_listeners(nginx["streamConfig"]) == ["listen 443;"]
+    assert "proxy_pass proxy.internal:443;" in nginx["streamConfig"]
+    assert relay["networking"]["firewall"]["interfaces"]["tailscale0"]["allowedTCPPorts"] == [
+        53,
+        443,
+    ]
 
 
 def test_infisical_relay_ports_are_closed_unless_enabled(

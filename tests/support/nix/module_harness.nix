@@ -74,6 +74,8 @@ let
   }) areas);
 
   baseSystem = {
+    # NixOS's default; a test passes `system` to evaluate a host with IPv6 off.
+    networking.enableIPv6 = true;
     networking.firewall = {
       enable = true; allowedTCPPorts = [ ]; allowedTCPPortRanges = [ ];
       trustedInterfaces = [ ]; interfaces = { };
