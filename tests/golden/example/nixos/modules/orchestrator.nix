@@ -16,6 +16,9 @@ let
     || lib.any (inRange cfg.port) (rules.allowedTCPPortRanges or [ ]);
   # Any interface but the tailnet's: the LAN may also be a VLAN or a bridge, not only lanInterface.
   otherInterfaces = builtins.filter (name: name != tailnetInterface) (builtins.attrNames firewall.interfaces);
+  # A trusted interface admits every port, the API's included: a bridge, a VLAN or a
+  # podman interface is as much off the tailnet as lanInterface itself.
+  otherTrustedInterfaces = builtins.filter (name: name != tailnetInterface) firewall.trustedInterfaces;
 in
 {
   options.relaymd.orchestrator = {
@@ -111,8 +114,12 @@ in
         message = "relaymd.orchestrator.lanInterface must not be the tailnet interface.";
       }
       {
-        assertion = !(lib.elem cfg.lanInterface firewall.trustedInterfaces);
-        message = "relaymd.orchestrator: ${cfg.lanInterface} is trusted, which opens port ${toString cfg.port} on the LAN.";
+        assertion = otherTrustedInterfaces == [ ];
+        message = "relaymd.orchestrator: networking.firewall.trustedInterfaces has "
+          + "${lib.concatStringsSep ", " otherTrustedInterfaces}, which admits every port, "
+          + "${toString cfg.port} included, beyond the tailnet interface ${tailnetInterface}. "
+          + "Trust no interface but ${tailnetInterface}; open only the ports another one needs "
+          + "with networking.firewall.interfaces.<name>.allowedTCPPorts.";
       }
       {
         assertion =

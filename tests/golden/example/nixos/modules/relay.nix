@@ -6,6 +6,10 @@ let
   cfg = config.relaymd.relay;
   tailnetInterface = config.services.tailscale.interfaceName;
   passthrough = cfg.tlsPassthroughUpstream != null;
+  # A bare port is IPv4 only. [::]:443 is a separate IPv6-only socket (nginx's ipv6only=on
+  # default), so both coexist; without it, clients on the relay's tailnet IPv6 address fail.
+  # A system with IPv6 disabled keeps the IPv4 listener alone.
+  passthroughListeners = [ "443" ] ++ lib.optional config.networking.enableIPv6 "[::]:443";
 in
 {
   options.relaymd.relay = {
@@ -52,7 +56,7 @@ in
       virtualHosts = { };
       streamConfig = ''
         server {
-          listen 443;
+          ${lib.concatStringsSep "\n  " (map (address: "listen ${address};") passthroughListeners)}
           proxy_pass ${cfg.tlsPassthroughUpstream};
         }
       '';
