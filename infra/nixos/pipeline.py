@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import tarfile
 from base64 import b64encode
 from collections.abc import Iterable, Mapping
@@ -102,7 +103,8 @@ def _checked_path(path: str) -> str:
 
 
 def _secret_name(name: str) -> str:
-    if not name or not all(c.isupper() or c.isdigit() or c == "_" for c in name):
+    # The scripts look these up as plain file names: no path, nothing a shell pattern could hide.
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is None:
         raise ValueError(f"secret name {name!r} must be an upper-case variable name")
     return name
 
@@ -210,8 +212,8 @@ def _base_environment(host: HostSpec, nixos: NixosSettings) -> dict[str, str]:
 def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str]) -> HostPipeline:
     digest = configuration_hash(tree, nixos)
     base = _base_environment(host, nixos)
-    secrets = tuple(secret_variable(f.source) for f in host.secret_files)
-    key_variables = (SECRET_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
+    file_secrets = tuple(secret_variable(f.source) for f in host.secret_files)
+    key_names = (SECRET_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
     with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
     is_relay = host.role is Role.RELAY
     # A new relay receives its files with the install (--extra-files).
@@ -222,7 +224,7 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
             script=INSTALL_SCRIPT,
             environment=with_files,
             tree=tree,
-            secret_names=key_variables + secrets,
+            secret_names=key_names + file_secrets,
             triggers=(),
             triggered_by_machine=True,
             # An install wipes the disk: only a new machine runs it. Other changes only refresh
@@ -237,7 +239,7 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         script=DELIVER_SECRETS_SCRIPT,
         environment=with_files,
         tree={},
-        secret_names=key_variables + secrets,
+        secret_names=key_names + file_secrets,
         triggers=(),
         triggered_by_machine=False,
         update_script=None,
@@ -248,7 +250,7 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         script=UPDATE_SCRIPT,
         environment=base,
         tree=tree,
-        secret_names=key_variables,
+        secret_names=key_names,
         triggers=(digest,),
         triggered_by_machine=False,
         update_script=UPDATE_SCRIPT,
