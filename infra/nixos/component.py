@@ -1,13 +1,16 @@
 """NixosHost: install (relays), deliver secret files and switch configuration (both).
 
 The scripts, variables and triggers come from pipeline.py; this component only wires them into
-pulumi-command resources, marks every secret value as a Pulumi secret and orders the steps.
+pulumi-command resources, builds each command's stdin (wrapped as a Pulumi secret whenever it
+carries one) and orders the steps. ``environment`` holds plain values only, so the plan and
+``pulumi preview --diff`` show it instead of a single ``[secret]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 from pulumi_command import local
@@ -16,8 +19,10 @@ from infra.config import NixosSettings
 from infra.hosts import HostSpec, SecretSource
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
-    ENV_SSH_PRIVATE_KEY,
+    SECRET_SSH_PRIVATE_KEY,
     CommandSpec,
+    command_stdin,
+    deploy_key_file_content,
     host_pipeline,
     secret_file_content,
     secret_variable,
@@ -46,11 +51,15 @@ class NixosHostArgs:
     """Relays: the VM itself; replacing it re-runs the install even when Proxmox reuses its id."""
 
 
-def _file_content(source: SecretSource) -> Callable[[str], str]:
-    def content(value: str) -> str:
-        return secret_file_content(source, value)
+def _file_content(source: SecretSource) -> Callable[[str | None], str | None]:
+    def content(value: str | None) -> str | None:
+        return None if value is None else secret_file_content(source, value)
 
     return content
+
+
+def _deploy_key_content(value: str | None) -> str | None:
+    return None if value is None else deploy_key_file_content(value)
 
 
 class NixosHost(pulumi.ComponentResource):
@@ -70,7 +79,7 @@ class NixosHost(pulumi.ComponentResource):
             raise ValueError(f"NixosHost {name}: no value for secret files {', '.join(missing)}")
         pipeline = host_pipeline(host, args.nixos, args.files)
         self.configuration_hash = pipeline.configuration_hash
-        secret_environment = self._secret_environments(args)
+        secret_contents = self._stdin_secret_contents(args)
         self.install = None
         if pipeline.install is not None:
             if args.machine_id is None or args.deploy_public_key is None:
@@ -80,7 +89,7 @@ class NixosHost(pulumi.ComponentResource):
             self.install = self._command(
                 name,
                 pipeline.install,
-                secret_environment,
+                secret_contents,
                 extra_environment={ENV_DEPLOY_PUBLIC_KEY: args.deploy_public_key},
                 machine_id=args.machine_id,
                 depends_on=list(args.after),
@@ -93,11 +102,11 @@ class NixosHost(pulumi.ComponentResource):
         self.deliver_secrets = self._command(
             name,
             pipeline.deliver_secrets,
-            secret_environment,
+            secret_contents,
             depends_on=[self.install] if self.install is not None else list(args.after),
         )
         self._pipeline = pipeline
-        self._secret_environment = secret_environment
+        self._secret_contents = secret_contents
         self._name = name
         self._first_steps: list[pulumi.Resource] = [
             step for step in (self.install, self.deliver_secrets) if step is not None
@@ -127,28 +136,55 @@ class NixosHost(pulumi.ComponentResource):
         self.update = self._command(
             self._name,
             self._pipeline.update,
-            self._secret_environment,
+            self._secret_contents,
             depends_on=[*self._first_steps, *after],
         )
         return self.update
 
     @staticmethod
-    def _secret_environments(args: NixosHostArgs) -> dict[str, pulumi.Output[str]]:
-        environment: dict[str, pulumi.Output[str]] = {}
+    def _stdin_secret_contents(args: NixosHostArgs) -> dict[str, pulumi.Output[str | None]]:
+        """What each ``secrets/<NAME>`` file of stdin holds, every one a Pulumi secret."""
+        contents: dict[str, pulumi.Output[str | None]] = {}
         for secret_file in args.host.secret_files:
             source = secret_file.source
             content = pulumi.Output.from_input(args.secrets[source]).apply(_file_content(source))
             # Provider outputs (e.g. an auth key) are not always flagged secret: wrap them.
-            environment[secret_variable(source)] = pulumi.Output.secret(content)
+            contents[secret_variable(source)] = pulumi.Output.secret(content)
         if args.ssh_private_key is not None:
-            environment[ENV_SSH_PRIVATE_KEY] = pulumi.Output.secret(args.ssh_private_key)
-        return environment
+            key = pulumi.Output.from_input(args.ssh_private_key).apply(_deploy_key_content)
+            contents[SECRET_SSH_PRIVATE_KEY] = pulumi.Output.secret(key)
+        return contents
+
+    @staticmethod
+    def _stdin(
+        name: str, spec: CommandSpec, secret_contents: Mapping[str, pulumi.Output[str | None]]
+    ) -> pulumi.Input[str]:
+        """The tree alone stays plain and reviewable; with any secret inside, all of it is one."""
+        if not spec.secret_names:
+            return command_stdin(spec, {})
+        missing = [n for n in spec.secret_names if n not in secret_contents]
+        if missing:
+            raise ValueError(f"NixosHost {name}: {spec.name} needs {', '.join(missing)}")
+        names = spec.secret_names
+
+        def archive(values: list[str | None]) -> str | None:
+            present = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+            if len(present) < len(names):
+                # Only the offline mock engine leaves a provider output empty; with no stdin
+                # the script stops before it touches a host.
+                return None
+            return command_stdin(spec, present)
+
+        values = pulumi.Output.all(*(secret_contents[n] for n in names))
+        stdin: pulumi.Output[str | None] = values.apply(archive)
+        # An absent (None) stdin reaches pulumi-command as if none were set.
+        return pulumi.Output.secret(cast("pulumi.Output[str]", stdin))
 
     def _command(
         self,
         name: str,
         spec: CommandSpec,
-        secret_environment: Mapping[str, pulumi.Output[str]],
+        secret_contents: Mapping[str, pulumi.Output[str | None]],
         *,
         extra_environment: Mapping[str, pulumi.Input[str]] | None = None,
         machine_id: pulumi.Input[str] | None = None,
@@ -157,10 +193,6 @@ class NixosHost(pulumi.ComponentResource):
     ) -> local.Command:
         environment: dict[str, pulumi.Input[str]] = dict(spec.environment)
         environment.update(extra_environment or {})
-        for variable in spec.secret_variables:
-            if variable not in secret_environment:
-                raise ValueError(f"NixosHost {name}: {spec.name} needs {variable}")
-            environment[variable] = secret_environment[variable]
         triggers: list[pulumi.Input[str]] = list(spec.triggers)
         if spec.triggered_by_machine:
             triggers.append(machine_id if machine_id is not None else "")
@@ -170,7 +202,7 @@ class NixosHost(pulumi.ComponentResource):
             update=spec.update_script,
             interpreter=INTERPRETER,
             environment=environment,
-            stdin=spec.stdin,
+            stdin=self._stdin(name, spec, secret_contents),
             triggers=triggers,
             logging=local.Logging.STDOUT_AND_STDERR,
             add_previous_output_in_env=False,

@@ -1,8 +1,12 @@
 """The NixOS install/update pipeline, decided without Pulumi or I/O.
 
 For each host: which commands run (install for a new relay VM, secret delivery for the
-orchestrator, update for both), their scripts, the environment variables they read, the
-archive of the rendered tree they build, and the trigger values that make them run again.
+orchestrator, update for both), their scripts, the non-secret environment variables they read,
+what their stdin archive holds (the rendered tree and the named secrets), and the trigger values
+that make them run again.
+
+Secrets travel only inside stdin: Pulumi marks a whole ``environment`` map secret as soon as one
+value in it is, which would hide the SSH target, the file manifest and the pin from reviewers.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import tarfile
 from base64 import b64encode
 from collections.abc import Iterable, Mapping
@@ -29,7 +34,7 @@ from infra.nixos.scripts import (
 RENDERED_NIXOS_ROOT = "nixos/"
 """Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
 
-# Non-secret environment variables (visible in the plan, on purpose).
+# Environment variables: never a secret, so the plan shows every one of them.
 ENV_HOST = "RELAYMD_HOST"
 ENV_SSH_TARGET = "RELAYMD_SSH_TARGET"
 ENV_SSH_PORT = "RELAYMD_SSH_PORT"
@@ -39,9 +44,15 @@ ENV_NIXPKGS_SHA256 = "RELAYMD_NIXPKGS_SHA256"
 ENV_SECRETS_DIR = "RELAYMD_SECRETS_DIR"
 ENV_SECRET_FILES = "RELAYMD_SECRET_FILES"
 ENV_DEPLOY_PUBLIC_KEY = "RELAYMD_DEPLOY_PUBLIC_KEY"
-# Secret environment variables: only ever set from Pulumi secrets.
-ENV_SSH_PRIVATE_KEY = "RELAYMD_SSH_PRIVATE_KEY"
+# Names of the secrets carried on stdin, as ``secrets/<NAME>`` files of the archive.
+SECRET_SSH_PRIVATE_KEY = "RELAYMD_SSH_PRIVATE_KEY"
 SECRET_ENV_PREFIX = "RELAYMD_SECRET_"
+
+# Top-level directories of a command's stdin archive; the scripts unpack it under these names.
+STDIN_TREE_DIR = "tree"
+STDIN_SECRETS_DIR = "secrets"
+_TREE_FILE_MODE = 0o644
+_SECRET_FILE_MODE = 0o600
 
 TRUST_ON_FIRST_USE = "trust-on-first-use"
 """Relays: a new VM has new host keys, so each run pins them for itself."""
@@ -66,6 +77,11 @@ def secret_file_content(source: SecretSource, value: str) -> str:
     return value if variable is None else f"{variable}={value}\n"
 
 
+def deploy_key_file_content(private_key: str) -> str:
+    """An OpenSSH private key file: ssh wants the final newline, and one is enough."""
+    return private_key if private_key.endswith("\n") else private_key + "\n"
+
+
 def host_tree(artifacts: Mapping[str, str], host: str, all_hosts: Iterable[str]) -> dict[str, str]:
     """The files one host builds from: its own directory plus shared modules, not other hosts'."""
     others = set(all_hosts) - {host}
@@ -86,18 +102,37 @@ def _checked_path(path: str) -> str:
     return normal
 
 
-def tree_archive(tree: Mapping[str, str]) -> str:
-    """A byte-stable, base64 .tar.gz of the tree: same text in, same archive out."""
+def _secret_name(name: str) -> str:
+    # The scripts look these up as plain file names: no path, nothing a shell pattern could hide.
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is None:
+        raise ValueError(f"secret name {name!r} must be an upper-case variable name")
+    return name
+
+
+def stdin_archive(tree: Mapping[str, str], secrets: Mapping[str, str]) -> str:
+    """A byte-stable, base64 .tar.gz: ``tree/<path>`` files and ``secrets/<NAME>`` files.
+
+    Same text in, same archive out: sorted entries, mtime 0, owner 0:0, fixed modes and a
+    gzip header without a timestamp. Only file entries: the scripts unpack under ``umask 077``,
+    so every directory tar creates is 0700.
+    """
+    entries = [
+        (f"{STDIN_TREE_DIR}/{_checked_path(path)}", tree[path], _TREE_FILE_MODE)
+        for path in sorted(tree)
+    ]
+    entries += [
+        (f"{STDIN_SECRETS_DIR}/{_secret_name(name)}", secrets[name], _SECRET_FILE_MODE)
+        for name in sorted(secrets)
+    ]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        for path in sorted(tree):
-            data = tree[path].encode("utf-8")
-            info = tarfile.TarInfo(_checked_path(path))
+        for name, text, mode in entries:
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mode = 0o644
+            info.mode = mode
             info.mtime = 0
             archive.addfile(info, io.BytesIO(data))
-    # gzip's header carries a timestamp: pin it so the archive depends on the text alone.
     return b64encode(gzip.compress(buffer.getvalue(), mtime=0)).decode("ascii")
 
 
@@ -112,7 +147,7 @@ def configuration_hash(tree: Mapping[str, str], nixos: NixosSettings) -> str:
 
 
 def secret_files_manifest(host: HostSpec) -> str:
-    """``VARIABLE PATH`` per line: which secret variable the scripts write to which file."""
+    """``NAME PATH`` per line: which ``secrets/<NAME>`` of stdin the scripts put at which path."""
     return "".join(f"{secret_variable(f.source)} {f.path}\n" for f in host.secret_files)
 
 
@@ -122,9 +157,11 @@ class CommandSpec:
     """Suffix of the Pulumi resource name, e.g. ``install``."""
     script: str
     environment: Mapping[str, str]
-    """Non-secret variables; secret ones are named in ``secret_variables``."""
-    secret_variables: tuple[str, ...]
-    stdin: str | None
+    """Plain variables, shown in the plan; never a secret."""
+    tree: Mapping[str, str]
+    """The rendered tree the command builds, shipped on stdin; empty when it builds nothing."""
+    secret_names: tuple[str, ...]
+    """Secrets shipped on stdin as ``secrets/<NAME>``: exactly the ones this command uses."""
     triggers: tuple[str, ...]
     """Values whose change re-runs the command; never derived from a secret."""
     triggered_by_machine: bool
@@ -148,6 +185,18 @@ class HostPipeline:
     update: CommandSpec
 
 
+def command_stdin(spec: CommandSpec, secrets: Mapping[str, str]) -> str:
+    """The command's stdin: its tree plus the values of its own secrets, and nothing else.
+
+    ``secrets`` may hold more than the command needs (a host's full set); only the named ones
+    go in, so each secret reaches just the commands that use it.
+    """
+    missing = [name for name in spec.secret_names if name not in secrets]
+    if missing:
+        raise ValueError(f"the {spec.name} command needs secrets {', '.join(missing)}")
+    return stdin_archive(spec.tree, {name: secrets[name] for name in spec.secret_names})
+
+
 def _base_environment(host: HostSpec, nixos: NixosSettings) -> dict[str, str]:
     return {
         ENV_HOST: host.name,
@@ -161,11 +210,10 @@ def _base_environment(host: HostSpec, nixos: NixosSettings) -> dict[str, str]:
 
 
 def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str]) -> HostPipeline:
-    archive = tree_archive(tree)
     digest = configuration_hash(tree, nixos)
     base = _base_environment(host, nixos)
-    secrets = tuple(secret_variable(f.source) for f in host.secret_files)
-    key_variables = (ENV_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
+    file_secrets = tuple(secret_variable(f.source) for f in host.secret_files)
+    key_names = (SECRET_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
     with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
     is_relay = host.role is Role.RELAY
     # A new relay receives its files with the install (--extra-files).
@@ -175,8 +223,8 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
             name="install",
             script=INSTALL_SCRIPT,
             environment=with_files,
-            secret_variables=key_variables + secrets,
-            stdin=archive,
+            tree=tree,
+            secret_names=key_names + file_secrets,
             triggers=(),
             triggered_by_machine=True,
             # An install wipes the disk: only a new machine runs it. Other changes only refresh
@@ -190,8 +238,8 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         name="secrets",
         script=DELIVER_SECRETS_SCRIPT,
         environment=with_files,
-        secret_variables=key_variables + secrets,
-        stdin=None,
+        tree={},
+        secret_names=key_names + file_secrets,
         triggers=(),
         triggered_by_machine=False,
         update_script=None,
@@ -201,8 +249,8 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         name="update",
         script=UPDATE_SCRIPT,
         environment=base,
-        secret_variables=key_variables,
-        stdin=archive,
+        tree=tree,
+        secret_names=key_names,
         triggers=(digest,),
         triggered_by_machine=False,
         update_script=UPDATE_SCRIPT,

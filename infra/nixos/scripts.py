@@ -1,8 +1,10 @@
 """The shell scripts the NixOS pipeline runs on the deploying machine (bash, via pulumi-command).
 
-They are constant text: every per-host value arrives in the environment and the rendered
-tree arrives on stdin, so a script never carries a secret and reads the same for every host.
-Secrets are touched only by bash builtins (printf, redirection), so none reaches an argv.
+They are constant text: every plain per-host value arrives in the environment, and the rendered
+tree and the secrets arrive on stdin as one base64 .tar.gz (``tree/...``, ``secrets/<NAME>``),
+so a script never carries a secret and reads the same for every host. Secrets are unpacked
+under ``umask 077`` into the work directory and only ever moved as files (tar, cp, redirection):
+no value reaches an argv or the environment.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ umask 077
 say() { printf '==> %s: %s\n' "$RELAYMD_HOST" "$*" >&2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+say "unpacking stdin (rendered tree and secrets)"
+# Under umask 077 and without the archive's owner or modes, every unpacked file is 0600 and
+# every directory 0700, owned by whoever runs the deployment.
+base64 -d > "$work/stdin.tar.gz"
+if [ ! -s "$work/stdin.tar.gz" ]; then
+  say "error: stdin is empty; the deployment must pass the rendered tree and secrets on it"
+  exit 1
+fi
+tar -xzf "$work/stdin.tar.gz" -C "$work" --no-same-owner --no-same-permissions
+rm -f "$work/stdin.tar.gz"
+tree="$work/tree"
+secrets="$work/secrets"
+deploy_key="$secrets/RELAYMD_SSH_PRIVATE_KEY"
 ssh_options=(-p "$RELAYMD_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=30)
-if [ -n "${RELAYMD_SSH_PRIVATE_KEY:-}" ]; then
-  printf '%s\n' "$RELAYMD_SSH_PRIVATE_KEY" > "$work/deploy-key"
-  unset RELAYMD_SSH_PRIVATE_KEY
-  ssh_options+=(-i "$work/deploy-key" -o IdentitiesOnly=yes)
+if [ -f "$deploy_key" ]; then
+  ssh_options+=(-i "$deploy_key" -o IdentitiesOnly=yes)
 fi
 if [ "$RELAYMD_SSH_HOST_KEYS" = trust-on-first-use ]; then
   # A relay gets fresh host keys with every install: pin them for this run only.
@@ -39,10 +52,7 @@ sudo=sudo
 if [ "$ssh_user" = root ]; then sudo=; fi
 """
 
-_BUILD = r"""say "unpacking the rendered configuration"
-mkdir "$work/nixos"
-base64 -d | tar -xz -C "$work/nixos"
-config="$work/nixos/$RELAYMD_HOST/configuration.nix"
+_BUILD = r"""config="$tree/$RELAYMD_HOST/configuration.nix"
 if [ ! -f "$config" ]; then
   say "error: the rendered tree has no $RELAYMD_HOST/configuration.nix; render it and run again"
   exit 1
@@ -63,18 +73,32 @@ system=$(build config.system.build.toplevel)
 say "built $system"
 """
 
+_SECRET_FILE = r"""secret_file() {
+  # $1: a name from RELAYMD_SECRET_FILES; prints the unpacked file that holds its value.
+  case "$1" in
+    RELAYMD_SECRET_*[!A-Z0-9_]* | RELAYMD_SECRET_) ;;
+    RELAYMD_SECRET_*)
+      if [ -f "$secrets/$1" ]; then
+        printf '%s\n' "$secrets/$1"
+        return
+      fi
+      say "error: stdin carries no value for $1; run the deployment again"
+      exit 1
+      ;;
+  esac
+  say "error: $1 is not a RELAYMD_SECRET_* name"
+  exit 1
+}
+"""
+
 _STAGE_SECRET_FILES = r"""stage_secret_files() {
-  # $1: root of the tree the files go under; each line of RELAYMD_SECRET_FILES is "VARIABLE PATH".
-  local root=$1 variable path
-  while read -r variable path; do
-    [ -n "$variable" ] || continue
-    case "$variable" in
-      RELAYMD_SECRET_*) ;;
-      *) say "error: $variable is not a RELAYMD_SECRET_* variable"; exit 1 ;;
-    esac
-    printf '%s' "${!variable}" > "$root$path"
+  # $1: root of the tree the files go under; each line of RELAYMD_SECRET_FILES is "NAME PATH".
+  local root=$1 name path value_file
+  while read -r name path; do
+    [ -n "$name" ] || continue
+    value_file=$(secret_file "$name")
+    cp "$value_file" "$root$path"
     chmod 0600 "$root$path"
-    unset "$variable"
     say "staged $path (0600)"
   done <<< "$RELAYMD_SECRET_FILES"
 }
@@ -83,6 +107,7 @@ _STAGE_SECRET_FILES = r"""stage_secret_files() {
 INSTALL_SCRIPT = (
     _PRELUDE
     + _BUILD
+    + _SECRET_FILE
     + _STAGE_SECRET_FILES
     + r"""say "building the disko partitioning script"
 disko=$(build config.system.build.diskoScript)
@@ -101,7 +126,7 @@ timeout @INSTALL_TIMEOUT@ nixos-anywhere \
   --store-paths "$disko" "$system" \
   --extra-files "$extra" \
   --phases kexec,disko,install,reboot \
-  -i "$work/deploy-key" --ssh-port "$RELAYMD_SSH_PORT" \
+  -i "$deploy_key" --ssh-port "$RELAYMD_SSH_PORT" \
   "$RELAYMD_SSH_TARGET"
 say "waiting for $system to boot"
 # The installer and the new system show different host keys; the probe only reads a path.
@@ -138,18 +163,15 @@ say "switched"
 
 DELIVER_SECRETS_SCRIPT = (
     _PRELUDE
+    + _SECRET_FILE
     + r"""say "creating $RELAYMD_SECRETS_DIR (0700 root)"
 remote @SSH_TIMEOUT@ "$sudo install -d -m 0700 -o root -g root $RELAYMD_SECRETS_DIR"
-while read -r variable path; do
-  [ -n "$variable" ] || continue
-  case "$variable" in
-    RELAYMD_SECRET_*) ;;
-    *) say "error: $variable is not a RELAYMD_SECRET_* variable"; exit 1 ;;
-  esac
+while read -r name path; do
+  [ -n "$name" ] || continue
+  value_file=$(secret_file "$name")
   # The value travels on ssh's stdin; the remote side writes it 0600 root, then renames.
   write="umask 077 && cat > $path.new && chown root:root $path.new && chmod 0600 $path.new"
-  printf '%s' "${!variable}" | remote @SSH_TIMEOUT@ "$sudo sh -c '$write && mv -f $path.new $path'"
-  unset "$variable"
+  remote @SSH_TIMEOUT@ "$sudo sh -c '$write && mv -f $path.new $path'" < "$value_file"
   say "delivered $path (0600 root)"
 done <<< "$RELAYMD_SECRET_FILES"
 """

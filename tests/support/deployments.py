@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import gzip
+import io
+import tarfile
+from base64 import b64decode
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -78,6 +82,32 @@ def unwrap(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [unwrap(item) for item in value]
     return value
+
+
+def archive_files(stdin: str) -> dict[str, str]:
+    """The files of a command's stdin archive (base64 .tar.gz), by their path in it."""
+    data = gzip.decompress(b64decode(stdin))
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        files = {}
+        for member in archive.getmembers():
+            assert member.isfile(), f"{member.name}: only files belong in a stdin archive"
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            files[member.name] = extracted.read().decode()
+        return files
+
+
+def stdin_secrets(command: RecordedResource) -> dict[str, str]:
+    """The ``secrets/<NAME>`` files a command receives on stdin, by NAME (unwrapped)."""
+    stdin = command.inputs.get("stdin")
+    if stdin is None:
+        return {}
+    prefix = "secrets/"
+    return {
+        path.removeprefix(prefix): text
+        for path, text in archive_files(unwrap(stdin)).items()
+        if path.startswith(prefix)
+    }
 
 
 def with_second_relay(raw: dict[str, Any], *, infisical_relay: bool = True) -> dict[str, Any]:

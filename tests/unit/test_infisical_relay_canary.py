@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
 from infra import cli
 from infra.hosts import INFISICAL_RELAY_ENV_FILE
 from infra.plan.document import plan_json
-from tests.support.deployments import commands, deploy, plain_strings, unwrap
+from tests.support.deployments import commands, deploy, plain_strings, stdin_secrets, unwrap
 from tests.support.stacks import (
     EXAMPLE_AGE_KEY,
     canary_values,
@@ -68,12 +69,12 @@ def test_relay_enrollment_token_travels_only_as_a_secret_to_its_delivery_steps(
     # The install stages it with --extra-files; the secrets step redelivers it when it changes.
     carriers = [relay_commands["install"], relay_commands["secrets"]]
     for carrier in carriers:
-        environment = carrier.inputs["environment"]
-        assert not [text for text in plain_strings(environment) if RELAY_TOKEN_CANARY in text]
-        assert unwrap(environment)["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+        assert not [t for t in plain_strings(carrier.inputs) if RELAY_TOKEN_CANARY in t]
+        assert rpc.is_rpc_secret(carrier.inputs["stdin"])
+        assert stdin_secrets(carrier)["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
             f"INFISICAL_RELAY_ENROLLMENT_TOKEN={RELAY_TOKEN_CANARY}\n"
         )
-    # Nowhere else: not the update, not the scripts or their stdin, not plan.json.
+    # Nowhere else: not the update, not the environments, not plan.json.
     others = [r for r in deployment.resources if all(r is not c for c in carriers)]
     assert not [r.name for r in others if RELAY_TOKEN_CANARY in str(unwrap(r.inputs))]
     assert RELAY_TOKEN_CANARY not in plan_json(deployment)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import io
-import tarfile
-from base64 import b64decode
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 import infra.nodes
 from infra.core import StackModel
@@ -18,8 +16,8 @@ from infra.nixos.component import INTERPRETER
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
     ENV_SECRET_FILES,
-    ENV_SSH_PRIVATE_KEY,
     ENV_SSH_TARGET,
+    SECRET_SSH_PRIVATE_KEY,
     secret_variable,
 )
 from infra.nixos.scripts import (
@@ -36,10 +34,12 @@ from tests.support.deployments import (
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
     VM,
+    archive_files,
     commands,
     deploy,
     host_key_canary,
     plain_strings,
+    stdin_secrets,
     unwrap,
     with_second_relay,
 )
@@ -74,13 +74,9 @@ def urn_names(resource: RecordedResource) -> set[str]:
     return {urn.rsplit("::", 1)[-1] for urn in resource.dependencies}
 
 
-def untar(stdin: str) -> dict[str, str]:
-    data = gzip.decompress(b64decode(stdin))
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        return {
-            member.name: archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-            for member in archive.getmembers()
-        }
+TAILSCALE_KEY = "RELAYMD_SECRET_TAILSCALE_HOST_KEY"
+INFISICAL_TOKEN = "RELAYMD_SECRET_ORCHESTRATOR_INFISICAL_TOKEN"
+RELAY_TOKEN = "RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"
 
 
 def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
@@ -128,12 +124,23 @@ def test_update_trigger_is_the_configuration_hash_and_stdin_is_exactly_the_tree(
     example_config: dict[str, Any], render_relay_as: Any
 ) -> None:
     render_relay_as("relay text\n")
-    update = commands(deploy(example_config), RELAY)["update"]
+    deployment = deploy(example_config)
+    update = commands(deployment, RELAY)["update"]
     [trigger] = update.inputs["triggers"]
     assert trigger.startswith("sha256:") and len(trigger) == len("sha256:") + 64
-    assert untar(update.inputs["stdin"]) == {
-        "modules/disko.nix": "{ ... }: { }\n",
-        f"{RELAY}/configuration.nix": "relay text\n",
+    # The relay's update logs in with the deploy key, so its stdin is a secret as a whole.
+    assert rpc.is_rpc_secret(update.inputs["stdin"])
+    assert archive_files(unwrap(update.inputs["stdin"])) == {
+        "tree/modules/disko.nix": "{ ... }: { }\n",
+        f"tree/{RELAY}/configuration.nix": "relay text\n",
+        f"secrets/{SECRET_SSH_PRIVATE_KEY}": DEPLOY_PRIVATE_CANARY + "\n",
+    }
+    # The orchestrator's update carries no secret: its stdin stays plain and reviewable.
+    orchestrator_stdin = commands(deployment, ORCHESTRATOR)["update"].inputs["stdin"]
+    assert isinstance(orchestrator_stdin, str)
+    assert archive_files(orchestrator_stdin) == {
+        "tree/modules/disko.nix": "{ ... }: { }\n",
+        f"tree/{ORCHESTRATOR}/configuration.nix": "{ ... }: { imports = [ ]; }\n",
     }
 
 
@@ -220,23 +227,64 @@ def test_device_lookups_wait_for_the_host_to_join(
 
 def test_environment_names_the_target_and_the_secret_files(example_config: dict[str, Any]) -> None:
     deployment = deploy(example_config)
-    install = unwrap(commands(deployment, RELAY)["install"].inputs["environment"])
+    install = commands(deployment, RELAY)["install"].inputs["environment"]
     assert install[ENV_SSH_TARGET] == "admin@10.100.10.2"
     assert install[ENV_DEPLOY_PUBLIC_KEY] == DEPLOY_PUBLIC_KEY
-    assert install[ENV_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY
-    assert install[ENV_SECRET_FILES] == (
-        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key\n"
-    )
-    assert install["RELAYMD_SECRET_TAILSCALE_HOST_KEY"] == host_key_canary(f"host-key-{RELAY}")
-    secrets = unwrap(commands(deployment, ORCHESTRATOR)["secrets"].inputs["environment"])
+    assert install[ENV_SECRET_FILES] == f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key\n"
+    secrets = commands(deployment, ORCHESTRATOR)["secrets"].inputs["environment"]
     assert secrets[ENV_SSH_TARGET] == "admin@orchestrator.lab.example.org"
-    assert ENV_SSH_PRIVATE_KEY not in secrets  # the operator's own SSH agent reaches it
     assert secrets[ENV_SECRET_FILES].splitlines() == [
-        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key",
-        f"RELAYMD_SECRET_ORCHESTRATOR_INFISICAL_TOKEN {SECRETS_DIR}/orchestrator.env",
+        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
+        f"{INFISICAL_TOKEN} {SECRETS_DIR}/orchestrator.env",
     ]
-    update = unwrap(commands(deployment, ORCHESTRATOR)["update"].inputs["environment"])
-    assert not any(name.startswith("RELAYMD_SECRET_") for name in update)
+    update = commands(deployment, ORCHESTRATOR)["update"].inputs["environment"]
+    assert ENV_SECRET_FILES not in update
+
+
+def test_no_environment_holds_or_is_marked_a_secret(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    """Every environment is plain data: the plan shows it, and it holds no secret value."""
+    deployment = deploy(canary_stack)
+    secret_names = {SECRET_SSH_PRIVATE_KEY, TAILSCALE_KEY, INFISICAL_TOKEN, RELAY_TOKEN}
+    secrets = [
+        *canary_values(canary_document),
+        DEPLOY_PRIVATE_CANARY,
+        host_key_canary(f"host-key-{RELAY}"),
+        host_key_canary(f"host-key-{ORCHESTRATOR}"),
+    ]
+    for command in deployment.by_type(COMMAND):
+        environment = command.inputs["environment"]
+        assert not rpc.is_rpc_secret(environment), command.name
+        assert not [name for name, value in environment.items() if rpc.is_rpc_secret(value)]
+        assert all(isinstance(value, str) for value in environment.values()), command.name
+        assert not secret_names & set(environment), command.name
+        assert not [s for s in secrets if any(s in value for value in environment.values())]
+
+
+def test_each_secret_reaches_only_the_commands_that_use_it_inside_a_secret_stdin(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    deployment = deploy(canary_stack)
+    relay_key = host_key_canary(f"host-key-{RELAY}")
+    orchestrator_key = host_key_canary(f"host-key-{ORCHESTRATOR}")
+    token = canary_document["orchestrator"]["infisical_token"]
+    received = {command.name: stdin_secrets(command) for command in deployment.by_type(COMMAND)}
+    deploy_key = DEPLOY_PRIVATE_CANARY + "\n"
+    assert received == {
+        f"{RELAY}-install": {SECRET_SSH_PRIVATE_KEY: deploy_key, TAILSCALE_KEY: relay_key},
+        f"{RELAY}-secrets": {SECRET_SSH_PRIVATE_KEY: deploy_key, TAILSCALE_KEY: relay_key},
+        f"{RELAY}-update": {SECRET_SSH_PRIVATE_KEY: deploy_key},
+        f"{ORCHESTRATOR}-secrets": {
+            TAILSCALE_KEY: orchestrator_key,
+            INFISICAL_TOKEN: f"INFISICAL_TOKEN={token}\n",
+        },
+        f"{ORCHESTRATOR}-update": {},
+    }
+    for command in deployment.by_type(COMMAND):
+        stdin = command.inputs["stdin"]
+        # A stdin with a secret inside is a secret as a whole; one without stays plain.
+        assert rpc.is_rpc_secret(stdin) == bool(received[command.name]), command.name
 
 
 def test_no_secret_in_any_command_string_trigger_or_plan(
@@ -251,34 +299,60 @@ def test_no_secret_in_any_command_string_trigger_or_plan(
     ]
     command_resources = deployment.by_type(COMMAND)
     assert len(command_resources) == 5
-    seen_in_secret_env: set[str] = set()
+    seen_in_secret_stdin: set[str] = set()
     for command in command_resources:
-        for field in ("create", "update", "delete", "triggers", "stdin", "interpreter"):
-            texts = list(plain_strings(command.inputs.get(field)))
-            assert not [s for s in secrets if any(s in text for text in texts)], field
-        # Secrets appear only as Pulumi secrets in the environment, never in the clear.
-        environment = command.inputs["environment"]
-        assert not [s for s in secrets if any(s in t for t in plain_strings(environment))]
-        seen_in_secret_env |= {s for s in secrets if s in str(unwrap(environment))}
+        # Nothing outside a Pulumi secret carries a value: not the scripts, the environment,
+        # the triggers, or a plain stdin.
+        texts = list(plain_strings(command.inputs))
+        assert not [s for s in secrets if any(s in text for text in texts)], command.name
+        seen_in_secret_stdin |= {
+            s for s in secrets if any(s in v for v in stdin_secrets(command).values())
+        }
     # The canaries that must travel do travel (so the check above is not vacuous).
     assert {
         DEPLOY_PRIVATE_CANARY,
         host_key_canary(f"host-key-{RELAY}"),
         host_key_canary(f"host-key-{ORCHESTRATOR}"),
         canary_document["orchestrator"]["infisical_token"],
-    } <= seen_in_secret_env
+    } <= seen_in_secret_stdin
     text = plan_json(deployment)
     assert [s for s in secrets if s in text] == []
+
+
+def test_plan_shows_every_commands_environment_and_masks_only_secret_stdins(
+    canary_stack: dict[str, Any],
+) -> None:
+    plan = json.loads(plan_json(deploy(canary_stack)))
+    shown = {
+        resource["name"]: resource["inputs"]
+        for resource in plan["resources"]
+        if resource["type"] == COMMAND
+    }
+    targets = {name: inputs["environment"][ENV_SSH_TARGET] for name, inputs in shown.items()}
+    assert targets == {
+        f"{RELAY}-install": "admin@10.100.10.2",
+        f"{RELAY}-secrets": "admin@10.100.10.2",
+        f"{RELAY}-update": "admin@10.100.10.2",
+        f"{ORCHESTRATOR}-secrets": "admin@orchestrator.lab.example.org",
+        f"{ORCHESTRATOR}-update": "admin@orchestrator.lab.example.org",
+    }
+    assert shown[f"{ORCHESTRATOR}-secrets"]["environment"][ENV_SECRET_FILES].splitlines() == [
+        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
+        f"{INFISICAL_TOKEN} {SECRETS_DIR}/orchestrator.env",
+    ]
+    masked = {name for name, inputs in shown.items() if inputs["stdin"] == "[secret]"}
+    assert masked == {f"{RELAY}-install", f"{RELAY}-secrets", f"{RELAY}-update"} | {
+        f"{ORCHESTRATOR}-secrets"
+    }
+    assert archive_files(shown[f"{ORCHESTRATOR}-update"]["stdin"])  # the tree, reviewable
 
 
 def test_orchestrator_token_lands_as_an_environment_file(
     canary_stack: dict[str, Any], canary_document: dict[str, Any]
 ) -> None:
-    environment = unwrap(
-        commands(deploy(canary_stack), ORCHESTRATOR)["secrets"].inputs["environment"]
-    )
+    delivered = stdin_secrets(commands(deploy(canary_stack), ORCHESTRATOR)["secrets"])
     token = canary_document["orchestrator"]["infisical_token"]
-    assert environment[secret_variable_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
+    assert delivered[secret_variable_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
         f"INFISICAL_TOKEN={token}\n"
     )
 
@@ -300,11 +374,13 @@ def test_several_relays_each_get_install_and_update(
     assert second["install"].inputs["triggers"] == ["relay-2-vm-id"]
     assert "relay-2-vm" in urn_names(second["install"])
     assert "relay-1-vm" not in urn_names(second["install"])
-    environment = unwrap(second["install"].inputs["environment"])
-    assert environment[ENV_SSH_TARGET] == "admin@10.100.10.3"
-    assert environment["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+    assert second["install"].inputs["environment"][ENV_SSH_TARGET] == "admin@10.100.10.3"
+    assert stdin_secrets(second["install"])[RELAY_TOKEN] == (
         "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-2-token\n"
     )
+    # The first relay runs no Infisical Relay: relay-2's token never reaches its commands.
+    first = [commands(deployment, RELAY)[step] for step in ("install", "secrets", "update")]
+    assert not [c.name for c in first if RELAY_TOKEN in stdin_secrets(c)]
     assert "CANARY-relay-2-token" not in plan_json(deployment)
     assert len(deployment.by_type(COMMAND)) == 8
 
@@ -318,13 +394,15 @@ def test_relay_secret_files_reach_an_installed_relay_when_they_change(
     canary_document["relays"] = {"relay-1": {"infisical_relay_token": "CANARY-relay-1-token"}}
     after = commands(deploy(stack_with_secrets(tmp_path, canary_document, example_config)), RELAY)
     assert before["install"].inputs["triggers"] == after["install"].inputs["triggers"]
-    delivered = unwrap(after["secrets"].inputs["environment"])
-    assert delivered[ENV_SECRET_FILES].splitlines() == [
-        f"RELAYMD_SECRET_TAILSCALE_HOST_KEY {SECRETS_DIR}/tailscale-auth-key",
-        f"RELAYMD_SECRET_INFISICAL_RELAY_TOKEN {SECRETS_DIR}/infisical-relay.env",
+    environment = after["secrets"].inputs["environment"]
+    assert environment[ENV_SECRET_FILES].splitlines() == [
+        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
+        f"{RELAY_TOKEN} {SECRETS_DIR}/infisical-relay.env",
     ]
-    assert delivered["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
-        "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-1-token\n"
-    )
-    assert delivered[ENV_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY  # the relay's own deploy key
-    assert unwrap(before["secrets"].inputs["environment"]) != delivered
+    # The changed manifest is visible in the plan, so reviewers see why the step runs again.
+    assert before["secrets"].inputs["environment"] != environment
+    delivered = stdin_secrets(after["secrets"])
+    assert delivered[RELAY_TOKEN] == "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-1-token\n"
+    # The relay's own deploy key logs the delivery in.
+    assert delivered[SECRET_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY + "\n"
+    assert stdin_secrets(before["secrets"]) != delivered

@@ -1,14 +1,19 @@
 """Run the pipeline's real bash scripts against recording stand-ins for nix, ssh and nixos-anywhere.
 
 The stand-ins only record their arguments (and what arrives on ssh's stdin) and print what
-the real tool would print; nothing leaves the machine. This proves the scripts unpack the
-exact tree, stage root-only files with the right modes, and keep secrets off every argv.
+the real tool would print; nothing leaves the machine. Each script gets its stdin exactly as the
+program builds it (tree and secrets in one archive) and a plain environment, and runs under
+bash's xtrace, which shows every command and assignment with its expanded words. This proves the
+scripts unpack the exact tree, stage root-only files with the right modes, and keep secrets off
+every argv, the environment and the log.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,11 +22,15 @@ from infra.config import NixosSettings
 from infra.hosts import SECRETS_DIR, HostSpec, SecretSource
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
-    ENV_SSH_PRIVATE_KEY,
+    SECRET_SSH_PRIVATE_KEY,
     CommandSpec,
+    HostPipeline,
+    command_stdin,
+    deploy_key_file_content,
     host_pipeline,
     secret_file_content,
     secret_variable,
+    stdin_archive,
 )
 from infra.stack_loader import load_stack
 from tests.support.stacks import example_raw_config
@@ -53,12 +62,20 @@ case "$*" in *diskoScript*) echo "$STUB_DISKO" ;; *) echo "$STUB_SYSTEM" ;; esac
     (cd "$2" && find . -mindepth 1 -printf '%m %p\\n' | sort) > "$CAPTURE/extra-files.modes"
     cp -a "$2" "$CAPTURE/extra-files"
   fi
-  if [ "$1" = -i ]; then cp "$2" "$CAPTURE/identity"; fi
+  if [ "$1" = -i ]; then
+    cp "$2" "$CAPTURE/identity"
+    stat -c '%a' "$2" "$(dirname "$2")" > "$CAPTURE/identity.modes"
+  fi
   shift
 done
 """,
     "ssh": _RECORD
-    + """case "$*" in
+    + """previous=
+for arg in "$@"; do
+  if [ "$previous" = -i ]; then stat -c '%a' "$arg" > "$CAPTURE/ssh-identity.mode"; fi
+  previous=$arg
+done
+case "$*" in
   *"readlink /run/current-system"*) echo "$STUB_SYSTEM" ;;
   *"cat > "*) n=$(ls "$CAPTURE" | grep -c '^stdin-' || true); cat > "$CAPTURE/stdin-$n" ;;
 esac
@@ -86,36 +103,77 @@ def example_hosts() -> tuple[dict[str, HostSpec], NixosSettings]:
     return {host.role.value: host for host in model.hosts}, model.config.nixos
 
 
-def run(script: CommandSpec, stubs: Path, tmp_path: Path, extra: dict[str, str]) -> Path:
+def run_script(
+    spec: CommandSpec,
+    stubs: Path,
+    tmp_path: Path,
+    stdin: str,
+    plain: Mapping[str, str],
+    *,
+    strace: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run the script as pulumi-command would: bash -c, the plain environment, stdin."""
     capture = tmp_path / "capture"
-    capture.mkdir()
+    capture.mkdir(exist_ok=True)
     environment = {
         "PATH": f"{stubs}:/usr/bin:/bin",
         "STUB_LOG": str(tmp_path / "argv.log"),
         "CAPTURE": str(capture),
         **STUB_ENVIRONMENT,
-        **script.environment,
-        **extra,
+        **spec.environment,
+        **plain,
     }
-    result = subprocess.run(
-        ["/bin/bash", "-c", script.script],
-        input=script.stdin or "",
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    assert_no_secret_in(str(environment))
+    # xtrace goes to its own file, so stderr stays exactly what the script logs.
+    trace = os.open(tmp_path / "xtrace.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    command = ["/bin/bash", "-x", "-c", spec.script]
+    if strace:
+        # Every process's argv and environment, as the kernel saw them.
+        log = str(tmp_path / "execve.log")
+        command = ["strace", "-f", "-qq", "-v", "-s", "1000000", "-e", "trace=execve", "-o", log]
+        command += ["/bin/bash", "-x", "-c", spec.script]
+    try:
+        result = subprocess.run(
+            command,
+            input=stdin,
+            env={**environment, "BASH_XTRACEFD": str(trace)},
+            pass_fds=(trace,),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(trace)
     (tmp_path / "stderr.log").write_text(result.stderr)
-    return capture
+    return result
+
+
+def run(
+    spec: CommandSpec,
+    stubs: Path,
+    tmp_path: Path,
+    secrets: Mapping[str, str],
+    plain: Mapping[str, str] | None = None,
+) -> Path:
+    """Run with the stdin the program builds from ``secrets``; check nothing leaked."""
+    result = run_script(spec, stubs, tmp_path, command_stdin(spec, secrets), plain or {})
+    assert result.returncode == 0, result.stderr
+    for log in ("argv.log", "stderr.log", "xtrace.log"):
+        if (tmp_path / log).exists():
+            assert_no_secret_in((tmp_path / log).read_text())
+    # The trace is live, so the check above did see the script's commands.
+    assert "+ set -euo pipefail" in (tmp_path / "xtrace.log").read_text()
+    return tmp_path / "capture"
 
 
 def secrets_for(host: HostSpec) -> dict[str, str]:
-    return {
+    """Every secret the host's commands may receive, by its stdin name."""
+    files = {
         secret_variable(f.source): secret_file_content(f.source, SECRET_VALUES[f.source])
         for f in host.secret_files
     }
+    return {SECRET_SSH_PRIVATE_KEY: deploy_key_file_content(PRIVATE_KEY), **files}
 
 
 def assert_no_secret_in(text: str) -> None:
@@ -126,26 +184,30 @@ def assert_no_secret_in(text: str) -> None:
 TREE = {"relaymd-relay/configuration.nix": "{ ... }: { }\n", "modules/disko.nix": "{ }\n"}
 
 
+def relay_pipeline() -> tuple[HostSpec, HostPipeline]:
+    hosts, nixos = example_hosts()
+    return hosts["relay"], host_pipeline(hosts["relay"], nixos, TREE)
+
+
+def orchestrator_pipeline() -> tuple[HostSpec, HostPipeline]:
+    hosts, nixos = example_hosts()
+    return hosts["orchestrator"], host_pipeline(hosts["orchestrator"], nixos, {})
+
+
 def test_install_stages_root_only_files_and_keeps_secrets_off_argv(
     stubs: Path, tmp_path: Path
 ) -> None:
-    hosts, nixos = example_hosts()
-    relay = hosts["relay"]
-    install = host_pipeline(relay, nixos, TREE).install
+    relay, pipeline = relay_pipeline()
+    install = pipeline.install
     assert install is not None
     capture = run(
         install,
         stubs,
         tmp_path,
-        {
-            **secrets_for(relay),
-            ENV_SSH_PRIVATE_KEY: PRIVATE_KEY,
-            ENV_DEPLOY_PUBLIC_KEY: "ssh-ed25519 AAAA deploy",
-        },
+        secrets_for(relay),
+        {ENV_DEPLOY_PUBLIC_KEY: "ssh-ed25519 AAAA deploy"},
     )
     argv = (tmp_path / "argv.log").read_text()
-    assert_no_secret_in(argv)
-    assert_no_secret_in((tmp_path / "stderr.log").read_text())
     assert (capture / "built-config.nix").read_text() == TREE["relaymd-relay/configuration.nix"]
     [anywhere] = [line for line in argv.splitlines() if line.startswith("nixos-anywhere ")]
     assert f"--store-paths {DISKO} {SYSTEM}" in anywhere
@@ -160,9 +222,16 @@ def test_install_stages_root_only_files_and_keeps_secrets_off_argv(
     assert modes[secrets_dir] == "700"
     assert modes[f"{secrets_dir}/tailscale-auth-key"] == "600"
     assert modes["./etc/ssh/relaymd-deploy-keys/admin"] == "644"
+    # Exactly the host's files: the deploy key is not staged onto the relay.
+    assert sorted(p for p in modes if p.startswith(secrets_dir + "/")) == [
+        f"{secrets_dir}/tailscale-auth-key"
+    ]
     staged = capture / "extra-files" / SECRETS_DIR.lstrip("/") / "tailscale-auth-key"
     assert staged.read_text() == SECRET_VALUES[SecretSource.TAILSCALE_HOST_KEY]
     assert (capture / "identity").read_text() == PRIVATE_KEY + "\n"
+    # The deploy key was unpacked 0600 into a 0700 directory, as ssh insists.
+    assert (capture / "identity.modes").read_text().split() == ["600", "700"]
+    assert (capture / "ssh-identity.mode").read_text().strip() == "600"
     # The work directory (key, staged secrets) is gone once the script ends.
     assert not any(Path(p).exists() for p in argv.split() if p.startswith("/tmp/tmp."))
 
@@ -170,24 +239,23 @@ def test_install_stages_root_only_files_and_keeps_secrets_off_argv(
 def test_update_copies_the_closure_and_switches_without_secrets(
     stubs: Path, tmp_path: Path
 ) -> None:
-    hosts, nixos = example_hosts()
-    relay = hosts["relay"]
-    update = host_pipeline(relay, nixos, TREE).update
-    run(update, stubs, tmp_path, {ENV_SSH_PRIVATE_KEY: PRIVATE_KEY})
+    relay, pipeline = relay_pipeline()
+    capture = run(pipeline.update, stubs, tmp_path, secrets_for(relay))
     argv = (tmp_path / "argv.log").read_text()
-    assert_no_secret_in(argv)
     assert f"nix-copy-closure --to --use-substitutes admin@10.100.10.2 {SYSTEM}" in argv
     assert f"sudo {SYSTEM}/bin/switch-to-configuration switch" in argv
     assert "nixos-anywhere" not in argv
+    # The deploy key reaches nix-copy-closure's ssh as a file path, never as its value.
+    assert "-i /tmp/" in (capture / "nix-sshopts").read_text()
+    assert (capture / "ssh-identity.mode").read_text().strip() == "600"
 
 
 def test_install_step_on_an_installed_relay_only_reports(stubs: Path, tmp_path: Path) -> None:
-    hosts, nixos = example_hosts()
-    relay = hosts["relay"]
-    install = host_pipeline(relay, nixos, TREE).install
+    relay, pipeline = relay_pipeline()
+    install = pipeline.install
     assert install is not None and install.update_script is not None
     notice = CommandSpec(**{**install.__dict__, "script": install.update_script})
-    run(notice, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY})
+    run(notice, stubs, tmp_path, secrets_for(relay))
     assert not (tmp_path / "argv.log").exists()  # no nix, ssh or nixos-anywhere at all
     stderr = (tmp_path / "stderr.log").read_text()
     assert stderr == (
@@ -197,52 +265,118 @@ def test_install_step_on_an_installed_relay_only_reports(stubs: Path, tmp_path: 
 
 
 def test_update_refuses_a_tree_without_the_hosts_configuration(stubs: Path, tmp_path: Path) -> None:
-    hosts, nixos = example_hosts()
-    update = host_pipeline(hosts["relay"], nixos, {"modules/disko.nix": "{ }\n"}).update
-    result = subprocess.run(
-        ["/bin/bash", "-c", update.script],
-        input=update.stdin,
-        env={
-            "PATH": f"{stubs}:/usr/bin:/bin",
-            "STUB_LOG": str(tmp_path / "log"),
-            **update.environment,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    relay = example_hosts()[0]["relay"]
+    update = host_pipeline(relay, example_hosts()[1], {"modules/disko.nix": "{ }\n"}).update
+    stdin = command_stdin(update, secrets_for(relay))
+    result = run_script(update, stubs, tmp_path, stdin, {})
     assert result.returncode == 1
     assert "no relaymd-relay/configuration.nix" in result.stderr
+    assert_no_secret_in(result.stderr)
+
+
+@pytest.mark.parametrize("step", ["install", "deliver_secrets", "update"])
+def test_an_empty_stdin_stops_the_script_before_any_host_is_touched(
+    stubs: Path, tmp_path: Path, step: str
+) -> None:
+    spec = getattr(relay_pipeline()[1], step)
+    result = run_script(spec, stubs, tmp_path, "", {})
+    assert result.returncode == 1
+    assert "error: stdin is empty" in result.stderr
+    assert not (tmp_path / "argv.log").exists()  # no nix, ssh or nixos-anywhere ran
+
+
+def test_a_secret_missing_from_stdin_stops_the_delivery(stubs: Path, tmp_path: Path) -> None:
+    orchestrator, pipeline = orchestrator_pipeline()
+    deliver = pipeline.deliver_secrets
+    # Only the Tailscale key: the token named in the manifest is not in the archive.
+    name = secret_variable(SecretSource.TAILSCALE_HOST_KEY)
+    stdin = stdin_archive({}, {name: secrets_for(orchestrator)[name]})
+    result = run_script(deliver, stubs, tmp_path, stdin, {})
+    assert result.returncode == 1
+    token = secret_variable(SecretSource.ORCHESTRATOR_INFISICAL_TOKEN)
+    assert f"stdin carries no value for {token}" in result.stderr
+    assert_no_secret_in(result.stderr)
+
+
+def test_a_manifest_name_outside_the_secret_namespace_is_refused(
+    stubs: Path, tmp_path: Path
+) -> None:
+    """A manifest naming another file (e.g. the deploy key) must not deliver it to the host."""
+    relay, pipeline = relay_pipeline()
+    deliver = pipeline.deliver_secrets
+    spec = CommandSpec(
+        **{
+            **deliver.__dict__,
+            "environment": {
+                **deliver.environment,
+                "RELAYMD_SECRET_FILES": f"{SECRET_SSH_PRIVATE_KEY} {SECRETS_DIR}/stolen\n",
+            },
+        }
+    )
+    result = run_script(spec, stubs, tmp_path, command_stdin(spec, secrets_for(relay)), {})
+    assert result.returncode == 1
+    assert f"{SECRET_SSH_PRIVATE_KEY} is not a RELAYMD_SECRET_* name" in result.stderr
+    assert not list((tmp_path / "capture").glob("stdin-*"))
 
 
 def test_orchestrator_secrets_travel_on_ssh_stdin_only(stubs: Path, tmp_path: Path) -> None:
-    hosts, nixos = example_hosts()
-    orchestrator = hosts["orchestrator"]
-    deliver = host_pipeline(orchestrator, nixos, {}).deliver_secrets
-    assert deliver is not None
+    orchestrator, pipeline = orchestrator_pipeline()
+    deliver = pipeline.deliver_secrets
     capture = run(deliver, stubs, tmp_path, secrets_for(orchestrator))
     argv = (tmp_path / "argv.log").read_text()
-    assert_no_secret_in(argv)
     assert f"sudo install -d -m 0700 -o root -g root {SECRETS_DIR}" in argv
     assert argv.count("chmod 0600") == 2
+    assert argv.count("chown root:root") == 2
     delivered = sorted((capture / f"stdin-{n}").read_text() for n in range(2))
-    assert delivered == sorted(secrets_for(orchestrator).values())
-    assert os.path.exists(capture / "stdin-1")
+    files = secrets_for(orchestrator)
+    assert delivered == sorted(files[secret_variable(f.source)] for f in orchestrator.secret_files)
+    assert not (capture / "stdin-2").exists()
+    # The operator's own SSH agent logs in: no -i, and the relay deploy key never arrives.
+    assert " -i " not in argv
+    assert not (capture / "ssh-identity.mode").exists()
 
 
 def test_relay_secrets_travel_on_ssh_stdin_with_the_deploy_key(stubs: Path, tmp_path: Path) -> None:
-    hosts, nixos = example_hosts()
-    relay = hosts["relay"]
-    deliver = host_pipeline(relay, nixos, TREE).deliver_secrets
-    capture = run(
-        deliver, stubs, tmp_path, {**secrets_for(relay), ENV_SSH_PRIVATE_KEY: PRIVATE_KEY}
-    )
+    relay, pipeline = relay_pipeline()
+    capture = run(pipeline.deliver_secrets, stubs, tmp_path, secrets_for(relay))
     argv = (tmp_path / "argv.log").read_text()
-    assert_no_secret_in(argv)
-    assert_no_secret_in((tmp_path / "stderr.log").read_text())
     ssh_lines = [line for line in argv.splitlines() if line.startswith("ssh ")]
     assert ssh_lines and all("-o IdentitiesOnly=yes" in line for line in ssh_lines)
     assert all("admin@10.100.10.2" in line for line in ssh_lines)
     assert (capture / "stdin-0").read_text() == SECRET_VALUES[SecretSource.TAILSCALE_HOST_KEY]
     assert not (capture / "stdin-1").exists()  # one file: the relay runs no Infisical Relay
+    # Written 0600 root under a new name, then renamed into place.
+    [write] = [line for line in ssh_lines if "cat > " in line]
+    assert "umask 077" in write and "chmod 0600" in write and "mv -f" in write
+
+
+def _strace_works() -> bool:
+    if shutil.which("strace") is None:
+        return False
+    probe = subprocess.run(
+        ["strace", "-qq", "-e", "trace=execve", "-o", "/dev/null", "/bin/true"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("step", ["install", "deliver_secrets", "update"])
+def test_no_process_sees_a_secret_in_its_argv_or_environment(
+    stubs: Path, tmp_path: Path, step: str
+) -> None:
+    """strace records every execve (cp, tar, ssh, nix...): argv and environment both clean."""
+    if not _strace_works():
+        pytest.skip("strace is not installed or ptrace is not permitted here")
+    relay, pipeline = relay_pipeline()
+    spec = getattr(pipeline, step)
+    stdin = command_stdin(spec, secrets_for(relay))
+    plain = {ENV_DEPLOY_PUBLIC_KEY: "ssh-ed25519 AAAA deploy"}
+    result = run_script(spec, stubs, tmp_path, stdin, plain, strace=True)
+    assert result.returncode == 0, result.stderr
+    execs = (tmp_path / "execve.log").read_text()
+    # Not vacuous: the stand-ins and the file tools did run under the trace.
+    assert 'execve("/usr/bin/tar"' in execs or 'execve("/bin/tar"' in execs
+    assert '/ssh"' in execs
+    assert_no_secret_in(execs)
