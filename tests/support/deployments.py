@@ -49,12 +49,15 @@ def deploy(raw_config: Mapping[str, Any], *, preview: bool = False) -> Deploymen
 
 
 def commands(deployment: Deployment, host: str) -> dict[str, RecordedResource]:
-    """The host's commands keyed by step: install, secrets, update."""
-    prefix = f"{host}-"
+    """The host's commands keyed by step: install, secrets, update.
+
+    Matched by parent (the host's NixosHost), not by name prefix: relaymd-relay-2's
+    commands also start with "relaymd-relay-".
+    """
     return {
-        resource.name.removeprefix(prefix): resource
+        resource.name.removeprefix(f"{host}-"): resource
         for resource in deployment.by_type(COMMAND)
-        if resource.name.startswith(prefix)
+        if resource.parent_urn is not None and resource.parent_urn.endswith(f"::{host}")
     }
 
 
