@@ -127,13 +127,14 @@ class KeyLifetimes(_Model):
     host_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 7
 
 
+DEFAULT_NIXPKGS_REVISION = "50ab793786d9de88ee30ec4e4c24fb4236fc2674"  # nixos-24.11, 2025-06-30
+
+
 class NixosSettings(_Model):
     """Which nixpkgs every node is built from. Pinned, so a render builds the same system later."""
 
     state_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.(05|11)$")] = "24.11"
-    nixpkgs_revision: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] = (
-        "50ab793786d9de88ee30ec4e4c24fb4236fc2674"  # nixos-24.11, 2025-06-30
-    )
+    nixpkgs_revision: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] = DEFAULT_NIXPKGS_REVISION
     nixpkgs_sha256: Annotated[str, Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")] = (
         "sha256-/bVBlRpECLVzjV19t5KMdMFWSwKLtb5RyXdjz3LJT+g="  # NAR hash of that tree
     )

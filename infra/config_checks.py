@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterator
 
-from infra.config import RelayConfig, StackConfig
+from infra.config import DEFAULT_NIXPKGS_REVISION, RelayConfig, StackConfig
 from infra.errors import ConfigIssue
 from infra.nixos.sources import hardware_file
 
@@ -21,6 +21,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _tag_issues(config)
     issues += _hardware_file_issues(config)
     issues += _reserved_hostname_issues(config)
+    issues += _infisical_relay_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -149,4 +150,21 @@ def _reserved_hostname_issues(config: StackConfig) -> Iterator[ConfigIssue]:
         if name in RESERVED_HOSTNAMES:
             yield ConfigIssue(
                 path, name, "another tailnet hostname: 'modules' names the shared NixOS modules"
+            )
+
+
+def _infisical_relay_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # Token enrollment (`infisical relay start --enroll-method=token`) is a 2026 addition to
+    # the Infisical CLI; the default nixos-24.11 pin ships a CLI without `infisical relay`,
+    # so such a relay would build and then fail on every start.
+    if config.nixos.nixpkgs_revision != DEFAULT_NIXPKGS_REVISION:
+        return
+    for index, relay in enumerate(config.relays):
+        if relay.infisical_relay:
+            yield ConfigIssue(
+                f"relays[{index}].infisical_relay",
+                True,
+                "a nixpkgs pin whose infisical CLI has `relay start --enroll-method=token`: "
+                "the default nixos-24.11 pin predates `infisical relay`; set "
+                "nixos.nixpkgs_revision and nixos.nixpkgs_sha256 to a newer nixpkgs",
             )

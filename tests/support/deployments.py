@@ -15,6 +15,7 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from infra.plan.engine import Deployment, run_program
 from infra.plan.mocks import RecordedResource, ResourceOutputs
+from tests.support.stacks import enable_infisical_relay
 
 COMMAND = "command:local:Command"
 VM = "proxmoxve:index/vmLegacy:VmLegacy"
@@ -123,11 +124,10 @@ def with_second_relay(raw: dict[str, Any], *, infisical_relay: bool = True) -> d
         vm_id=4242,
         address="10.100.10.3/24",
         tailnet_hostname="relaymd-relay-2",
-        infisical_relay=infisical_relay,
         cores=4,
         memory_mb=4096,
         disk_gb=32,
     )
     second.pop("vlan")
     raw["relays"] = [raw["relays"][0], second]
-    return raw
+    return enable_infisical_relay(raw, 1) if infisical_relay else raw

@@ -9,7 +9,7 @@ from infra.artifacts import render_artifacts
 from infra.core import StackModel, build_stack_model
 from infra.plan.files import write_tree
 from infra.stack_loader import parse_config
-from tests.support.stacks import example_raw_config
+from tests.support.stacks import enable_infisical_relay, example_raw_config
 
 HOSTILE_KEY_COMMENT = 'x" ; services.openssh.enable = false; "${builtins.abort "boom"}\\ \'\' $'
 HOSTILE_ADMIN_KEY = (
@@ -21,8 +21,7 @@ HOSTILE_ADMIN_KEY = (
 def full_raw_config() -> dict[str, Any]:
     """The example plus every optional relay feature, a second relay and a hostile key."""
     raw = example_raw_config()
-    relay = raw["relays"][0]
-    relay["infisical_relay"] = True
+    relay = enable_infisical_relay(raw)["relays"][0]
     relay["guest_agent"] = True
     relay["tls_passthrough_upstream"] = "proxy.internal:443"
     second = dict(relay)

@@ -203,6 +203,12 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         '"/var/lib/../../etc"',
         "no . or .. segments",
     ),
+    "Infisical Relay on the default nixpkgs pin": (
+        lambda raw: _relay(raw).update(infisical_relay=True),
+        "relays[0].infisical_relay",
+        "true",
+        "the default nixos-24.11 pin predates `infisical relay`",
+    ),
     "rotation not before expiry": (
         lambda raw: raw["keys"].update(worker_key_rotation_days=89, worker_key_expiry_days=30),
         "keys.worker_key_rotation_days",

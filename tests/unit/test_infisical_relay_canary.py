@@ -21,6 +21,7 @@ from tests.support.deployments import commands, deploy, plain_strings, stdin_sec
 from tests.support.stacks import (
     EXAMPLE_AGE_KEY,
     canary_values,
+    enable_infisical_relay,
     encrypt_sops_file,
     example_raw_config,
 )
@@ -29,8 +30,7 @@ RELAY_TOKEN_CANARY = "CANARY-infisical-relay-enrollment-token-3c8e"
 
 
 def _relay_stack(tmp_path: Path, document: dict[str, Any]) -> dict[str, Any]:
-    raw = example_raw_config()
-    raw["relays"][0]["infisical_relay"] = True
+    raw = enable_infisical_relay(example_raw_config())
     document["relays"] = {raw["relays"][0]["name"]: {"infisical_relay_token": RELAY_TOKEN_CANARY}}
     secrets_file = encrypt_sops_file(tmp_path / "canary.sops.yaml", document)
     raw["sops"] = {"file": str(secrets_file), "age_key_file": str(EXAMPLE_AGE_KEY)}

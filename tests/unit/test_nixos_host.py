@@ -43,7 +43,7 @@ from tests.support.deployments import (
     unwrap,
     with_second_relay,
 )
-from tests.support.stacks import canary_values, stack_with_secrets
+from tests.support.stacks import canary_values, enable_infisical_relay, stack_with_secrets
 
 RELAY = "relaymd-relay"
 ORCHESTRATOR = "relaymd-orchestrator"
@@ -390,7 +390,7 @@ def test_relay_secret_files_reach_an_installed_relay_when_they_change(
 ) -> None:
     """Turning on an Infisical Relay later needs a new file; the install never runs again."""
     before = commands(deploy(example_config), RELAY)
-    example_config["relays"][0]["infisical_relay"] = True
+    enable_infisical_relay(example_config)
     canary_document["relays"] = {"relay-1": {"infisical_relay_token": "CANARY-relay-1-token"}}
     after = commands(deploy(stack_with_secrets(tmp_path, canary_document, example_config)), RELAY)
     assert before["install"].inputs["triggers"] == after["install"].inputs["triggers"]
