@@ -46,8 +46,8 @@ class CloudInitSpec:
 
 @dataclass(frozen=True)
 class VmSpec:
-    relay_name: str
-    """Logical name of the relay: the Pulumi resource names derive from it."""
+    """Everything one relay VM is created with, decided from its RelayConfig."""
+
     vm_name: str
     node_name: str
     vm_id: int | None
@@ -86,7 +86,6 @@ def vm_tags(stack: str) -> tuple[str, ...]:
 
 def vm_spec(relay: RelayConfig, stack: str) -> VmSpec:
     return VmSpec(
-        relay_name=relay.name,
         vm_name=relay.tailnet_hostname,
         node_name=relay.proxmox_node,
         vm_id=relay.vm_id,

@@ -95,68 +95,44 @@ def _member(prefix: str, item: Any, depth: int) -> list[str]:
 
 def parse(text: str) -> Any:
     """Parse HuJSON text (``//`` and ``/* */`` comments, trailing commas)."""
-    return json.loads(_strip_trailing_commas(_strip_comments(text)))
+    return json.loads(_to_json(text))
 
 
-def _strip_comments(text: str) -> str:
+def _to_json(text: str) -> str:
+    """Drop comments and trailing commas in one pass; string literals pass untouched."""
     out: list[str] = []
-    index, in_string = 0, False
-    while index < len(text):
-        char = text[index]
-        if in_string:
-            out.append(char)
-            if char == "\\":
-                out.append(text[index + 1 : index + 2])
-                index += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-            out.append(char)
-        elif text.startswith("//", index):
-            end = text.find("\n", index)
-            index = len(text) if end < 0 else end
-            continue
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            if end < 0:
-                raise ValueError("unterminated /* comment in HuJSON")
-            out.append(" ")
-            index = end + 2
-            continue
-        else:
-            out.append(char)
-        index += 1
-    return "".join(out)
-
-
-def _strip_trailing_commas(text: str) -> str:
-    out: list[str] = []
-    pending_comma: list[str] = []  # a comma and the whitespace after it, held back
-    in_string = False
+    pending_comma: list[str] = []  # a comma and the blanks after it, held back
     index = 0
     while index < len(text):
-        char = text[index]
-        if in_string:
-            out.append(char)
-            if char == "\\":
-                out.append(text[index + 1 : index + 2])
-                index += 1
-            elif char == '"':
-                in_string = False
-        elif pending_comma and char.isspace():
-            pending_comma.append(char)
-        elif char == ",":
+        token, index = _next_token(text, index)
+        if pending_comma and token.isspace():
+            pending_comma.append(token)
+        elif token == ",":
             out += pending_comma
-            pending_comma = [char]
+            pending_comma = [token]
         else:
             if pending_comma:
                 # Drop the comma only when it closes a container.
-                out += pending_comma[1:] if char in "]}" else pending_comma
+                out += pending_comma[1:] if token in ("]", "}") else pending_comma
                 pending_comma = []
-            if char == '"':
-                in_string = True
-            out.append(char)
-        index += 1
+            out.append(token)
     out += pending_comma
     return "".join(out)
+
+
+def _next_token(text: str, index: int) -> tuple[str, int]:
+    """One string literal, one comment (as a blank), or one character; and where the next starts."""
+    if text[index] == '"':
+        end = index + 1
+        while end < len(text) and text[end] != '"':
+            end += 2 if text[end] == "\\" else 1
+        return text[index : end + 1], end + 1
+    if text.startswith("//", index):
+        end = text.find("\n", index)
+        return " ", len(text) if end < 0 else end
+    if text.startswith("/*", index):
+        end = text.find("*/", index + 2)
+        if end < 0:
+            raise ValueError("unterminated /* comment in HuJSON")
+        return " ", end + 2
+    return text[index], index + 1
