@@ -15,8 +15,8 @@ from typing import cast
 import pulumi
 from pulumi_command import local
 
-from infra.config import NixosSettings
-from infra.hosts import HostSpec, SecretSource
+from infra.decided.hosts import HostSpec, SecretSource
+from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
     SECRET_SSH_PRIVATE_KEY,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.core import StackModel
-from infra.hosts import (
+from infra.decided.hosts import (
     INFISICAL_RELAY_ENV_FILE,
     ORCHESTRATOR_ENV_FILE,
     SECRETS_DIR,
@@ -16,6 +15,7 @@ from infra.hosts import (
     HostSpec,
     Role,
 )
+from infra.decided.stack import StackModel
 
 
 def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:

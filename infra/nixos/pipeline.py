@@ -22,8 +22,8 @@ from base64 import b64encode
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from infra.config import NixosSettings
-from infra.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
+from infra.decided.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
+from infra.edge.settings import NixosSettings
 from infra.nixos.scripts import (
     DELIVER_SECRETS_SCRIPT,
     INSTALL_SCRIPT,

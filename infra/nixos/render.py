@@ -11,8 +11,8 @@ from functools import cache
 
 import jinja2
 
-from infra.core import StackModel
-from infra.hosts import HostSpec
+from infra.decided.hosts import HostSpec
+from infra.decided.stack import StackModel
 from infra.nixos.host_values import host_values
 from infra.nixos.nix_escape import NixLiteral, nix_value
 from infra.nixos.sources import TEMPLATES_DIR

@@ -7,8 +7,8 @@ nixos/modules/<file>.nix            every repository module, verbatim
 
 from __future__ import annotations
 
-from infra.core import StackModel
-from infra.hosts import Role
+from infra.decided.hosts import Role
+from infra.decided.stack import StackModel
 from infra.nixos.render import render_host_configuration
 from infra.nixos.sources import hardware_source, module_sources
 

@@ -8,7 +8,7 @@ from typing import Any
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from infra.errors import SECRET_MASK
+from infra.edge.errors import SECRET_MASK
 from infra.plan.engine import Deployment
 
 KNOWN_AFTER_APPLY = "(known after apply)"

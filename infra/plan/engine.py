@@ -18,7 +18,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT
+from infra.edge.loading import PROJECT_ROOT
+from infra.edge.settings import PROJECT
 from infra.plan.mocks import (
     CallResults,
     PlanMocks,
@@ -26,7 +27,6 @@ from infra.plan.mocks import (
     RecordingMonitor,
     ResourceOutputs,
 )
-from infra.stack_loader import PROJECT_ROOT
 
 PROGRAM_ENTRY = PROJECT_ROOT / "infra" / "__main__.py"
 

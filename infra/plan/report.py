@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.errors import SECRET_MASK
+from infra.edge.errors import SECRET_MASK
 from infra.plan.document import KNOWN_AFTER_APPLY
 
 MAX_INPUTS_SHOWN = 14

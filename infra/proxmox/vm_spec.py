@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from infra.config import RelayConfig
-from infra.hosts import RELAY_ADMIN_USER
+from infra.decided.hosts import RELAY_ADMIN_USER
+from infra.edge.settings import RelayConfig
 
 DISK_INTERFACE = "scsi0"
 """The template's system disk: the same interface keeps the clone from growing a second one."""

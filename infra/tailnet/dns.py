@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.hosts import HostSpec, Role
+from infra.decided.hosts import HostSpec, Role
 
 
 @dataclass(frozen=True)

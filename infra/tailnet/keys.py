@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.config import StackConfig
-from infra.hosts import HostSpec
+from infra.decided.hosts import HostSpec
+from infra.edge.settings import StackConfig
 
 SECONDS_PER_DAY = 86_400
 DESCRIPTION_LIMIT = 50

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.config import StackConfig
-from infra.hosts import HostSpec, Role
+from infra.decided.hosts import HostSpec, Role
+from infra.edge.settings import StackConfig
 from infra.tailnet.dns import SplitDomain, split_domains
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.keys import KeySpec, WorkerKeySpec, host_key_spec, worker_key_spec

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.hosts import (
+from infra.decided.hosts import (
     INFISICAL_RELAY_ENV_FILE,
     ORCHESTRATOR_ENV_FILE,
     SECRETS_DIR,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.stack_loader import PROJECT_ROOT
+from infra.edge.loading import PROJECT_ROOT
 
 NIXOS_DIR = PROJECT_ROOT / "nixos"
 MODULES = sorted(NIXOS_DIR.glob("*.nix"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra.artifacts import render_artifacts
-from infra.core import StackModel, build_stack_model
+from infra.decided.artifacts import render_artifacts
+from infra.decided.stack import StackModel, build_stack_model
+from infra.edge.loading import parse_config
 from infra.plan.files import write_tree
-from infra.stack_loader import parse_config
 from tests.support.stacks import enable_infisical_relay, example_raw_config
 
 HOSTILE_KEY_COMMENT = 'x" ; services.openssh.enable = false; "${builtins.abort "boom"}\\ \'\' $'

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from infra.sops import sops_binary
-from infra.stack_loader import PROJECT_ROOT, read_stack_file
+from infra.edge.loading import PROJECT_ROOT, read_stack_file
+from infra.edge.sops import sops_binary
 
 EXAMPLE_AGE_KEY = PROJECT_ROOT / "secrets" / "example.insecure-age-key.txt"
 CANARY_PREFIX = "CANARY"

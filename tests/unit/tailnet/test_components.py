@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.core import build_stack_model
+from infra.decided.stack import build_stack_model
 from infra.plan.document import KNOWN_AFTER_APPLY, plan_document
 from infra.plan.engine import Deployment, run_program
 from infra.plan.fakes import GET_DEVICE

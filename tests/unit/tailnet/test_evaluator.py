@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from infra.core import build_stack_model
-from infra.errors import ConfigError
+from infra.decided.stack import build_stack_model
+from infra.edge.errors import ConfigError
 from infra.tailnet.evaluator import (
     accepting_rules,
     check_policy,

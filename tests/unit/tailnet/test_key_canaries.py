@@ -14,8 +14,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.artifacts import render_artifacts
-from infra.core import build_stack_model
+from infra.decided.artifacts import render_artifacts
+from infra.decided.stack import build_stack_model
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 from infra.plan.files import write_tree

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.artifacts import render_artifacts
-from infra.core import build_stack_model
+from infra.decided.artifacts import render_artifacts
+from infra.decided.stack import build_stack_model
 from infra.tailnet import hujson
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.policy import (

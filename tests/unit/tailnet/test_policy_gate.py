@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra import cli
-from infra.config import StackConfig
+from infra.edge.settings import StackConfig
+from infra.plan import cli
 from infra.tailnet import model
 from infra.tailnet.policy import AclRule, Policy, build_policy
 

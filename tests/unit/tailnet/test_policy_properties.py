@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from infra.errors import ConfigError
-from infra.hosts import host_specs
+from infra.decided.hosts import host_specs
+from infra.edge.errors import ConfigError
 from infra.tailnet import hujson
 from infra.tailnet.evaluator import accepting_rules
 from infra.tailnet.model import build_tailnet_model

@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic_core import PydanticCustomError
 
-from infra.config import StackConfig
-from infra.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
+from infra.edge.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
+from infra.edge.settings import StackConfig
 from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
-from infra.stack_loader import PROJECT_ROOT
+from infra.edge.loading import PROJECT_ROOT
+from infra.plan import cli
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden" / "example"
 

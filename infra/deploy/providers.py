@@ -12,8 +12,8 @@ import pulumi_proxmoxve as proxmoxve
 import pulumi_tailscale as tailscale
 from pydantic import SecretStr
 
-from infra.config import StackConfig
-from infra.stack_secrets import StackSecrets
+from infra.edge.secrets import StackSecrets
+from infra.edge.settings import StackConfig
 
 TAILSCALE_OAUTH_SCOPES = ("acl", "auth_keys", "dns", "devices")
 

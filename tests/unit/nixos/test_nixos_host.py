@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-import infra.nodes
-from infra.core import StackModel
-from infra.hosts import SECRETS_DIR
+import infra.deploy.machines
+from infra.decided.hosts import SECRETS_DIR
+from infra.decided.stack import StackModel
 from infra.nixos.component import INTERPRETER
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
@@ -65,7 +65,7 @@ def render_relay_as(monkeypatch: pytest.MonkeyPatch) -> Any:
         def render(_: StackModel) -> dict[str, str]:
             return rendered_tree(relay_text)
 
-        monkeypatch.setattr(infra.nodes, "render_artifacts", render)
+        monkeypatch.setattr(infra.deploy.machines, "render_artifacts", render)
 
     return use
 
@@ -358,7 +358,7 @@ def test_orchestrator_token_lands_as_an_environment_file(
 
 
 def secret_variable_for(name: str) -> str:
-    from infra.hosts import SecretSource
+    from infra.decided.hosts import SecretSource
 
     return secret_variable(SecretSource[name])
 

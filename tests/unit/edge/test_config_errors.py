@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import cli
+from infra.plan import cli
 from tests.support.stacks import (
     EXAMPLE_AGE_KEY,
     encrypt_sops_file,
@@ -368,13 +368,13 @@ def test_sops_that_never_answers_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A hung key service (e.g. KMS) ends in a message, not a traceback."""
-    import infra.sops
+    import infra.edge.sops
 
     hung = tmp_path / "hung-sops"
     hung.write_text("#!/bin/sh\nexec sleep 30\n")
     hung.chmod(0o755)
-    monkeypatch.setattr(infra.sops, "sops_binary", lambda: str(hung))
-    monkeypatch.setattr(infra.sops, "SOPS_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(infra.edge.sops, "sops_binary", lambda: str(hung))
+    monkeypatch.setattr(infra.edge.sops, "SOPS_TIMEOUT_SECONDS", 0.5)
     message = plan_errors(
         write_project(tmp_path, example_raw_config(), example_secrets_document()), capsys
     )

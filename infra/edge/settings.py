@@ -2,7 +2,7 @@
 
 Non-secret settings come from the stack's Pulumi config (``Pulumi.<stack>.yaml``,
 namespace ``relaymd-infra``); secret values come from the stack's SOPS file and are
-modelled separately in :mod:`infra.stack_secrets`.
+modelled separately in :mod:`infra.edge.secrets`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra.validators import (
+from infra.edge.fields import (
     AbsolutePath,
     ContainerImage,
     DatastoreId,

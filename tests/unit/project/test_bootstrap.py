@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.stack_loader import PROJECT_ROOT
+from infra.edge.loading import PROJECT_ROOT
 
 BOOTSTRAP = PROJECT_ROOT / "scripts" / "lib" / "bootstrap.sh"
 

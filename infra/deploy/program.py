@@ -7,12 +7,12 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from infra.config import CONFIG_KEYS, PROJECT
-from infra.core import StackModel, build_stack_model
-from infra.errors import ConfigError
-from infra.nodes import declare_nodes, declare_relay_vms
-from infra.providers import declare_providers
-from infra.stack_loader import LoadedStack, load_stack, project_settings
+from infra.decided.stack import StackModel, build_stack_model
+from infra.deploy.machines import declare_nodes, declare_relay_vms
+from infra.deploy.providers import declare_providers
+from infra.edge.errors import ConfigError
+from infra.edge.loading import LoadedStack, load_stack, project_settings
+from infra.edge.settings import CONFIG_KEYS, PROJECT
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
 

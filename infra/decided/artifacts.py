@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infra.core import StackModel
+from infra.decided.stack import StackModel
 from infra.nixos.tree import nixos_tree
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from infra.config import CONFIG_KEYS, PROJECT, StackConfig
-from infra.config_checks import consistency_issues
-from infra.errors import ConfigError, ConfigIssue, issues_from_validation
-from infra.sops import decrypt_document
-from infra.stack_secrets import StackSecrets, parse_secrets
+from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation
+from infra.edge.rules import consistency_issues
+from infra.edge.secrets import StackSecrets, parse_secrets
+from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
+from infra.edge.sops import decrypt_document
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)

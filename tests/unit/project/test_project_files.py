@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from infra.config import PROJECT
-from infra.stack_loader import PROJECT_ROOT
+from infra.edge.loading import PROJECT_ROOT
+from infra.edge.settings import PROJECT
 
 
 def test_pulumi_project_runs_this_program_from_the_venv() -> None:

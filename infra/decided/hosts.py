@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
-from infra.config import RelayConfig, StackConfig
+from infra.edge.settings import RelayConfig, StackConfig
 
 SECRETS_DIR = "/var/lib/relaymd-secrets"
 """Root-only (0700) directory on every host; each file in it is 0600 root:root."""

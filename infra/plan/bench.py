@@ -14,8 +14,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from infra.cli import render_stack
-from infra.stack_loader import PROJECT_ROOT
+from infra.edge.loading import PROJECT_ROOT
+from infra.plan.cli import render_stack
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [
                     sys.executable,
                     "-m",
-                    "infra.cli",
+                    "infra.plan.cli",
                     "plan",
                     "--stack",
                     arguments.stack,

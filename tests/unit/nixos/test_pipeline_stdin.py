@@ -9,6 +9,7 @@ from base64 import b64decode
 
 import pytest
 
+from infra.edge.loading import load_stack
 from infra.nixos.pipeline import (
     SECRET_SSH_PRIVATE_KEY,
     command_stdin,
@@ -16,7 +17,6 @@ from infra.nixos.pipeline import (
     host_pipeline,
     stdin_archive,
 )
-from infra.stack_loader import load_stack
 from tests.support.deployments import archive_files
 from tests.support.stacks import example_raw_config
 
@@ -67,7 +67,7 @@ def test_a_secret_name_that_is_not_a_variable_name_is_refused(name: str) -> None
 
 
 def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
-    from infra.core import build_stack_model
+    from infra.decided.stack import build_stack_model
 
     model = build_stack_model(load_stack("example", example_raw_config()).config)
     relay = next(host for host in model.hosts if host.relay is not None)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.errors import MISSING, ConfigError, ConfigIssue
+from infra.edge.errors import MISSING, ConfigError, ConfigIssue
 
 SOPS_TIMEOUT_SECONDS = 60
 

@@ -6,15 +6,15 @@ from collections.abc import Mapping
 
 import pulumi
 
-from infra.artifacts import render_artifacts
-from infra.core import StackModel
-from infra.hosts import HostSpec, SecretSource
+from infra.decided.artifacts import render_artifacts
+from infra.decided.hosts import HostSpec, SecretSource
+from infra.decided.stack import StackModel
+from infra.deploy.providers import Providers
+from infra.edge.secrets import StackSecrets
 from infra.nixos.component import NixosHost, NixosHostArgs
 from infra.nixos.pipeline import host_tree
-from infra.providers import Providers
 from infra.proxmox.component import RelayVm, RelayVmArgs
 from infra.proxmox.vm_spec import vm_spec
-from infra.stack_secrets import StackSecrets
 
 
 def _host_secrets(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterator
 
-from infra.config import DEFAULT_NIXPKGS_REVISION, RelayConfig, StackConfig
-from infra.errors import ConfigIssue
+from infra.edge.errors import ConfigIssue
+from infra.edge.settings import DEFAULT_NIXPKGS_REVISION, RelayConfig, StackConfig
 from infra.nixos.sources import hardware_file
 
 

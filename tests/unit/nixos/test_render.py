@@ -8,13 +8,13 @@ from typing import Any
 import jinja2
 import pytest
 
-from infra.artifacts import render_artifacts
-from infra.core import build_stack_model
-from infra.errors import ConfigError
-from infra.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
+from infra.decided.artifacts import render_artifacts
+from infra.decided.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
+from infra.decided.stack import build_stack_model
+from infra.edge.errors import ConfigError
+from infra.edge.loading import load_stack
 from infra.nixos.render import UnescapedValueError, render_host_configuration, template_environment
 from infra.nixos.sources import NIXOS_DIR, PROJECT_ROOT, module_sources
-from infra.stack_loader import load_stack
 from tests.support.nixos_stacks import full_raw_config, model_of
 from tests.support.stacks import canary_values
 

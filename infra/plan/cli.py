@@ -1,4 +1,4 @@
-"""Command line: ``python -m infra.cli plan [--stack NAME] [--check DIR] [--out DIR]``."""
+"""Command line: ``python -m infra.plan.cli plan [--stack NAME] [--check DIR] [--out DIR]``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.artifacts import render_artifacts
-from infra.core import build_stack_model
-from infra.errors import ConfigError
+from infra.decided.artifacts import render_artifacts
+from infra.decided.stack import build_stack_model
+from infra.edge.errors import ConfigError
+from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 from infra.plan.files import differing_files, write_tree
 from infra.plan.report import render_report
-from infra.stack_loader import PROJECT_ROOT, load_stack, read_stack_file
 
 EXIT_DIFFERS = 1
 EXIT_BAD_CONFIG = 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config import StackConfig
-from infra.hosts import HostSpec, host_specs
+from infra.decided.hosts import HostSpec, host_specs
+from infra.edge.settings import StackConfig
 from infra.infisical.catalog import catalog_document
 from infra.tailnet.model import TailnetModel, build_tailnet_model
 

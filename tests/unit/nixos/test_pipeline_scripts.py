@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import NixosSettings
-from infra.hosts import SECRETS_DIR, HostSpec, SecretSource
+from infra.decided.hosts import SECRETS_DIR, HostSpec, SecretSource
+from infra.edge.loading import load_stack
+from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
     SECRET_SSH_PRIVATE_KEY,
@@ -32,7 +33,6 @@ from infra.nixos.pipeline import (
     secret_variable,
     stdin_archive,
 )
-from infra.stack_loader import load_stack
 from tests.support.stacks import example_raw_config
 
 SYSTEM = "/nix/store/00000000000000000000000000000000-nixos-system"
@@ -97,7 +97,7 @@ def stubs(tmp_path: Path) -> Path:
 
 
 def example_hosts() -> tuple[dict[str, HostSpec], NixosSettings]:
-    from infra.core import build_stack_model
+    from infra.decided.stack import build_stack_model
 
     model = build_stack_model(load_stack("example", example_raw_config()).config)
     return {host.role.value: host for host in model.hosts}, model.config.nixos

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import RelayConfig
+from infra.edge.settings import RelayConfig
 from infra.plan.document import plan_json
 from infra.proxmox.vm_spec import vm_spec
 from tests.support.deployments import (

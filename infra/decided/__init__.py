@@ -1,0 +1,1 @@
+"""The decided stack: one pure value holding every decision (no Pulumi, no I/O)."""

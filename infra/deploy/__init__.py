@@ -1,0 +1,1 @@
+"""The Pulumi side: the program, its providers and the machines it declares."""
