@@ -19,13 +19,13 @@ from infra.decided.hosts import HostSpec, SecretSource
 from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
-    SECRET_SSH_PRIVATE_KEY,
+    STDIN_DEPLOY_KEY,
     CommandSpec,
     command_stdin,
     deploy_key_file_content,
+    host_file_name,
     host_pipeline,
     secret_file_content,
-    secret_variable,
 )
 
 INTERPRETER = ["/bin/bash", "-c"]
@@ -143,16 +143,16 @@ class NixosHost(pulumi.ComponentResource):
 
     @staticmethod
     def _stdin_secret_contents(args: NixosHostArgs) -> dict[str, pulumi.Output[str | None]]:
-        """What each ``secrets/<NAME>`` file of stdin holds, every one a Pulumi secret."""
+        """What each ``secrets/<name>`` file of stdin holds, every one a Pulumi secret."""
         contents: dict[str, pulumi.Output[str | None]] = {}
         for secret_file in args.host.secret_files:
             source = secret_file.source
             content = pulumi.Output.from_input(args.secrets[source]).apply(_file_content(source))
             # Provider outputs (e.g. an auth key) are not always flagged secret: wrap them.
-            contents[secret_variable(source)] = pulumi.Output.secret(content)
+            contents[host_file_name(source)] = pulumi.Output.secret(content)
         if args.ssh_private_key is not None:
             key = pulumi.Output.from_input(args.ssh_private_key).apply(_deploy_key_content)
-            contents[SECRET_SSH_PRIVATE_KEY] = pulumi.Output.secret(key)
+            contents[STDIN_DEPLOY_KEY] = pulumi.Output.secret(key)
         return contents
 
     @staticmethod

@@ -24,12 +24,7 @@ from dataclasses import dataclass
 
 from infra.decided.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
 from infra.edge.settings import NixosSettings
-from infra.nixos.scripts import (
-    DELIVER_SECRETS_SCRIPT,
-    INSTALL_SCRIPT,
-    INSTALLED_SCRIPT,
-    UPDATE_SCRIPT,
-)
+from infra.nixos.scripts import Step, step_script
 
 RENDERED_NIXOS_ROOT = "nixos/"
 """Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
@@ -42,11 +37,27 @@ ENV_SSH_HOST_KEYS = "RELAYMD_SSH_HOST_KEYS"
 ENV_NIXPKGS_URL = "RELAYMD_NIXPKGS_URL"
 ENV_NIXPKGS_SHA256 = "RELAYMD_NIXPKGS_SHA256"
 ENV_SECRETS_DIR = "RELAYMD_SECRETS_DIR"
-ENV_SECRET_FILES = "RELAYMD_SECRET_FILES"
+ENV_HOST_FILE_PATHS = "RELAYMD_HOST_FILE_PATHS"
+"""``<name> <path>`` lines: which ``secrets/host/<name>`` of stdin lands at which host path."""
 ENV_DEPLOY_PUBLIC_KEY = "RELAYMD_DEPLOY_PUBLIC_KEY"
-# Names of the secrets carried on stdin, as ``secrets/<NAME>`` files of the archive.
-SECRET_SSH_PRIVATE_KEY = "RELAYMD_SSH_PRIVATE_KEY"
-SECRET_ENV_PREFIX = "RELAYMD_SECRET_"
+# Each step's own limits, in seconds: `timeout` and the boot wait read them.
+ENV_BUILD_TIMEOUT = "RELAYMD_BUILD_TIMEOUT_SECONDS"
+ENV_INSTALL_TIMEOUT = "RELAYMD_INSTALL_TIMEOUT_SECONDS"
+ENV_COPY_TIMEOUT = "RELAYMD_COPY_TIMEOUT_SECONDS"
+ENV_SWITCH_TIMEOUT = "RELAYMD_SWITCH_TIMEOUT_SECONDS"
+ENV_SSH_TIMEOUT = "RELAYMD_SSH_TIMEOUT_SECONDS"
+ENV_BOOT_WAIT = "RELAYMD_BOOT_WAIT_SECONDS"
+BUILD_TIMEOUT_S = 3600
+INSTALL_TIMEOUT_S = 3600
+COPY_TIMEOUT_S = 3600
+SWITCH_TIMEOUT_S = 1800
+SSH_TIMEOUT_S = 120
+BOOT_WAIT_S = 900
+# Secrets are files inside stdin (``secrets/<name>``), never variables: these are their names.
+STDIN_DEPLOY_KEY = "deploy-key"
+"""A relay's SSH private key, the file ssh and nixos-anywhere read with ``-i``."""
+STDIN_HOST_FILES_DIR = "host"
+"""``secrets/host/<name>``: the content of a root-only file the host receives."""
 
 # Top-level directories of a command's stdin archive; the scripts unpack it under these names.
 STDIN_TREE_DIR = "tree"
@@ -67,8 +78,9 @@ _ENV_FILE_VARIABLE = {
 }
 
 
-def secret_variable(source: SecretSource) -> str:
-    return SECRET_ENV_PREFIX + source.name
+def host_file_name(source: SecretSource) -> str:
+    """The name a root-only file's content travels under: ``secrets/host/<name>``."""
+    return f"{STDIN_HOST_FILES_DIR}/{source.value}"
 
 
 def secret_file_content(source: SecretSource, value: str) -> str:
@@ -103,9 +115,9 @@ def _checked_path(path: str) -> str:
 
 
 def _secret_name(name: str) -> str:
-    # The scripts look these up as plain file names: no path, nothing a shell pattern could hide.
-    if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is None:
-        raise ValueError(f"secret name {name!r} must be an upper-case variable name")
+    # The scripts look these up as plain file names: no "..", nothing a shell pattern could hide.
+    if re.fullmatch(rf"({STDIN_HOST_FILES_DIR}/)?[a-z0-9][a-z0-9-]*", name) is None:
+        raise ValueError(f"secret name {name!r} must be a file name of a-z, 0-9 and '-'")
     return name
 
 
@@ -146,9 +158,9 @@ def configuration_hash(tree: Mapping[str, str], nixos: NixosSettings) -> str:
     return "sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
-def secret_files_manifest(host: HostSpec) -> str:
-    """``NAME PATH`` per line: which ``secrets/<NAME>`` of stdin the scripts put at which path."""
-    return "".join(f"{secret_variable(f.source)} {f.path}\n" for f in host.secret_files)
+def host_file_paths(host: HostSpec) -> str:
+    """``<name> <path>`` per line: which ``secrets/host/<name>`` of stdin lands at which path."""
+    return "".join(f"{f.source.value} {f.path}\n" for f in host.secret_files)
 
 
 @dataclass(frozen=True)
@@ -197,47 +209,63 @@ def command_stdin(spec: CommandSpec, secrets: Mapping[str, str]) -> str:
     return stdin_archive(spec.tree, {name: secrets[name] for name in spec.secret_names})
 
 
-def _base_environment(host: HostSpec, nixos: NixosSettings) -> dict[str, str]:
+def _connection(host: HostSpec) -> dict[str, str]:
+    """What every step that logs in reads: which host, as whom, and how to trust its keys."""
     return {
         ENV_HOST: host.name,
         ENV_SSH_TARGET: host.ssh_target,
         ENV_SSH_PORT: str(host.ssh_port),
         ENV_SSH_HOST_KEYS: TRUST_ON_FIRST_USE if host.role is Role.RELAY else USER_KNOWN_HOSTS,
+    }
+
+
+def _build(nixos: NixosSettings) -> dict[str, str]:
+    return {
         ENV_NIXPKGS_URL: nixos.nixpkgs_url,
         ENV_NIXPKGS_SHA256: nixos.nixpkgs_sha256,
-        ENV_SECRETS_DIR: SECRETS_DIR,
+        ENV_BUILD_TIMEOUT: str(BUILD_TIMEOUT_S),
     }
+
+
+def _host_files(host: HostSpec) -> dict[str, str]:
+    return {ENV_SECRETS_DIR: SECRETS_DIR, ENV_HOST_FILE_PATHS: host_file_paths(host)}
 
 
 def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str]) -> HostPipeline:
     digest = configuration_hash(tree, nixos)
-    base = _base_environment(host, nixos)
-    file_secrets = tuple(secret_variable(f.source) for f in host.secret_files)
-    key_names = (SECRET_SSH_PRIVATE_KEY,) if host.role is Role.RELAY else ()
-    with_files = {**base, ENV_SECRET_FILES: secret_files_manifest(host)}
-    is_relay = host.role is Role.RELAY
+    connection = _connection(host)
+    file_secrets = tuple(host_file_name(f.source) for f in host.secret_files)
+    key_names = (STDIN_DEPLOY_KEY,) if host.role is Role.RELAY else ()
+    ssh_timeout = {ENV_SSH_TIMEOUT: str(SSH_TIMEOUT_S)}
     # A new relay receives its files with the install (--extra-files).
     install = None
-    if is_relay:
+    if host.role is Role.RELAY:
         install = CommandSpec(
             name="install",
-            script=INSTALL_SCRIPT,
-            environment=with_files,
+            script=step_script(Step.INSTALL),
+            environment={
+                **connection,
+                **_build(nixos),
+                **_host_files(host),
+                ENV_INSTALL_TIMEOUT: str(INSTALL_TIMEOUT_S),
+                ENV_BOOT_WAIT: str(BOOT_WAIT_S),
+                **ssh_timeout,
+            },
             tree=tree,
             secret_names=key_names + file_secrets,
             triggers=(),
             triggered_by_machine=True,
             # An install wipes the disk: only a new machine runs it. Other changes only refresh
             # the recorded inputs, so a later reinstall uses the current tree, keys and files.
-            update_script=INSTALLED_SCRIPT,
+            update_script=step_script(Step.INSTALLED),
             timeout="2h",
         )
     # Every host, installed or not, gets its files over SSH before a switch, and again whenever
     # a value or the set of files changes (e.g. a relay that starts running an Infisical Relay).
     deliver = CommandSpec(
         name="secrets",
-        script=DELIVER_SECRETS_SCRIPT,
-        environment=with_files,
+        script=step_script(Step.DELIVER_SECRETS),
+        environment={**connection, **_host_files(host), **ssh_timeout},
         tree={},
         secret_names=key_names + file_secrets,
         triggers=(),
@@ -247,13 +275,18 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
     )
     update = CommandSpec(
         name="update",
-        script=UPDATE_SCRIPT,
-        environment=base,
+        script=step_script(Step.UPDATE),
+        environment={
+            **connection,
+            **_build(nixos),
+            ENV_COPY_TIMEOUT: str(COPY_TIMEOUT_S),
+            ENV_SWITCH_TIMEOUT: str(SWITCH_TIMEOUT_S),
+        },
         tree=tree,
         secret_names=key_names,
         triggers=(digest,),
         triggered_by_machine=False,
-        update_script=UPDATE_SCRIPT,
+        update_script=step_script(Step.UPDATE),
         timeout="2h",
     )
     return HostPipeline(host, digest, install, deliver, update)

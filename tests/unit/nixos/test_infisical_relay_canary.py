@@ -71,7 +71,7 @@ def test_relay_enrollment_token_travels_only_as_a_secret_to_its_delivery_steps(
     for carrier in carriers:
         assert not [t for t in plain_strings(carrier.inputs) if RELAY_TOKEN_CANARY in t]
         assert rpc.is_rpc_secret(carrier.inputs["stdin"])
-        assert stdin_secrets(carrier)["RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"] == (
+        assert stdin_secrets(carrier)["host/infisical-relay-token"] == (
             f"INFISICAL_RELAY_ENROLLMENT_TOKEN={RELAY_TOKEN_CANARY}\n"
         )
     # Nowhere else: not the update, not the environments, not plan.json.

@@ -15,17 +15,12 @@ from infra.decided.stack import StackModel
 from infra.nixos.component import INTERPRETER
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
-    ENV_SECRET_FILES,
+    ENV_HOST_FILE_PATHS,
     ENV_SSH_TARGET,
-    SECRET_SSH_PRIVATE_KEY,
-    secret_variable,
+    STDIN_DEPLOY_KEY,
+    host_file_name,
 )
-from infra.nixos.scripts import (
-    DELIVER_SECRETS_SCRIPT,
-    INSTALL_SCRIPT,
-    INSTALLED_SCRIPT,
-    UPDATE_SCRIPT,
-)
+from infra.nixos.scripts import Step, step_script
 from infra.plan.document import plan_json
 from infra.plan.engine import Deployment
 from infra.plan.mocks import RecordedResource
@@ -74,9 +69,9 @@ def urn_names(resource: RecordedResource) -> set[str]:
     return {urn.rsplit("::", 1)[-1] for urn in resource.dependencies}
 
 
-TAILSCALE_KEY = "RELAYMD_SECRET_TAILSCALE_HOST_KEY"
-INFISICAL_TOKEN = "RELAYMD_SECRET_ORCHESTRATOR_INFISICAL_TOKEN"
-RELAY_TOKEN = "RELAYMD_SECRET_INFISICAL_RELAY_TOKEN"
+TAILSCALE_KEY = "host/tailscale-host-key"
+INFISICAL_TOKEN = "host/orchestrator-infisical-token"
+RELAY_TOKEN = "host/infisical-relay-token"
 
 
 def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
@@ -88,15 +83,19 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
     orchestrator = commands(deployment, ORCHESTRATOR)
     assert sorted(relay) == ["install", "secrets", "update"]
     assert sorted(orchestrator) == ["secrets", "update"]
-    assert relay["install"].inputs["create"] == INSTALL_SCRIPT
+    assert relay["install"].inputs["create"] == step_script(Step.INSTALL)
     # Re-running the install means reinstalling: later changes only run the notice.
-    assert relay["install"].inputs["update"] == INSTALLED_SCRIPT
-    assert relay["update"].inputs["create"] == relay["update"].inputs["update"] == UPDATE_SCRIPT
-    assert orchestrator["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
-    assert relay["secrets"].inputs["create"] == DELIVER_SECRETS_SCRIPT
+    assert relay["install"].inputs["update"] == step_script(Step.INSTALLED)
+    assert (
+        relay["update"].inputs["create"]
+        == relay["update"].inputs["update"]
+        == step_script(Step.UPDATE)
+    )
+    assert orchestrator["secrets"].inputs["create"] == step_script(Step.DELIVER_SECRETS)
+    assert relay["secrets"].inputs["create"] == step_script(Step.DELIVER_SECRETS)
     # No `update`: a changed value or file list runs the delivery again.
     assert "update" not in relay["secrets"].inputs
-    assert orchestrator["update"].inputs["update"] == UPDATE_SCRIPT
+    assert orchestrator["update"].inputs["update"] == step_script(Step.UPDATE)
     for command in [*relay.values(), *orchestrator.values()]:
         assert command.inputs["interpreter"] == INTERPRETER
         assert command.inputs["logging"] == "stdoutAndStderr"
@@ -133,7 +132,7 @@ def test_update_trigger_is_the_configuration_hash_and_stdin_is_exactly_the_tree(
     assert archive_files(unwrap(update.inputs["stdin"])) == {
         "tree/modules/disko.nix": "{ ... }: { }\n",
         f"tree/{RELAY}/configuration.nix": "relay text\n",
-        f"secrets/{SECRET_SSH_PRIVATE_KEY}": DEPLOY_PRIVATE_CANARY + "\n",
+        f"secrets/{STDIN_DEPLOY_KEY}": DEPLOY_PRIVATE_CANARY + "\n",
     }
     # The orchestrator's update carries no secret: its stdin stays plain and reviewable.
     orchestrator_stdin = commands(deployment, ORCHESTRATOR)["update"].inputs["stdin"]
@@ -230,15 +229,15 @@ def test_environment_names_the_target_and_the_secret_files(example_config: dict[
     install = commands(deployment, RELAY)["install"].inputs["environment"]
     assert install[ENV_SSH_TARGET] == "admin@10.100.10.2"
     assert install[ENV_DEPLOY_PUBLIC_KEY] == DEPLOY_PUBLIC_KEY
-    assert install[ENV_SECRET_FILES] == f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key\n"
+    assert install[ENV_HOST_FILE_PATHS] == f"tailscale-host-key {SECRETS_DIR}/tailscale-auth-key\n"
     secrets = commands(deployment, ORCHESTRATOR)["secrets"].inputs["environment"]
     assert secrets[ENV_SSH_TARGET] == "admin@orchestrator.lab.example.org"
-    assert secrets[ENV_SECRET_FILES].splitlines() == [
-        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
-        f"{INFISICAL_TOKEN} {SECRETS_DIR}/orchestrator.env",
+    assert secrets[ENV_HOST_FILE_PATHS].splitlines() == [
+        f"tailscale-host-key {SECRETS_DIR}/tailscale-auth-key",
+        f"orchestrator-infisical-token {SECRETS_DIR}/orchestrator.env",
     ]
     update = commands(deployment, ORCHESTRATOR)["update"].inputs["environment"]
-    assert ENV_SECRET_FILES not in update
+    assert ENV_HOST_FILE_PATHS not in update
 
 
 def test_no_environment_holds_or_is_marked_a_secret(
@@ -246,7 +245,7 @@ def test_no_environment_holds_or_is_marked_a_secret(
 ) -> None:
     """Every environment is plain data: the plan shows it, and it holds no secret value."""
     deployment = deploy(canary_stack)
-    secret_names = {SECRET_SSH_PRIVATE_KEY, TAILSCALE_KEY, INFISICAL_TOKEN, RELAY_TOKEN}
+    secret_names = {STDIN_DEPLOY_KEY, TAILSCALE_KEY, INFISICAL_TOKEN, RELAY_TOKEN}
     secrets = [
         *canary_values(canary_document),
         DEPLOY_PRIVATE_CANARY,
@@ -272,9 +271,9 @@ def test_each_secret_reaches_only_the_commands_that_use_it_inside_a_secret_stdin
     received = {command.name: stdin_secrets(command) for command in deployment.by_type(COMMAND)}
     deploy_key = DEPLOY_PRIVATE_CANARY + "\n"
     assert received == {
-        f"{RELAY}-install": {SECRET_SSH_PRIVATE_KEY: deploy_key, TAILSCALE_KEY: relay_key},
-        f"{RELAY}-secrets": {SECRET_SSH_PRIVATE_KEY: deploy_key, TAILSCALE_KEY: relay_key},
-        f"{RELAY}-update": {SECRET_SSH_PRIVATE_KEY: deploy_key},
+        f"{RELAY}-install": {STDIN_DEPLOY_KEY: deploy_key, TAILSCALE_KEY: relay_key},
+        f"{RELAY}-secrets": {STDIN_DEPLOY_KEY: deploy_key, TAILSCALE_KEY: relay_key},
+        f"{RELAY}-update": {STDIN_DEPLOY_KEY: deploy_key},
         f"{ORCHESTRATOR}-secrets": {
             TAILSCALE_KEY: orchestrator_key,
             INFISICAL_TOKEN: f"INFISICAL_TOKEN={token}\n",
@@ -336,9 +335,9 @@ def test_plan_shows_every_commands_environment_and_masks_only_secret_stdins(
         f"{ORCHESTRATOR}-secrets": "admin@orchestrator.lab.example.org",
         f"{ORCHESTRATOR}-update": "admin@orchestrator.lab.example.org",
     }
-    assert shown[f"{ORCHESTRATOR}-secrets"]["environment"][ENV_SECRET_FILES].splitlines() == [
-        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
-        f"{INFISICAL_TOKEN} {SECRETS_DIR}/orchestrator.env",
+    assert shown[f"{ORCHESTRATOR}-secrets"]["environment"][ENV_HOST_FILE_PATHS].splitlines() == [
+        f"tailscale-host-key {SECRETS_DIR}/tailscale-auth-key",
+        f"orchestrator-infisical-token {SECRETS_DIR}/orchestrator.env",
     ]
     masked = {name for name, inputs in shown.items() if inputs["stdin"] == "[secret]"}
     assert masked == {f"{RELAY}-install", f"{RELAY}-secrets", f"{RELAY}-update"} | {
@@ -352,15 +351,15 @@ def test_orchestrator_token_lands_as_an_environment_file(
 ) -> None:
     delivered = stdin_secrets(commands(deploy(canary_stack), ORCHESTRATOR)["secrets"])
     token = canary_document["orchestrator"]["infisical_token"]
-    assert delivered[secret_variable_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
+    assert delivered[host_file_name_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
         f"INFISICAL_TOKEN={token}\n"
     )
 
 
-def secret_variable_for(name: str) -> str:
+def host_file_name_for(name: str) -> str:
     from infra.decided.hosts import SecretSource
 
-    return secret_variable(SecretSource[name])
+    return host_file_name(SecretSource[name])
 
 
 def test_several_relays_each_get_install_and_update(
@@ -395,14 +394,14 @@ def test_relay_secret_files_reach_an_installed_relay_when_they_change(
     after = commands(deploy(stack_with_secrets(tmp_path, canary_document, example_config)), RELAY)
     assert before["install"].inputs["triggers"] == after["install"].inputs["triggers"]
     environment = after["secrets"].inputs["environment"]
-    assert environment[ENV_SECRET_FILES].splitlines() == [
-        f"{TAILSCALE_KEY} {SECRETS_DIR}/tailscale-auth-key",
-        f"{RELAY_TOKEN} {SECRETS_DIR}/infisical-relay.env",
+    assert environment[ENV_HOST_FILE_PATHS].splitlines() == [
+        f"tailscale-host-key {SECRETS_DIR}/tailscale-auth-key",
+        f"infisical-relay-token {SECRETS_DIR}/infisical-relay.env",
     ]
     # The changed manifest is visible in the plan, so reviewers see why the step runs again.
     assert before["secrets"].inputs["environment"] != environment
     delivered = stdin_secrets(after["secrets"])
     assert delivered[RELAY_TOKEN] == "INFISICAL_RELAY_ENROLLMENT_TOKEN=CANARY-relay-1-token\n"
     # The relay's own deploy key logs the delivery in.
-    assert delivered[SECRET_SSH_PRIVATE_KEY] == DEPLOY_PRIVATE_CANARY + "\n"
+    assert delivered[STDIN_DEPLOY_KEY] == DEPLOY_PRIVATE_CANARY + "\n"
     assert stdin_secrets(before["secrets"]) != delivered

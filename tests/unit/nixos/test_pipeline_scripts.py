@@ -23,14 +23,15 @@ from infra.edge.loading import load_stack
 from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
-    SECRET_SSH_PRIVATE_KEY,
+    ENV_HOST_FILE_PATHS,
+    STDIN_DEPLOY_KEY,
     CommandSpec,
     HostPipeline,
     command_stdin,
     deploy_key_file_content,
+    host_file_name,
     host_pipeline,
     secret_file_content,
-    secret_variable,
     stdin_archive,
 )
 from tests.support.stacks import example_raw_config
@@ -170,10 +171,10 @@ def run(
 def secrets_for(host: HostSpec) -> dict[str, str]:
     """Every secret the host's commands may receive, by its stdin name."""
     files = {
-        secret_variable(f.source): secret_file_content(f.source, SECRET_VALUES[f.source])
+        host_file_name(f.source): secret_file_content(f.source, SECRET_VALUES[f.source])
         for f in host.secret_files
     }
-    return {SECRET_SSH_PRIVATE_KEY: deploy_key_file_content(PRIVATE_KEY), **files}
+    return {STDIN_DEPLOY_KEY: deploy_key_file_content(PRIVATE_KEY), **files}
 
 
 def assert_no_secret_in(text: str) -> None:
@@ -289,19 +290,26 @@ def test_a_secret_missing_from_stdin_stops_the_delivery(stubs: Path, tmp_path: P
     orchestrator, pipeline = orchestrator_pipeline()
     deliver = pipeline.deliver_secrets
     # Only the Tailscale key: the token named in the manifest is not in the archive.
-    name = secret_variable(SecretSource.TAILSCALE_HOST_KEY)
+    name = host_file_name(SecretSource.TAILSCALE_HOST_KEY)
     stdin = stdin_archive({}, {name: secrets_for(orchestrator)[name]})
     result = run_script(deliver, stubs, tmp_path, stdin, {})
     assert result.returncode == 1
-    token = secret_variable(SecretSource.ORCHESTRATOR_INFISICAL_TOKEN)
-    assert f"stdin carries no value for {token}" in result.stderr
+    token = SecretSource.ORCHESTRATOR_INFISICAL_TOKEN.value
+    assert f"stdin carries no host file {token}" in result.stderr
     assert_no_secret_in(result.stderr)
 
 
-def test_a_manifest_name_outside_the_secret_namespace_is_refused(
-    stubs: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        (STDIN_DEPLOY_KEY, f"stdin carries no host file {STDIN_DEPLOY_KEY}"),
+        (f"../{STDIN_DEPLOY_KEY}", f"'../{STDIN_DEPLOY_KEY}' is not a host file name"),
+    ],
+)
+def test_a_manifest_name_outside_the_host_files_is_refused(
+    stubs: Path, tmp_path: Path, name: str, refusal: str
 ) -> None:
-    """A manifest naming another file (e.g. the deploy key) must not deliver it to the host."""
+    """A manifest naming another file of stdin (the deploy key) must not deliver it to the host."""
     relay, pipeline = relay_pipeline()
     deliver = pipeline.deliver_secrets
     spec = CommandSpec(
@@ -309,13 +317,13 @@ def test_a_manifest_name_outside_the_secret_namespace_is_refused(
             **deliver.__dict__,
             "environment": {
                 **deliver.environment,
-                "RELAYMD_SECRET_FILES": f"{SECRET_SSH_PRIVATE_KEY} {SECRETS_DIR}/stolen\n",
+                ENV_HOST_FILE_PATHS: f"{name} {SECRETS_DIR}/stolen\n",
             },
         }
     )
     result = run_script(spec, stubs, tmp_path, command_stdin(spec, secrets_for(relay)), {})
     assert result.returncode == 1
-    assert f"{SECRET_SSH_PRIVATE_KEY} is not a RELAYMD_SECRET_* name" in result.stderr
+    assert refusal in result.stderr
     assert not list((tmp_path / "capture").glob("stdin-*"))
 
 
@@ -329,7 +337,7 @@ def test_orchestrator_secrets_travel_on_ssh_stdin_only(stubs: Path, tmp_path: Pa
     assert argv.count("chown root:root") == 2
     delivered = sorted((capture / f"stdin-{n}").read_text() for n in range(2))
     files = secrets_for(orchestrator)
-    assert delivered == sorted(files[secret_variable(f.source)] for f in orchestrator.secret_files)
+    assert delivered == sorted(files[host_file_name(f.source)] for f in orchestrator.secret_files)
     assert not (capture / "stdin-2").exists()
     # The operator's own SSH agent logs in: no -i, and the relay deploy key never arrives.
     assert " -i " not in argv

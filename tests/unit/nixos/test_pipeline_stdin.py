@@ -11,7 +11,7 @@ import pytest
 
 from infra.edge.loading import load_stack
 from infra.nixos.pipeline import (
-    SECRET_SSH_PRIVATE_KEY,
+    STDIN_DEPLOY_KEY,
     command_stdin,
     deploy_key_file_content,
     host_pipeline,
@@ -21,7 +21,7 @@ from tests.support.deployments import archive_files
 from tests.support.stacks import example_raw_config
 
 TREE = {"relaymd-relay/configuration.nix": "{ ... }: { }\n", "modules/disko.nix": "{ }\n"}
-SECRETS = {"RELAYMD_SECRET_TAILSCALE_HOST_KEY": "CANARY-stdin-host-key-71c4"}
+SECRETS = {"host/tailscale-host-key": "CANARY-stdin-host-key-71c4"}
 
 
 def members(stdin: str) -> list[tarfile.TarInfo]:
@@ -33,7 +33,7 @@ def test_archive_holds_the_tree_under_tree_and_the_secrets_under_secrets() -> No
     assert archive_files(stdin_archive(TREE, SECRETS)) == {
         "tree/modules/disko.nix": "{ }\n",
         "tree/relaymd-relay/configuration.nix": "{ ... }: { }\n",
-        "secrets/RELAYMD_SECRET_TAILSCALE_HOST_KEY": "CANARY-stdin-host-key-71c4",
+        "secrets/host/tailscale-host-key": "CANARY-stdin-host-key-71c4",
     }
 
 
@@ -60,9 +60,11 @@ def test_a_tree_path_outside_the_tree_is_refused(path: str) -> None:
         stdin_archive({path: "x"}, {})
 
 
-@pytest.mark.parametrize("name", ["", "lower", "A/B", "../KEY", "KEY NAME"])
-def test_a_secret_name_that_is_not_a_variable_name_is_refused(name: str) -> None:
-    with pytest.raises(ValueError, match="upper-case variable name"):
+@pytest.mark.parametrize(
+    "name", ["", "UPPER", "a/b", "host/../key", "../key", "host/", "key name", "-key"]
+)
+def test_a_secret_name_that_is_not_a_file_name_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="must be a file name"):
         stdin_archive({}, {name: "x"})
 
 
@@ -72,10 +74,10 @@ def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
     model = build_stack_model(load_stack("example", example_raw_config()).config)
     relay = next(host for host in model.hosts if host.relay is not None)
     pipeline = host_pipeline(relay, model.config.nixos, TREE)
-    everything = {**SECRETS, SECRET_SSH_PRIVATE_KEY: deploy_key_file_content("CANARY-key")}
+    everything = {**SECRETS, STDIN_DEPLOY_KEY: deploy_key_file_content("CANARY-key")}
     update = archive_files(command_stdin(pipeline.update, everything))
     # The update logs in with the deploy key but places no secret file.
-    assert [p for p in update if p.startswith("secrets/")] == [f"secrets/{SECRET_SSH_PRIVATE_KEY}"]
+    assert [p for p in update if p.startswith("secrets/")] == [f"secrets/{STDIN_DEPLOY_KEY}"]
     with pytest.raises(ValueError, match="the update command needs secrets"):
         command_stdin(pipeline.update, SECRETS)
 
