@@ -1,21 +1,21 @@
-"""Rendered artifacts reviewers diff: a pure function of the stack model."""
+"""Rendered artifacts reviewers diff: the policy, the NixOS tree and the secret catalog."""
 
 from __future__ import annotations
 
 import json
-
-from infra.decided.stack import StackModel
-from infra.nixos.tree import nixos_tree
+from collections.abc import Mapping
 
 
 def _json_text(document: object) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def render_artifacts(model: StackModel) -> dict[str, str]:
+def artifact_files(
+    secret_catalog: Mapping[str, object], policy_text: str, nixos_files: Mapping[str, str]
+) -> dict[str, str]:
     """Relative path under ``build/<stack>/`` → file content. Never holds a secret value."""
     return {
-        "infisical/secrets.json": _json_text(model.secret_catalog),
-        "tailscale/policy.hujson": model.tailnet.policy_text,
-        **nixos_tree(model),
+        "infisical/secrets.json": _json_text(secret_catalog),
+        "tailscale/policy.hujson": policy_text,
+        **nixos_files,
     }

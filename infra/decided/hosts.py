@@ -6,10 +6,10 @@ pipeline (which delivers the *contents*). Paths are outside the Nix store on pur
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
+from infra.edge.fields import SshLogin
 from infra.edge.settings import RelayConfig, StackConfig
 
 SECRETS_DIR = "/var/lib/relaymd-secrets"
@@ -57,8 +57,8 @@ class HostSpec:
     """Directory name of the rendered configuration: the tailnet hostname."""
     role: Role
     tag: str
-    ssh_target: str
-    """user@host used for installs and updates."""
+    ssh: SshLogin
+    """Who installs and updates log in as, and where: decided here for every host."""
     ssh_port: int
     secret_files: tuple[SecretFile, ...]
     relay: RelayConfig | None = None
@@ -71,7 +71,7 @@ def host_specs(config: StackConfig) -> tuple[HostSpec, ...]:
             name=orchestrator.tailnet_hostname,
             role=Role.ORCHESTRATOR,
             tag=config.tailnet.tags.orchestrator,
-            ssh_target=orchestrator.ssh_target,
+            ssh=orchestrator.ssh_target,
             ssh_port=orchestrator.ssh_port,
             secret_files=(TAILSCALE_AUTH_KEY_FILE, ORCHESTRATOR_ENV_FILE),
         )
@@ -80,13 +80,13 @@ def host_specs(config: StackConfig) -> tuple[HostSpec, ...]:
         files: tuple[SecretFile, ...] = (TAILSCALE_AUTH_KEY_FILE,)
         if relay.infisical_relay:
             files += (INFISICAL_RELAY_ENV_FILE,)
-        address = ipaddress.IPv4Interface(relay.address).ip
         hosts.append(
             HostSpec(
                 name=relay.tailnet_hostname,
                 role=Role.RELAY,
                 tag=config.tailnet.tags.relay,
-                ssh_target=f"{RELAY_ADMIN_USER}@{address}",
+                # The template's cloud-init user, at the VM's static address.
+                ssh=SshLogin(RELAY_ADMIN_USER, str(relay.address.ip)),
                 ssh_port=22,
                 secret_files=files,
                 relay=relay,

@@ -7,12 +7,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from infra.decided.stack import StackModel, build_stack_model
-from infra.deploy.machines import declare_nodes, declare_relay_vms
+from infra.decided.stack import DecidedStack, decide_stack
+from infra.deploy.machines import declare_hosts, declare_relay_vms, declare_switch, joined
 from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
-from infra.edge.loading import LoadedStack, load_stack, project_settings
+from infra.edge.loading import load_stack, project_settings
 from infra.edge.settings import CONFIG_KEYS, PROJECT
+from infra.nixos.pipeline import JoinsTailnet
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
 
@@ -39,50 +40,63 @@ def read_pulumi_config(source: str) -> dict[str, Any]:
     return project_settings(present, source, secret_keys)
 
 
-def declare_stack(stack: LoadedStack, model: StackModel | None = None) -> None:
-    """Declare every resource, in the order the hosts need them (VMs → keys → hosts → devices)."""
-    model = model or build_stack_model(stack.config)
+def declare_stack(stack: DecidedStack) -> None:
+    """Map the decided stack onto resources, each declared once its dependencies exist:
+    VMs → keys → hosts → switches of hosts that join there → device lookups → the rest."""
     providers = declare_providers(stack.config, stack.secrets)
-    vms = declare_relay_vms(model, providers)
+    vms = declare_relay_vms(stack, providers)
     tailnet = Tailnet(
         "tailnet",
         TailnetArgs(
-            model.tailnet,
+            stack.tailnet,
             providers.tailscale,
             # A single-use key is spent by its first machine: a new VM needs a new key.
             host_machines={name: [vm.vm] for name, vm in vms.items()},
         ),
     )
-    nodes = declare_nodes(model, stack.secrets, tailnet.host_keys, vms)
-    # The orchestrator (no install) joins the tailnet with its first switch.
-    for node in nodes.values():
-        if not node.installs:
-            node.declare_update()
+    prepared = declare_hosts(stack, tailnet.host_keys, vms)
+    # A host that joins the tailnet at its first switch (the orchestrator) switches before
+    # its device is looked up; one that joined at install switches after the lookup.
+    switches = {
+        host.name: declare_switch(host, prepared[host.name], vms.get(host.name))
+        for host in stack.hosts
+        if host.pipeline.joins_tailnet is JoinsTailnet.AT_SWITCH
+    }
     devices = TailnetDevices(
         "tailnet-devices",
         TailnetDevicesArgs(
-            model.tailnet,
+            stack.tailnet,
             providers.tailscale,
             tailnet,
-            # A device can be looked up only once its host has installed and joined.
-            host_ready={name: node.joined for name, node in nodes.items()},
+            # A device can be looked up only once its host has joined.
+            host_ready={
+                host.name: joined(host, prepared[host.name], switches.get(host.name))
+                for host in stack.hosts
+            },
         ),
     )
-    # Order on a relay: VM → install → device lookup (split DNS) → later switches.
-    for name, node in nodes.items():
-        if node.installs:
-            node.declare_update(after=devices.dns_served_by(name))
+    switches |= {
+        host.name: declare_switch(
+            host, prepared[host.name], vms.get(host.name), after=devices.dns_served_by(host.name)
+        )
+        for host in stack.hosts
+        if host.pipeline.joins_tailnet is JoinsTailnet.AT_INSTALL
+    }
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)
     pulumi.export("TAILSCALE_AUTH_KEY", tailnet.worker_key)
 
 
+def decide_from_pulumi_config(stack_name: str) -> DecidedStack:
+    """What ``pulumi up`` starts from: the CLI's config and the stack's SOPS file, decided once."""
+    source = f"Pulumi.{stack_name}.yaml"
+    loaded = load_stack(stack_name, read_pulumi_config(source), source=source)
+    return decide_stack(loaded.config, loaded.secrets, loaded.sources)
+
+
 def main() -> None:
-    stack_name = pulumi.get_stack()
     try:
-        source = f"Pulumi.{stack_name}.yaml"
-        stack = load_stack(stack_name, read_pulumi_config(source), source=source)
-        model = build_stack_model(stack.config)
+        stack = decide_from_pulumi_config(pulumi.get_stack())
     except ConfigError as error:
         # RunError prints the message without a traceback; nothing has been declared yet.
         raise pulumi.RunError(str(error)) from None
-    declare_stack(stack, model)
+    declare_stack(stack)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -55,34 +56,68 @@ def _matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _ipv4_interface(value: str) -> str:
+# Addresses become ipaddress values here, once: nothing past the edge parses them again.
+
+
+def _ipv4_interface(value: object) -> ipaddress.IPv4Interface:
+    if isinstance(value, ipaddress.IPv4Interface):
+        return value
     try:
-        interface = ipaddress.IPv4Interface(value)
+        interface = ipaddress.IPv4Interface(_text(value))
     except ValueError:
         raise _fail("an IPv4 address with prefix length, e.g. 10.100.10.2/24") from None
-    if "/" not in value or interface.ip == interface.network.network_address:
+    if "/" not in _text(value) or interface.ip == interface.network.network_address:
         raise _fail(
             "a host address with prefix length (not the network address), e.g. 10.100.10.2/24"
         )
-    return value
+    return interface
 
 
-def _ipv4_address(value: str) -> str:
+def _ipv4_address(value: object) -> ipaddress.IPv4Address:
+    if isinstance(value, ipaddress.IPv4Address):
+        return value
     try:
-        ipaddress.IPv4Address(value)
+        return ipaddress.IPv4Address(_text(value))
     except ValueError:
         raise _fail("an IPv4 address, e.g. 10.100.10.1") from None
-    return value
 
 
-def _ipv4_network(value: str) -> str:
+def _ipv4_network(value: object) -> ipaddress.IPv4Network:
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
     try:
-        ipaddress.IPv4Network(value, strict=True)
+        return ipaddress.IPv4Network(_text(value), strict=True)
     except ValueError:
         raise _fail(
             "an IPv4 network in CIDR form with no host bits set, e.g. 10.100.10.0/24"
         ) from None
+
+
+def _text(value: object) -> str:
+    # ipaddress also reads integers and bytes; a stack file writes addresses as text only.
+    if not isinstance(value, str):
+        raise ValueError(value)
     return value
+
+
+@dataclass(frozen=True)
+class SshLogin:
+    """Who logs in where: ``user@host``, split once at the edge."""
+
+    user: str
+    host: str
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}"
+
+
+def _ssh_login(value: object) -> SshLogin:
+    if isinstance(value, SshLogin):
+        return value
+    if not isinstance(value, str) or not _SSH_TARGET.match(value):
+        raise _fail("user@host, e.g. admin@orchestrator.lan")
+    user, host = value.split("@", 1)
+    return SshLogin(user, host)
 
 
 def _tag_owner(value: str) -> str:
@@ -121,7 +156,7 @@ DnsName = Annotated[
 ]
 Tag = Annotated[str, _matching(_TAG, "a tag of the form tag:[a-z0-9-]+, e.g. tag:relaymd-worker")]
 TagOwner = Annotated[str, AfterValidator(_tag_owner)]
-SshTarget = Annotated[str, _matching(_SSH_TARGET, "user@host, e.g. admin@orchestrator.lan")]
+SshTarget = Annotated[SshLogin, PlainValidator(_ssh_login)]
 ContainerImage = Annotated[
     str,
     _matching(
@@ -143,9 +178,9 @@ Slug = Annotated[str, _matching(_SLUG, "a slug of a-z, 0-9 and '-', e.g. prod")]
 ProxmoxName = Annotated[str, _matching(_PROXMOX_NAME, "a Proxmox node name, e.g. proxmox")]
 DatastoreId = Annotated[str, _matching(_DATASTORE, "a Proxmox datastore id, e.g. local-lvm")]
 HttpsUrl = Annotated[str, _matching(_HTTPS_URL, "an https:// URL, e.g. https://app.infisical.com")]
-Ipv4Interface = Annotated[str, AfterValidator(_ipv4_interface)]
-Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
-Ipv4Network = Annotated[str, AfterValidator(_ipv4_network)]
+Ipv4Interface = Annotated[ipaddress.IPv4Interface, PlainValidator(_ipv4_interface)]
+Ipv4Address = Annotated[ipaddress.IPv4Address, PlainValidator(_ipv4_address)]
+Ipv4Network = Annotated[ipaddress.IPv4Network, PlainValidator(_ipv4_network)]
 SshPublicKey = Annotated[
     str,
     _matching(

@@ -14,14 +14,18 @@ from infra.edge.rules import consistency_issues
 from infra.edge.secrets import StackSecrets, parse_secrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
 from infra.edge.sops import decrypt_document
+from infra.nixos.sources import NixosSources, read_nixos_sources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)
 class LoadedStack:
+    """Everything read from outside, validated: what the decided stack is built from."""
+
     config: StackConfig
     secrets: StackSecrets
+    sources: NixosSources
 
 
 def parse_config(stack: str, raw: Mapping[str, object], source: str) -> StackConfig:
@@ -53,7 +57,7 @@ def load_stack(
         else secrets_path
     )
     secrets = parse_secrets(document, config, source=str(shown_path))
-    return LoadedStack(config, secrets)
+    return LoadedStack(config, secrets, read_nixos_sources(config))
 
 
 def stack_file(project_root: Path, stack: str) -> Path:

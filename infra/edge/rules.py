@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator
 
 from infra.edge.errors import ConfigIssue
@@ -15,7 +14,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     for index, relay in enumerate(config.relays):
         issues += _relay_network_issues(f"relays[{index}]", relay)
     issues += _duplicates(config, "name", lambda relay: relay.name)
-    issues += _duplicates(config, "address", lambda relay: str(_interface(relay).ip))
+    issues += _duplicates(config, "address", lambda relay: str(relay.address.ip))
     issues += _duplicates(config, "vm_id", lambda relay: relay.vm_id)
     issues += _hostname_clashes(config)
     issues += _tag_issues(config)
@@ -53,26 +52,22 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
-def _interface(relay: RelayConfig) -> ipaddress.IPv4Interface:
-    return ipaddress.IPv4Interface(relay.address)
-
-
 def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue]:
-    interface = _interface(relay)
+    interface = relay.address
     network = interface.network
     if interface.ip == network.broadcast_address and network.prefixlen < 31:
         yield ConfigIssue(
             f"{path}.address",
-            relay.address,
+            str(interface),
             f"a host address inside {network}, not its broadcast address",
         )
-    if ipaddress.IPv4Address(relay.gateway) not in network:
+    if relay.gateway not in network:
         yield ConfigIssue(
-            f"{path}.gateway", relay.gateway, f"an address inside the relay's subnet {network}"
+            f"{path}.gateway", str(relay.gateway), f"an address inside the relay's subnet {network}"
         )
-    elif ipaddress.IPv4Address(relay.gateway) == interface.ip:
+    elif relay.gateway == interface.ip:
         yield ConfigIssue(
-            f"{path}.gateway", relay.gateway, "a gateway other than the relay's own address"
+            f"{path}.gateway", str(relay.gateway), "a gateway other than the relay's own address"
         )
 
 

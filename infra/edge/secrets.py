@@ -117,13 +117,4 @@ def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[Conf
         issues.append(
             ConfigIssue(f"relays.{name}", "[secret]", "the name of a relay configured in the stack")
         )
-    for relay in config.relays:
-        if relay.infisical_relay and secrets.relay(relay.name).infisical_relay_token is None:
-            issues.append(
-                ConfigIssue(
-                    f"relays.{relay.name}.infisical_relay_token",
-                    MISSING,
-                    "an enrollment token because the relay runs an Infisical Relay",
-                )
-            )
     return issues

@@ -1,4 +1,4 @@
-"""What each host's configuration says: pure decisions from the stack model.
+"""What each host's configuration says: pure decisions from the stack config.
 
 The template only places these values; the NixOS modules hold the behaviour.
 """
@@ -15,18 +15,17 @@ from infra.decided.hosts import (
     HostSpec,
     Role,
 )
-from infra.decided.stack import StackModel
+from infra.edge.settings import StackConfig
 
 
-def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:
+def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
     """Template context for one host: plain str/int/bool/list values, nothing secret."""
-    config = model.config
     values: dict[str, Any] = {
         "is_orchestrator": host.role is Role.ORCHESTRATOR,
         "hostname": host.name,
         "state_version": config.nixos.state_version,
         "hardening": {
-            "adminUser": host.ssh_target.split("@", 1)[0],
+            "adminUser": host.ssh.user,
             "sshPort": host.ssh_port,
             "authorizedKeys": list(config.nixos.admin_ssh_keys),
         },
@@ -38,7 +37,9 @@ def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:
             "hostname": host.name,
             "tags": [host.tag],
             "authKeyFile": TAILSCALE_AUTH_KEY_FILE.path,
-            "advertiseRoutes": list(host.relay.advertise_routes) if host.relay else [],
+            "advertiseRoutes": [str(route) for route in host.relay.advertise_routes]
+            if host.relay
+            else [],
         },
     }
     if host.role is Role.ORCHESTRATOR:
@@ -56,13 +57,13 @@ def host_values(model: StackModel, host: HostSpec) -> dict[str, Any]:
     if relay is None:
         raise ValueError(f"relay host {host.name} has no relay settings")
     values["proxmox_guest"] = {
-        "address": relay.address,
-        "gateway": relay.gateway,
-        "nameservers": list(relay.nameservers),
+        "address": str(relay.address),
+        "gateway": str(relay.gateway),
+        "nameservers": [str(server) for server in relay.nameservers],
     }
     values["relay"] = {
         "internalDomain": relay.internal_domain,
-        "upstreamNameservers": list(relay.nameservers),
+        "upstreamNameservers": [str(server) for server in relay.nameservers],
         "tlsPassthroughUpstream": relay.tls_passthrough_upstream,
     }
     values["infisical_relay"] = (

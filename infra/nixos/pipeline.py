@@ -19,15 +19,17 @@ import posixpath
 import re
 import tarfile
 from base64 import b64encode
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import SecretStr
 
 from infra.decided.hosts import SECRETS_DIR, HostSpec, Role, SecretSource
+from infra.edge.errors import MISSING, ConfigError, ConfigIssue
+from infra.edge.secrets import StackSecrets
 from infra.edge.settings import NixosSettings
 from infra.nixos.scripts import Step, step_script
-
-RENDERED_NIXOS_ROOT = "nixos/"
-"""Where render_artifacts puts NixOS files; the host's tree is taken from under it."""
 
 # Environment variables: never a secret, so the plan shows every one of them.
 ENV_HOST = "RELAYMD_HOST"
@@ -78,6 +80,28 @@ _ENV_FILE_VARIABLE = {
 }
 
 
+class DeployTimeSecret(StrEnum):
+    """A secret that exists only once a resource does: the components supply its value."""
+
+    TAILSCALE_AUTH_KEY = "tailscale-auth-key"
+    """The host's own single-use key, minted by the Tailnet component (the file holds it bare)."""
+    DEPLOY_KEY = "deploy-key"
+    """A relay VM's deploy key, minted with the RelayVm (an OpenSSH private key file)."""
+
+
+StdinSecret = SecretStr | DeployTimeSecret
+"""What a ``secrets/<name>`` file of stdin holds: its content, or which deploy-time value."""
+
+
+class JoinsTailnet(StrEnum):
+    """When a host first appears on the tailnet, which orders its tailnet lookups."""
+
+    AT_INSTALL = "install"
+    """A new relay joins with its install: lookups wait for it, and its switches for them."""
+    AT_SWITCH = "switch"
+    """The orchestrator joins with its first switch: lookups wait for that switch."""
+
+
 def host_file_name(source: SecretSource) -> str:
     """The name a root-only file's content travels under: ``secrets/host/<name>``."""
     return f"{STDIN_HOST_FILES_DIR}/{source.value}"
@@ -92,19 +116,6 @@ def secret_file_content(source: SecretSource, value: str) -> str:
 def deploy_key_file_content(private_key: str) -> str:
     """An OpenSSH private key file: ssh wants the final newline, and one is enough."""
     return private_key if private_key.endswith("\n") else private_key + "\n"
-
-
-def host_tree(artifacts: Mapping[str, str], host: str, all_hosts: Iterable[str]) -> dict[str, str]:
-    """The files one host builds from: its own directory plus shared modules, not other hosts'."""
-    others = set(all_hosts) - {host}
-    tree = {}
-    for path, text in artifacts.items():
-        if not path.startswith(RENDERED_NIXOS_ROOT):
-            continue
-        relative = path.removeprefix(RENDERED_NIXOS_ROOT)
-        if relative.split("/", 1)[0] not in others:
-            tree[relative] = text
-    return tree
 
 
 def _checked_path(path: str) -> str:
@@ -187,6 +198,9 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class HostPipeline:
+    """One host's commands and their order: install (relays, after the VM) → secret delivery →
+    update; the tailnet's lookups of the host sit where ``joins_tailnet`` says."""
+
     host: HostSpec
     configuration_hash: str
     install: CommandSpec | None
@@ -195,6 +209,14 @@ class HostPipeline:
     """Root-only files over SSH: before the orchestrator's first switch, after a relay's
     install, and again whenever what they hold changes."""
     update: CommandSpec
+    stdin_secrets: Mapping[str, StdinSecret]
+    """Every ``secrets/<name>`` any of the commands carries, and where its content comes from."""
+    joins_tailnet: JoinsTailnet
+
+    @property
+    def commands(self) -> tuple[CommandSpec, ...]:
+        first = (self.install,) if self.install is not None else ()
+        return (*first, self.deliver_secrets, self.update)
 
 
 def command_stdin(spec: CommandSpec, secrets: Mapping[str, str]) -> str:
@@ -213,7 +235,7 @@ def _connection(host: HostSpec) -> dict[str, str]:
     """What every step that logs in reads: which host, as whom, and how to trust its keys."""
     return {
         ENV_HOST: host.name,
-        ENV_SSH_TARGET: host.ssh_target,
+        ENV_SSH_TARGET: str(host.ssh),
         ENV_SSH_PORT: str(host.ssh_port),
         ENV_SSH_HOST_KEYS: TRUST_ON_FIRST_USE if host.role is Role.RELAY else USER_KNOWN_HOSTS,
     }
@@ -231,11 +253,53 @@ def _host_files(host: HostSpec) -> dict[str, str]:
     return {ENV_SECRETS_DIR: SECRETS_DIR, ENV_HOST_FILE_PATHS: host_file_paths(host)}
 
 
-def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str]) -> HostPipeline:
+def _host_file_contents(host: HostSpec, secrets: StackSecrets) -> dict[str, StdinSecret]:
+    """The content of every root-only file the host receives. The one place that checks each
+    has a value: a missing one is a configuration error, before anything is declared."""
+    contents: dict[str, StdinSecret] = {}
+    issues = []
+    for secret_file in host.secret_files:
+        source = secret_file.source
+        if source is SecretSource.TAILSCALE_HOST_KEY:
+            contents[host_file_name(source)] = DeployTimeSecret.TAILSCALE_AUTH_KEY
+            continue
+        value, path, why = _sops_value(source, host, secrets)
+        if value is None:
+            issues.append(ConfigIssue(path, MISSING, why))
+        else:
+            content = secret_file_content(source, value.get_secret_value())
+            contents[host_file_name(source)] = SecretStr(content)
+    if issues:
+        raise ConfigError("the stack's SOPS file", issues)
+    return contents
+
+
+def _sops_value(
+    source: SecretSource, host: HostSpec, secrets: StackSecrets
+) -> tuple[SecretStr | None, str, str]:
+    """The SOPS value a file is made from, its path in the SOPS file, and why it is needed."""
+    if source is SecretSource.ORCHESTRATOR_INFISICAL_TOKEN:
+        token = secrets.orchestrator.infisical_token
+        return token, "orchestrator.infisical_token", "the orchestrator's Infisical token"
+    relay = host.relay.name if host.relay is not None else host.name
+    return (
+        secrets.relay(relay).infisical_relay_token,
+        f"relays.{relay}.infisical_relay_token",
+        "an enrollment token because the relay runs an Infisical Relay",
+    )
+
+
+def host_pipeline(
+    host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str], secrets: StackSecrets
+) -> HostPipeline:
     digest = configuration_hash(tree, nixos)
     connection = _connection(host)
     file_secrets = tuple(host_file_name(f.source) for f in host.secret_files)
     key_names = (STDIN_DEPLOY_KEY,) if host.role is Role.RELAY else ()
+    stdin_secrets: dict[str, StdinSecret] = {
+        **{name: DeployTimeSecret.DEPLOY_KEY for name in key_names},
+        **_host_file_contents(host, secrets),
+    }
     ssh_timeout = {ENV_SSH_TIMEOUT: str(SSH_TIMEOUT_S)}
     # A new relay receives its files with the install (--extra-files).
     install = None
@@ -289,4 +353,5 @@ def host_pipeline(host: HostSpec, nixos: NixosSettings, tree: Mapping[str, str])
         update_script=step_script(Step.UPDATE),
         timeout="2h",
     )
-    return HostPipeline(host, digest, install, deliver, update)
+    joins = JoinsTailnet.AT_INSTALL if install is not None else JoinsTailnet.AT_SWITCH
+    return HostPipeline(host, digest, install, deliver, update, stdin_secrets, joins)

@@ -12,12 +12,9 @@ from functools import cache
 import jinja2
 
 from infra.decided.hosts import HostSpec
-from infra.decided.stack import StackModel
+from infra.edge.settings import StackConfig
 from infra.nixos.host_values import host_values
 from infra.nixos.nix_escape import NixLiteral, nix_value
-from infra.nixos.sources import TEMPLATES_DIR
-
-TEMPLATE_NAME = "configuration.nix.j2"
 
 
 class UnescapedValueError(TypeError):
@@ -41,7 +38,6 @@ def _nix_filter(value: object) -> NixLiteral:
 @cache
 def template_environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
         finalize=_only_escaped,
         autoescape=False,  # noqa: S701 - output is Nix, escaped by the nix filter instead
@@ -53,6 +49,11 @@ def template_environment() -> jinja2.Environment:
     return environment
 
 
-def render_host_configuration(model: StackModel, host: HostSpec) -> str:
-    template = template_environment().get_template(TEMPLATE_NAME)
-    return template.render(host_values(model, host))
+@cache
+def _compiled(template: str) -> jinja2.Template:
+    # Compiled once per text: every host of a stack shares one template.
+    return template_environment().from_string(template)
+
+
+def render_host_configuration(config: StackConfig, host: HostSpec, template: str) -> str:
+    return _compiled(template).render(host_values(config, host))

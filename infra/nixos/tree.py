@@ -7,24 +7,47 @@ nixos/modules/<file>.nix            every repository module, verbatim
 
 from __future__ import annotations
 
-from infra.decided.hosts import Role
-from infra.decided.stack import StackModel
-from infra.nixos.render import render_host_configuration
-from infra.nixos.sources import hardware_source, module_sources
+from collections.abc import Mapping, Sequence
 
-MODULES_DIR = "nixos/modules"
+from infra.decided.hosts import HostSpec, Role
+from infra.edge.settings import StackConfig
+from infra.nixos.render import render_host_configuration
+from infra.nixos.sources import NixosSources
+
+RENDERED_NIXOS_ROOT = "nixos/"
+"""Where the NixOS files sit among the rendered artifacts."""
+MODULES_DIR = "modules"
 
 
 def host_directory(host_name: str) -> str:
-    return f"nixos/{host_name}"
+    return f"{RENDERED_NIXOS_ROOT}{host_name}"
 
 
-def nixos_tree(model: StackModel) -> dict[str, str]:
-    files = {f"{MODULES_DIR}/{name}": text for name, text in module_sources().items()}
-    for host in model.hosts:
+def nixos_tree(
+    config: StackConfig, hosts: Sequence[HostSpec], sources: NixosSources
+) -> dict[str, str]:
+    """Every NixOS file of the stack, by its path under ``build/<stack>/``."""
+    files = {
+        f"{RENDERED_NIXOS_ROOT}{MODULES_DIR}/{name}": text for name, text in sources.modules.items()
+    }
+    for host in hosts:
         directory = host_directory(host.name)
-        files[f"{directory}/configuration.nix"] = render_host_configuration(model, host)
+        files[f"{directory}/configuration.nix"] = render_host_configuration(
+            config, host, sources.template
+        )
         if host.role is Role.ORCHESTRATOR:
-            hardware = model.config.orchestrator.hardware_configuration
-            files[f"{directory}/hardware-configuration.nix"] = hardware_source(hardware)
+            hardware = sources.hardware[config.orchestrator.hardware_configuration]
+            files[f"{directory}/hardware-configuration.nix"] = hardware
     return files
+
+
+def host_tree(nixos_files: Mapping[str, str], host: str) -> dict[str, str]:
+    """The files one host builds, relative to ``nixos/``: its own directory and the shared
+    modules, never another host's."""
+    own = (f"{host}/", f"{MODULES_DIR}/")
+    tree = {}
+    for path, text in nixos_files.items():
+        relative = path.removeprefix(RENDERED_NIXOS_ROOT)
+        if relative.startswith(own):
+            tree[relative] = text
+    return tree

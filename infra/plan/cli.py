@@ -8,8 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.decided.artifacts import render_artifacts
-from infra.decided.stack import build_stack_model
+from infra.decided.stack import decide_stack
 from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
 from infra.plan.document import plan_document, plan_json
@@ -28,31 +27,20 @@ def _progress(message: str) -> None:
 def render_stack(
     stack: str, project_root: Path = PROJECT_ROOT
 ) -> tuple[dict[str, str], dict[str, object]]:
-    """Validate, run the program under the mock engine and render every artifact."""
+    """Validate, decide once, run the program on that decision under the mock engine and
+    render every artifact: one SOPS decryption, one decided stack, one render."""
     started = time.monotonic()
     _progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
     raw = read_stack_file(project_root, stack)
     loaded = load_stack(stack, raw, project_root=project_root)
-    if project_root != PROJECT_ROOT:
-        # The program resolves relative paths against this checkout; make them absolute.
-        raw = {**raw, "sops": _absolute_sops(raw.get("sops"), project_root, stack)}
-    _progress("Evaluating the tailnet policy's own tests")
-    model = build_stack_model(loaded.config)
+    _progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
+    decided = decide_stack(loaded.config, loaded.secrets, loaded.sources)
     _progress("Running the Pulumi program under the mock engine (offline, preview)")
-    deployment = run_program(stack, raw, preview=True)
-    _progress("Rendering artifacts")
-    files = render_artifacts(model)
+    deployment = run_program(stack, raw, preview=True, decided=decided)
+    files = dict(decided.artifacts)
     files["plan.json"] = plan_json(deployment)
     _progress(f"Done in {time.monotonic() - started:.1f}s")
     return files, plan_document(deployment)
-
-
-def _absolute_sops(settings: object, project_root: Path, stack: str) -> dict[str, str]:
-    given = settings if isinstance(settings, dict) else {}
-    absolute = {"file": str(project_root / given.get("file", f"secrets/{stack}.sops.yaml"))}
-    if given.get("age_key_file"):
-        absolute["age_key_file"] = str(project_root / given["age_key_file"])
-    return absolute
 
 
 def _plan(arguments: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.decided.stack import DecidedStack
+from infra.deploy.program import declare_stack
 from infra.edge.loading import PROJECT_ROOT
 from infra.edge.settings import PROJECT
 from infra.plan.mocks import (
@@ -63,15 +65,50 @@ def run_program(
     preview: bool = True,
     resource_outputs: Mapping[str, ResourceOutputs] | None = None,
     call_results: Mapping[str, CallResults] | None = None,
+    decided: DecidedStack | None = None,
 ) -> Deployment:
-    """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would."""
+    """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would.
+
+    Without ``decided`` the program's entry point runs as under ``pulumi up``: it reads the
+    config and the SOPS file and decides the stack itself. With it, the program declares that
+    decision, so a caller that already decided (the plan) does not decrypt and decide twice.
+    """
+
+    def program() -> None:
+        if decided is None:
+            runpy.run_path(str(PROGRAM_ENTRY), run_name="__main__")
+        else:
+            declare_stack(decided)
+
+    return run_declarations(
+        stack,
+        program,
+        raw_config=raw_config,
+        preview=preview,
+        resource_outputs=resource_outputs,
+        call_results=call_results,
+    )
+
+
+def run_declarations(
+    stack: str,
+    declare: Callable[[], None],
+    *,
+    raw_config: Mapping[str, Any] | None = None,
+    preview: bool = True,
+    resource_outputs: Mapping[str, ResourceOutputs] | None = None,
+    call_results: Mapping[str, CallResults] | None = None,
+) -> Deployment:
+    """Run ``declare`` (the program, or one component) under the mock engine and record it."""
     mocks = PlanMocks(
         preview=preview, resource_outputs=resource_outputs or {}, call_results=call_results or {}
     )
     monitor = RecordingMonitor(mocks)
     # Each run starts from a clean runtime so runs in one process cannot leak into each other.
     settings.ROOT.set(None)
-    set_all_config({f"{PROJECT}:{key}": _config_text(value) for key, value in raw_config.items()})
+    set_all_config(
+        {f"{PROJECT}:{key}": _config_text(value) for key, value in (raw_config or {}).items()}
+    )
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
     # its error in the next one.
@@ -79,7 +116,7 @@ def run_program(
     exported: dict[str, ExportedOutput] = {}
 
     def program() -> Any:
-        runpy.run_path(str(PROGRAM_ENTRY), run_name="__main__")
+        declare()
         return _resolve_exports(exported)
 
     _sync_await(run_pulumi_func(program))

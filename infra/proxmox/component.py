@@ -33,8 +33,6 @@ class RelayVm(pulumi.ComponentResource):
     vm_id: pulumi.Output[str]
     """The provider's resource id (the install trigger). Proxmox may hand a replacement the same
     id, so the install is also replaced with ``vm`` itself."""
-    ssh_host: str
-    admin_user: str
     ssh_public_key: pulumi.Output[str]
     ssh_private_key: pulumi.Output[str]
     """Secret: the per-deployment key's private half, never written anywhere but Pulumi state."""
@@ -54,8 +52,6 @@ class RelayVm(pulumi.ComponentResource):
         self.ssh_public_key = deploy_key.public_key_openssh.apply(_one_line)
         # The mock engine (and older state) may not flag it: wrap it ourselves.
         self.ssh_private_key = pulumi.Output.secret(deploy_key.private_key_openssh)
-        self.ssh_host = spec.ssh_host
-        self.admin_user = spec.cloud_init.admin_user
         self.vm = proxmoxve.VmLegacy(
             f"{name}-vm",
             node_name=spec.node_name,
@@ -119,7 +115,6 @@ class RelayVm(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "vm_id": self.vm_id,
-                "ssh_host": self.ssh_host,
                 "ssh_public_key": self.ssh_public_key,
             }
         )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from infra.decided.hosts import RELAY_ADMIN_USER
-from infra.edge.settings import RelayConfig
+from infra.decided.hosts import HostSpec
 
 DISK_INTERFACE = "scsi0"
 """The template's system disk: the same interface keeps the clone from growing a second one."""
@@ -73,18 +71,17 @@ class VmSpec:
     tags: tuple[str, ...]
     description: str
 
-    @property
-    def ssh_host(self) -> str:
-        """The address installs and updates connect to: the static cloud-init address."""
-        return str(ipaddress.IPv4Interface(self.cloud_init.address).ip)
-
 
 def vm_tags(stack: str) -> tuple[str, ...]:
     # Proxmox stores tags sorted and lower-case; anything else reads back as a diff.
     return tuple(sorted({"relaymd", "relaymd-relay", stack.lower()}))
 
 
-def vm_spec(relay: RelayConfig, stack: str) -> VmSpec:
+def vm_spec(host: HostSpec, stack: str) -> VmSpec:
+    """The VM of a relay host; cloud-init creates the user its installs log in as."""
+    relay = host.relay
+    if relay is None:
+        raise ValueError(f"host {host.name} is not a relay: it has no VM")
     return VmSpec(
         vm_name=relay.tailnet_hostname,
         node_name=relay.proxmox_node,
@@ -103,10 +100,10 @@ def vm_spec(relay: RelayConfig, stack: str) -> VmSpec:
         nic=NicSpec(bridge=relay.bridge, vlan_id=relay.vlan, model=NIC_MODEL),
         cloud_init=CloudInitSpec(
             datastore_id=relay.datastore,
-            address=relay.address,
-            gateway=relay.gateway,
-            nameservers=tuple(relay.nameservers),
-            admin_user=RELAY_ADMIN_USER,
+            address=str(relay.address),
+            gateway=str(relay.gateway),
+            nameservers=tuple(str(server) for server in relay.nameservers),
+            admin_user=host.ssh.user,
         ),
         guest_agent=relay.guest_agent,
         operating_system=OPERATING_SYSTEM,

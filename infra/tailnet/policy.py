@@ -136,9 +136,7 @@ def build_policy(config: StackConfig) -> Policy:
 
 def relay_routes(config: StackConfig) -> tuple[str, ...]:
     """Every route a relay advertises, deduplicated and sorted by address."""
-    networks = {
-        ipaddress.IPv4Network(route) for relay in config.relays for route in relay.advertise_routes
-    }
+    networks = {route for relay in config.relays for route in relay.advertise_routes}
     return tuple(str(network) for network in sorted(networks))
 
 

@@ -50,15 +50,17 @@ def deploy(raw_config: Mapping[str, Any], *, preview: bool = False) -> Deploymen
 
 
 def commands(deployment: Deployment, host: str) -> dict[str, RecordedResource]:
-    """The host's commands keyed by step: install, secrets, update.
+    """The host's commands keyed by step: install, secrets (its NixosHost), update (its
+    NixosSwitch).
 
-    Matched by parent (the host's NixosHost), not by name prefix: relaymd-relay-2's
-    commands also start with "relaymd-relay-".
+    Matched by parent, not by name prefix: relaymd-relay-2's commands also start with
+    "relaymd-relay-".
     """
+    parents = {host, f"{host}-switch"}
     return {
         resource.name.removeprefix(f"{host}-"): resource
         for resource in deployment.by_type(COMMAND)
-        if resource.parent_urn is not None and resource.parent_urn.endswith(f"::{host}")
+        if resource.parent_urn is not None and resource.parent_urn.rsplit("::", 1)[-1] in parents
     }
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra.decided.artifacts import render_artifacts
-from infra.decided.stack import StackModel, build_stack_model
-from infra.edge.loading import parse_config
 from infra.plan.files import write_tree
+from tests.support.decided import decided_of
 from tests.support.stacks import enable_infisical_relay, example_raw_config
 
 HOSTILE_KEY_COMMENT = 'x" ; services.openssh.enable = false; "${builtins.abort "boom"}\\ \'\' $'
@@ -40,12 +38,8 @@ def full_raw_config() -> dict[str, Any]:
     return raw
 
 
-def model_of(raw: dict[str, Any]) -> StackModel:
-    return build_stack_model(parse_config("example", raw, "Pulumi.example.yaml"))
-
-
 def render_tree(raw: dict[str, Any], directory: Path) -> dict[str, str]:
     """Render every artifact of ``raw`` into ``directory``; return the NixOS files."""
-    files = render_artifacts(model_of(raw))
+    files = dict(decided_of(raw).artifacts)
     write_tree(directory, files)
     return {path: text for path, text in files.items() if path.startswith("nixos/")}

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-import infra.deploy.machines
+import infra.decided.stack
 from infra.decided.hosts import SECRETS_DIR
-from infra.decided.stack import StackModel
 from infra.nixos.component import INTERPRETER
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
@@ -45,22 +44,21 @@ ORCHESTRATOR = "relaymd-orchestrator"
 
 
 def rendered_tree(relay_text: str) -> dict[str, str]:
-    """Stand-in for the rendered NixOS tree (built elsewhere), as render_artifacts returns it."""
+    """Stand-in for the rendered NixOS tree (built elsewhere), as nixos_tree returns it."""
     return {
         "nixos/modules/disko.nix": "{ ... }: { }\n",
         f"nixos/{RELAY}/configuration.nix": relay_text,
         f"nixos/{ORCHESTRATOR}/configuration.nix": "{ ... }: { imports = [ ]; }\n",
-        "infisical/secrets.json": "{}\n",
     }
 
 
 @pytest.fixture
 def render_relay_as(monkeypatch: pytest.MonkeyPatch) -> Any:
     def use(relay_text: str) -> None:
-        def render(_: StackModel) -> dict[str, str]:
+        def render(*_: Any) -> dict[str, str]:
             return rendered_tree(relay_text)
 
-        monkeypatch.setattr(infra.deploy.machines, "render_artifacts", render)
+        monkeypatch.setattr(infra.decided.stack, "nixos_tree", render)
 
     return use
 
@@ -100,7 +98,10 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
         assert command.inputs["interpreter"] == INTERPRETER
         assert command.inputs["logging"] == "stdoutAndStderr"
         assert command.parent_urn is not None
-        assert command.parent_urn.endswith(f"::{command.name.rsplit('-', 1)[0]}")
+        host, step = command.name.rsplit("-", 1)
+        # The switch is its own component, declared once the host is ready for it.
+        parent = f"{host}-switch" if step == "update" else host
+        assert command.parent_urn.endswith(f"::{parent}")
 
 
 def test_install_is_triggered_by_the_vm_and_reruns_only_for_a_new_one(

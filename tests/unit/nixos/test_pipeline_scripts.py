@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.decided.hosts import SECRETS_DIR, HostSpec, SecretSource
+from infra.decided.hosts import SECRETS_DIR, HostSpec, SecretSource, host_specs
 from infra.edge.loading import load_stack
+from infra.edge.secrets import StackSecrets
 from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
@@ -97,11 +98,10 @@ def stubs(tmp_path: Path) -> Path:
     return directory
 
 
-def example_hosts() -> tuple[dict[str, HostSpec], NixosSettings]:
-    from infra.decided.stack import build_stack_model
-
-    model = build_stack_model(load_stack("example", example_raw_config()).config)
-    return {host.role.value: host for host in model.hosts}, model.config.nixos
+def example_hosts() -> tuple[dict[str, HostSpec], NixosSettings, StackSecrets]:
+    loaded = load_stack("example", example_raw_config())
+    hosts = {host.role.value: host for host in host_specs(loaded.config)}
+    return hosts, loaded.config.nixos, loaded.secrets
 
 
 def run_script(
@@ -186,13 +186,13 @@ TREE = {"relaymd-relay/configuration.nix": "{ ... }: { }\n", "modules/disko.nix"
 
 
 def relay_pipeline() -> tuple[HostSpec, HostPipeline]:
-    hosts, nixos = example_hosts()
-    return hosts["relay"], host_pipeline(hosts["relay"], nixos, TREE)
+    hosts, nixos, secrets = example_hosts()
+    return hosts["relay"], host_pipeline(hosts["relay"], nixos, TREE, secrets)
 
 
 def orchestrator_pipeline() -> tuple[HostSpec, HostPipeline]:
-    hosts, nixos = example_hosts()
-    return hosts["orchestrator"], host_pipeline(hosts["orchestrator"], nixos, {})
+    hosts, nixos, secrets = example_hosts()
+    return hosts["orchestrator"], host_pipeline(hosts["orchestrator"], nixos, {}, secrets)
 
 
 def test_install_stages_root_only_files_and_keeps_secrets_off_argv(
@@ -266,8 +266,9 @@ def test_install_step_on_an_installed_relay_only_reports(stubs: Path, tmp_path: 
 
 
 def test_update_refuses_a_tree_without_the_hosts_configuration(stubs: Path, tmp_path: Path) -> None:
-    relay = example_hosts()[0]["relay"]
-    update = host_pipeline(relay, example_hosts()[1], {"modules/disko.nix": "{ }\n"}).update
+    hosts, nixos, secrets = example_hosts()
+    relay = hosts["relay"]
+    update = host_pipeline(relay, nixos, {"modules/disko.nix": "{ }\n"}, secrets).update
     stdin = command_stdin(update, secrets_for(relay))
     result = run_script(update, stubs, tmp_path, stdin, {})
     assert result.returncode == 1

@@ -9,6 +9,7 @@ from base64 import b64decode
 
 import pytest
 
+from infra.decided.hosts import host_specs
 from infra.edge.loading import load_stack
 from infra.nixos.pipeline import (
     STDIN_DEPLOY_KEY,
@@ -69,11 +70,9 @@ def test_a_secret_name_that_is_not_a_file_name_is_refused(name: str) -> None:
 
 
 def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
-    from infra.decided.stack import build_stack_model
-
-    model = build_stack_model(load_stack("example", example_raw_config()).config)
-    relay = next(host for host in model.hosts if host.relay is not None)
-    pipeline = host_pipeline(relay, model.config.nixos, TREE)
+    loaded = load_stack("example", example_raw_config())
+    relay = next(host for host in host_specs(loaded.config) if host.relay is not None)
+    pipeline = host_pipeline(relay, loaded.config.nixos, TREE, loaded.secrets)
     everything = {**SECRETS, STDIN_DEPLOY_KEY: deploy_key_file_content("CANARY-key")}
     update = archive_files(command_stdin(pipeline.update, everything))
     # The update logs in with the deploy key but places no secret file.

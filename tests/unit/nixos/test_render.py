@@ -8,19 +8,23 @@ from typing import Any
 import jinja2
 import pytest
 
-from infra.decided.artifacts import render_artifacts
 from infra.decided.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
-from infra.decided.stack import build_stack_model
 from infra.edge.errors import ConfigError
-from infra.edge.loading import load_stack
 from infra.nixos.render import UnescapedValueError, render_host_configuration, template_environment
-from infra.nixos.sources import NIXOS_DIR, PROJECT_ROOT, module_sources
-from tests.support.nixos_stacks import full_raw_config, model_of
+from infra.nixos.sources import (
+    NIXOS_DIR,
+    PROJECT_ROOT,
+    TEMPLATE_NAME,
+    TEMPLATES_DIR,
+    module_sources,
+)
+from tests.support.decided import decided_from_sops, decided_of
+from tests.support.nixos_stacks import full_raw_config
 from tests.support.stacks import canary_values
 
 
 def test_tree_holds_each_host_and_verbatim_modules(example_config: dict[str, Any]) -> None:
-    files = render_artifacts(model_of(example_config))
+    files = decided_of(example_config).artifacts
     nixos = sorted(path for path in files if path.startswith("nixos/"))
     modules = {f"nixos/modules/{name}" for name in module_sources()}
     assert set(nixos) == modules | {
@@ -35,16 +39,15 @@ def test_tree_holds_each_host_and_verbatim_modules(example_config: dict[str, Any
 
 
 def test_rendering_is_deterministic() -> None:
-    first = render_artifacts(model_of(full_raw_config()))
-    second = render_artifacts(model_of(full_raw_config()))
+    first = decided_of(full_raw_config()).artifacts
+    second = decided_of(full_raw_config()).artifacts
     assert first == second
 
 
 def test_configurations_reference_secret_paths_never_values(
     canary_stack: dict[str, Any], canary_document: dict[str, Any]
 ) -> None:
-    loaded = load_stack("example", canary_stack)
-    files = render_artifacts(build_stack_model(loaded.config))
+    files = decided_from_sops(canary_stack).artifacts
     canaries = list(canary_values(canary_document))
     assert len(canaries) >= 5
     leaked = [
@@ -73,10 +76,11 @@ def test_template_refuses_undefined_names() -> None:
 
 
 def test_relay_configuration_enables_infisical_relay_only_when_configured() -> None:
-    model = model_of(full_raw_config())
-    relay_1, relay_2 = (host for host in model.hosts if host.relay is not None)
-    assert "enable = true;" in render_host_configuration(model, relay_1)
-    disabled = render_host_configuration(model, relay_2)
+    stack = decided_of(full_raw_config())
+    relay_1, relay_2 = (host.spec for host in stack.relays)
+    template = (TEMPLATES_DIR / TEMPLATE_NAME).read_text()
+    assert "enable = true;" in render_host_configuration(stack.config, relay_1, template)
+    disabled = render_host_configuration(stack.config, relay_2, template)
     assert "enable = false;" in disabled
     assert "infisical-relay.env" not in disabled
 
@@ -105,14 +109,14 @@ def test_hostile_values_in_strict_fields_are_rejected_with_the_field_path(
         example_config.setdefault(section, {})[field] = value
         path = f"{section}.{field}"
     with pytest.raises(ConfigError) as raised:
-        model_of(example_config)
+        decided_of(example_config)
     assert path in str(raised.value)
 
 
 def test_missing_hardware_file_is_named_with_the_fix(example_config: dict[str, Any]) -> None:
     example_config["orchestrator"]["hardware_configuration"] = "nixos/hardware/absent.nix"
     with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration") as raised:
-        model_of(example_config)
+        decided_of(example_config)
     assert "nixos-generate-config" not in str(raised.value)  # the fix names the file to copy
     assert "hardware-configuration.nix to nixos/hardware/absent.nix" in str(raised.value)
 
@@ -120,13 +124,13 @@ def test_missing_hardware_file_is_named_with_the_fix(example_config: dict[str, A
 def test_hardware_configuration_is_required(example_config: dict[str, Any]) -> None:
     del example_config["orchestrator"]["hardware_configuration"]
     with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration: got nothing"):
-        model_of(example_config)
+        decided_of(example_config)
 
 
 def test_a_host_cannot_shadow_the_modules_directory(example_config: dict[str, Any]) -> None:
     example_config["relays"][0]["tailnet_hostname"] = "modules"
     with pytest.raises(ConfigError, match=r"relays\[0\]\.tailnet_hostname"):
-        model_of(example_config)
+        decided_of(example_config)
 
 
 def test_example_stack_files_exist_in_the_repository() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.edge.settings import RelayConfig
+from infra.decided.hosts import host_specs
+from infra.edge.loading import parse_config
 from infra.plan.document import plan_json
 from infra.proxmox.vm_spec import vm_spec
 from tests.support.deployments import (
@@ -20,7 +21,7 @@ from tests.support.deployments import (
     unwrap,
     with_second_relay,
 )
-from tests.support.stacks import stack_with_secrets
+from tests.support.stacks import example_raw_config, stack_with_secrets
 
 EXAMPLE_VM_INPUTS = {
     "nodeName": "proxmox",
@@ -127,19 +128,24 @@ def test_several_relays_get_their_own_vm_and_key(
 
 @pytest.mark.parametrize("vlan", [None, 1, 4094])
 def test_vm_spec_is_a_pure_function_of_the_relay(vlan: int | None) -> None:
-    relay = RelayConfig(
-        name="r",
-        proxmox_node="pve",
-        address="192.0.2.10/28",
-        gateway="192.0.2.1",
-        nameservers=["192.0.2.1", "192.0.2.2"],
-        tailnet_hostname="r-host",
-        vlan=vlan,
-    )
+    raw = example_raw_config()
+    raw["relays"] = [
+        {
+            "name": "r",
+            "proxmox_node": "pve",
+            "address": "192.0.2.10/28",
+            "gateway": "192.0.2.1",
+            "nameservers": ["192.0.2.1", "192.0.2.2"],
+            "tailnet_hostname": "r-host",
+            "vlan": vlan,
+        }
+    ]
+    relay = host_specs(parse_config("staging", raw, "test"))[1]
     spec = vm_spec(relay, "Staging")
     assert spec == vm_spec(relay, "Staging")
     assert spec.nic.vlan_id == vlan
-    assert spec.ssh_host == "192.0.2.10"
+    assert spec.cloud_init.address == "192.0.2.10/28"
+    assert spec.cloud_init.admin_user == relay.ssh.user == "admin"
     assert spec.tags == ("relaymd", "relaymd-relay", "staging")
     assert spec.cloud_init.nameservers == ("192.0.2.1", "192.0.2.2")
     assert spec.guest_agent is False  # documented default: the template may run no agent

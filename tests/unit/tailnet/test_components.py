@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from infra.decided.stack import build_stack_model
+from infra.decided.hosts import host_specs
 from infra.plan.document import KNOWN_AFTER_APPLY, plan_document
 from infra.plan.engine import Deployment, run_program
 from infra.plan.fakes import GET_DEVICE
+from infra.tailnet.model import build_tailnet_model
 from tests.support.stacks import example_raw_config
 from tests.unit.tailnet.support import config_from
 
@@ -47,8 +48,8 @@ def test_acl_carries_the_rendered_policy_and_refuses_to_overwrite_by_default() -
     raw = example_raw_config()
     deployment = run_program("example", raw)
     acl = deployment.named(ACL, "policy")
-    model = build_stack_model(config_from(raw))
-    assert acl.inputs["acl"] == model.tailnet.policy_text
+    config = config_from(raw)
+    assert acl.inputs["acl"] == build_tailnet_model(config, host_specs(config)).policy_text
     assert acl.inputs["overwriteExistingContent"] is False
     assert acl.inputs["resetAclOnDestroy"] is False
     assert parent_of(deployment, ACL, "policy") == "tailnet"
@@ -74,7 +75,7 @@ def test_worker_key_is_reusable_ephemeral_preauthorized_tagged_and_short_lived()
 def test_one_single_use_persistent_key_per_host_with_its_tag() -> None:
     raw = example_raw_config()
     deployment = run_program("example", raw)
-    hosts = build_stack_model(config_from(raw)).hosts
+    hosts = host_specs(config_from(raw))
     for host in hosts:
         key = deployment.named(KEY, f"host-key-{host.name}")
         assert key.inputs["reusable"] is False

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from infra.decided.stack import build_stack_model
+from infra.decided.hosts import host_specs
 from infra.edge.errors import ConfigError
 from infra.tailnet.evaluator import (
     accepting_rules,
@@ -16,6 +16,7 @@ from infra.tailnet.evaluator import (
     rule_accepts,
     selector_matches,
 )
+from infra.tailnet.model import build_tailnet_model
 from infra.tailnet.policy import AclRule, build_policy
 from tests.unit.tailnet.support import example_stack_config
 
@@ -88,7 +89,7 @@ def test_a_worker_tag_among_the_admins_is_refused_at_the_edge_and_by_the_policy_
         update={"tailnet": valid.tailnet.model_copy(update={"admins": admins})}
     )
     with pytest.raises(ConfigError) as raised:
-        build_stack_model(config)
+        build_tailnet_model(config, host_specs(config))
     assert raised.value.exit_status == 2
     assert "rule admins-ssh-to-hosts accepts it" in str(raised.value)
 

@@ -14,14 +14,15 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.decided.artifacts import render_artifacts
-from infra.decided.stack import build_stack_model
+from infra.decided.hosts import host_specs
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 from infra.plan.files import write_tree
 from infra.plan.mocks import PlanMocks, RecordingMonitor
 from infra.plan.report import render_report
 from infra.tailnet.component import Tailnet, TailnetArgs
+from infra.tailnet.model import build_tailnet_model
+from tests.support.decided import decided_from_sops
 from tests.support.stacks import canary_values, example_raw_config
 from tests.unit.tailnet.support import config_from
 
@@ -50,7 +51,7 @@ def test_worker_key_never_reaches_plan_files_or_logs(
     assert exported.value == WORKER_CANARY
     assert exported.secret is True
 
-    files = render_artifacts(build_stack_model(config_from(canary_stack)))
+    files = dict(decided_from_sops(canary_stack).artifacts)
     files["plan.json"] = plan_json(deployment)
     write_tree(tmp_path / "build", files)
     print(render_report(plan_document(deployment)))
@@ -71,7 +72,8 @@ def test_worker_key_never_reaches_plan_files_or_logs(
 
 def test_component_marks_every_key_output_secret_although_the_mock_does_not() -> None:
     """The mock engine leaves TailnetKey.key unmarked; the component's outputs must not be."""
-    model = build_stack_model(config_from(example_raw_config())).tailnet
+    config = config_from(example_raw_config())
+    model = build_tailnet_model(config, host_specs(config))
     mocks = PlanMocks(preview=False, resource_outputs={KEY: key_canary})
     settings.ROOT.set(None)
     set_all_config({})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.decided.artifacts import render_artifacts
-from infra.decided.stack import build_stack_model
 from infra.tailnet import hujson
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.policy import (
@@ -16,6 +14,7 @@ from infra.tailnet.policy import (
     probe_address,
 )
 from infra.tailnet.policy_document import policy_document, render_policy
+from tests.support.decided import decided_of
 from tests.support.stacks import example_raw_config
 from tests.unit.tailnet.support import config_from, example_stack_config
 
@@ -100,8 +99,8 @@ def test_probe_address_is_a_host_inside_the_route() -> None:
 def test_rendered_policy_is_an_artifact_and_matches_the_data(
     example_config: dict[str, Any],
 ) -> None:
-    model = build_stack_model(config_from(example_config))
-    files = render_artifacts(model)
+    model = decided_of(example_config)
+    files = model.artifacts
     text = files["tailscale/policy.hujson"]
     assert text == model.tailnet.policy_text
     assert hujson.parse(text) == hujson.plain(policy_document(model.tailnet.policy))
