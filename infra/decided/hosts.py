@@ -37,7 +37,6 @@ class SecretSource(StrEnum):
 class SecretFile:
     path: str
     source: SecretSource
-    mode: str = "0600"
 
 
 TAILSCALE_AUTH_KEY_FILE = SecretFile(

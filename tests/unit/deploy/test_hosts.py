@@ -1,4 +1,4 @@
-"""NixosHost under the mock engine: commands, triggers, ordering, and no secret in the open."""
+"""The program's hosts under the mock engine: commands, triggers, order, no secret shown."""
 
 from __future__ import annotations
 

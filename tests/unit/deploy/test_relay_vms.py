@@ -1,16 +1,11 @@
-"""RelayVm under the mock engine: every VM input, the deploy key, several relays."""
+"""The program's relay VMs under the mock engine: every input, the deploy key, several relays."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from infra.decided.hosts import host_specs
-from infra.edge.loading import parse_config
 from infra.plan.document import plan_json
-from infra.proxmox.vm_spec import vm_spec
 from tests.support.deployments import (
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
@@ -21,7 +16,7 @@ from tests.support.deployments import (
     unwrap,
     with_second_relay,
 )
-from tests.support.stacks import example_raw_config, stack_with_secrets
+from tests.support.stacks import stack_with_secrets
 
 EXAMPLE_VM_INPUTS = {
     "nodeName": "proxmox",
@@ -124,28 +119,3 @@ def test_several_relays_get_their_own_vm_and_key(
     assert second["networkDevices"] == [{"bridge": "vmbr0", "model": "virtio"}]
     assert second["initialization"]["ipConfigs"][0]["ipv4"]["address"] == "10.100.10.3/24"
     assert "vmId" not in vms["relay-1-vm"]
-
-
-@pytest.mark.parametrize("vlan", [None, 1, 4094])
-def test_vm_spec_is_a_pure_function_of_the_relay(vlan: int | None) -> None:
-    raw = example_raw_config()
-    raw["relays"] = [
-        {
-            "name": "r",
-            "proxmox_node": "pve",
-            "address": "192.0.2.10/28",
-            "gateway": "192.0.2.1",
-            "nameservers": ["192.0.2.1", "192.0.2.2"],
-            "tailnet_hostname": "r-host",
-            "vlan": vlan,
-        }
-    ]
-    relay = host_specs(parse_config("staging", raw, "test"))[1]
-    spec = vm_spec(relay, "Staging")
-    assert spec == vm_spec(relay, "Staging")
-    assert spec.nic.vlan_id == vlan
-    assert spec.cloud_init.address == "192.0.2.10/28"
-    assert spec.cloud_init.admin_user == relay.ssh.user == "admin"
-    assert spec.tags == ("relaymd", "relaymd-relay", "staging")
-    assert spec.cloud_init.nameservers == ("192.0.2.1", "192.0.2.2")
-    assert spec.guest_agent is False  # documented default: the template may run no agent

@@ -1,4 +1,4 @@
-"""The tailnet components under the mock engine: resources, inputs, ordering, outputs."""
+"""The program's tailnet under the mock engine: resources, inputs, ordering, outputs."""
 
 from __future__ import annotations
 
