@@ -129,15 +129,14 @@ def build_policy(config: StackConfig) -> Policy:
             TagOwnership(tags.relay, admins, "Relays: internal DNS and subnet routes."),
         ),
         acls=tuple(acls),
-        route_approvers=tuple((route, (tags.relay,)) for route in routes),
+        route_approvers=tuple((str(route), (tags.relay,)) for route in routes),
         tests=tuple(_tests(config, routes)),
     )
 
 
-def relay_routes(config: StackConfig) -> tuple[str, ...]:
+def relay_routes(config: StackConfig) -> tuple[ipaddress.IPv4Network, ...]:
     """Every route a relay advertises, deduplicated and sorted by address."""
-    networks = {route for relay in config.relays for route in relay.advertise_routes}
-    return tuple(str(network) for network in sorted(networks))
+    return tuple(sorted({route for relay in config.relays for route in relay.advertise_routes}))
 
 
 def admins_as_test_sources(admins: Iterable[str]) -> tuple[str, ...]:
@@ -145,10 +144,9 @@ def admins_as_test_sources(admins: Iterable[str]) -> tuple[str, ...]:
     return tuple(admin for admin in admins if not admin.startswith(("group:", "autogroup:")))
 
 
-def probe_address(route: str) -> str:
+def probe_address(route: ipaddress.IPv4Network) -> str:
     """A host inside ``route`` for tests to aim at."""
-    network = ipaddress.IPv4Network(route)
-    return str(next(iter(network.hosts()), network.network_address))
+    return str(next(iter(route.hosts()), route.network_address))
 
 
 def other_port(port: int) -> int:
@@ -156,7 +154,7 @@ def other_port(port: int) -> int:
     return port + 1 if port < 65535 else port - 1
 
 
-def _tests(config: StackConfig, routes: tuple[str, ...]) -> Iterable[PolicyTest]:
+def _tests(config: StackConfig, routes: tuple[ipaddress.IPv4Network, ...]) -> Iterable[PolicyTest]:
     tags = config.tailnet.tags
     port = config.orchestrator.port
     orchestrator_ssh = config.orchestrator.ssh_port

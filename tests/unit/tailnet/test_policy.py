@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Any
 
 from infra.tailnet import hujson
@@ -92,8 +93,8 @@ def test_group_and_autogroup_admins_own_tags_but_are_not_test_sources() -> None:
 
 
 def test_probe_address_is_a_host_inside_the_route() -> None:
-    assert probe_address("10.100.10.0/24") == "10.100.10.1"
-    assert probe_address("10.0.0.7/32") == "10.0.0.7"
+    assert probe_address(IPv4Network("10.100.10.0/24")) == "10.100.10.1"
+    assert probe_address(IPv4Network("10.0.0.7/32")) == "10.0.0.7"
 
 
 def test_rendered_policy_is_an_artifact_and_matches_the_data(
