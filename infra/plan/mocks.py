@@ -35,6 +35,8 @@ class RecordedResource:
     replace_with: tuple[str, ...] = ()
     """URNs whose replacement also replaces this resource."""
     delete_before_replace: bool = False
+    alias_parents: tuple[str, ...] = ()
+    """URNs of former parents the resource is aliased to: its state carries over from there."""
 
 
 @dataclass
@@ -105,5 +107,15 @@ class RecordingMonitor(MockMonitor):
                     replace_on_changes=tuple(request.replaceOnChanges),
                     replace_with=tuple(request.replace_with),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    alias_parents=_alias_parents(request),
                 )
             )
+
+
+def _alias_parents(request: Any) -> tuple[str, ...]:
+    # An alias is a full URN or a spec whose parent is a URN (or "no parent").
+    return tuple(
+        alias.spec.parentUrn
+        for alias in request.aliases
+        if alias.WhichOneof("alias") == "spec" and alias.spec.WhichOneof("parent") == "parentUrn"
+    )

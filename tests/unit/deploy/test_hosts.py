@@ -406,3 +406,14 @@ def test_relay_secret_files_reach_an_installed_relay_when_they_change(
     # The relay's own deploy key logs the delivery in.
     assert delivered[STDIN_DEPLOY_KEY] == DEPLOY_PRIVATE_CANARY + "\n"
     assert stdin_secrets(before["secrets"]) != delivered
+
+
+def test_the_update_keeps_its_state_from_when_nixoshost_was_its_parent(
+    example_config: dict[str, Any],
+) -> None:
+    """NixosSwitch now owns the update; the alias makes pulumi up move it, not replace it."""
+    deployment = deploy(example_config)
+    for host in (RELAY, ORCHESTRATOR):
+        prepared = deployment.named("relaymd:nixos:NixosHost", host)
+        update = commands(deployment, host)["update"]
+        assert update.alias_parents == (prepared.urn,)
