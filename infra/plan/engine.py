@@ -22,6 +22,7 @@ from infra.decided.stack import DecidedStack
 from infra.deploy.program import declare_stack
 from infra.edge.loading import PROJECT_ROOT
 from infra.edge.settings import PROJECT
+from infra.plan.input_schema import DeclaredResource, check_resources
 from infra.plan.mocks import (
     CallResults,
     PlanMocks,
@@ -66,6 +67,7 @@ def run_program(
     resource_outputs: Mapping[str, ResourceOutputs] | None = None,
     call_results: Mapping[str, CallResults] | None = None,
     decided: DecidedStack | None = None,
+    check_inputs: bool = True,
 ) -> Deployment:
     """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would.
 
@@ -87,6 +89,7 @@ def run_program(
         preview=preview,
         resource_outputs=resource_outputs,
         call_results=call_results,
+        check_inputs=check_inputs,
     )
 
 
@@ -98,8 +101,13 @@ def run_declarations(
     preview: bool = True,
     resource_outputs: Mapping[str, ResourceOutputs] | None = None,
     call_results: Mapping[str, CallResults] | None = None,
+    check_inputs: bool = True,
 ) -> Deployment:
-    """Run ``declare`` (the program, or one component) under the mock engine and record it."""
+    """Run ``declare`` (the program, or one component) under the mock engine and record it.
+
+    With ``check_inputs`` every input is checked against the provider SDKs' declared
+    input types (:mod:`infra.plan.input_schema`): the mock engine itself accepts anything.
+    """
     mocks = PlanMocks(
         preview=preview, resource_outputs=resource_outputs or {}, call_results=call_results or {}
     )
@@ -120,6 +128,11 @@ def run_declarations(
         return _resolve_exports(exported)
 
     _sync_await(run_pulumi_func(program))
+    if check_inputs:
+        check_resources(
+            DeclaredResource(resource.type, resource.name, resource.inputs)
+            for resource in monitor.recorded
+        )
     return Deployment(stack, preview, tuple(monitor.recorded), exported, mocks)
 
 
