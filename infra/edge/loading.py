@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from infra.edge.documents import STACK_FILE_BOUNDS, load_yaml, read_text
 from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.rules import consistency_issues
 from infra.edge.secrets import StackSecrets, parse_secrets
@@ -51,6 +51,15 @@ def load_stack(
     secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
     age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
     document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
+    if not isinstance(document, dict):
+        raise ConfigError(
+            str(secrets_path),
+            [
+                ConfigIssue(
+                    "sops.file", str(secrets_path), "a SOPS file whose plaintext is a mapping"
+                )
+            ],
+        )
     shown_path = (
         secrets_path.relative_to(project_root)
         if secrets_path.is_relative_to(project_root)
@@ -78,8 +87,34 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
                 )
             ],
         )
-    document = yaml.safe_load(path.read_text()) or {}
-    return project_settings(document.get("config") or {}, path.name)
+    text = read_text(path, field=path.name, bounds=STACK_FILE_BOUNDS)
+    document = load_yaml(text, source=path.name, bounds=STACK_FILE_BOUNDS)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            path.name,
+            [ConfigIssue("(top level)", _kind(document), "a mapping with a config: section")],
+        )
+    entries = document.get("config")
+    if entries is None:
+        entries = {}
+    if not isinstance(entries, dict):
+        raise ConfigError(
+            path.name,
+            [
+                ConfigIssue(
+                    "config",
+                    _kind(entries),
+                    f"a mapping of {PROJECT}:<key> entries (see Pulumi.example.yaml)",
+                )
+            ],
+        )
+    return project_settings(entries, path.name)
+
+
+def _kind(value: object) -> str:
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__} value"
 
 
 def project_settings(
