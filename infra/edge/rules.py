@@ -122,7 +122,19 @@ def _tag_issues(config: StackConfig) -> Iterator[ConfigIssue]:
 def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
     # The one check that looks at the tree: a missing file would only fail at build time.
     relative = config.orchestrator.hardware_configuration
-    if not hardware_file(relative).is_file():
+    path = hardware_file(relative)
+    directory = hardware_file("nixos/hardware")
+    # Copied verbatim into build/ and plan.json: it must be a real file in nixos/hardware/,
+    # never a link that could pull in /etc/passwd or a key.
+    linked = [part for part in (path, directory, directory.parent) if part.is_symlink()]
+    if linked or not path.resolve().is_relative_to(directory.resolve()):
+        yield ConfigIssue(
+            "orchestrator.hardware_configuration",
+            relative,
+            "a regular file inside nixos/hardware/, not a symbolic link: copy the host's "
+            "hardware-configuration.nix there",
+        )
+    elif not path.is_file():
         yield ConfigIssue(
             "orchestrator.hardware_configuration",
             relative,

@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from infra.edge.fields import (
     AbsolutePath,
+    AdvertisedRoute,
     ContainerImage,
     DatastoreId,
     DnsLabel,
     DnsName,
+    HostPort,
     HttpsUrl,
     Ipv4Address,
     Ipv4Interface,
-    Ipv4Network,
     NixosHardwareFile,
     ProxmoxName,
     SecretPath,
@@ -96,12 +97,10 @@ class RelayConfig(_Model):
     nameservers: Annotated[list[Ipv4Address], Field(min_length=1)]
     tailnet_hostname: DnsLabel
     internal_domain: DnsName = "internal"
-    advertise_routes: list[Ipv4Network] = []
+    advertise_routes: list[AdvertisedRoute] = []
     guest_agent: bool = False
     """Enable only when the template runs qemu-guest-agent, or creation waits for a timeout."""
-    tls_passthrough_upstream: (
-        Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None
-    ) = None
+    tls_passthrough_upstream: HostPort | None = None
     """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
     infisical_relay: bool = False
     """Run an Infisical Relay on this host (opens 8443 and 2222)."""
