@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from infra.edge.secrets import StackSecrets, parse_secrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
 from infra.edge.sops import decrypt_document
 from infra.nixos.sources import NixosSources, read_nixos_sources
+from infra.tailnet.credentials import ambient_overrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -48,6 +50,7 @@ def load_stack(
     source: str | None = None,
 ) -> LoadedStack:
     config = parse_config(stack, raw, source or stack_file(project_root, stack).name)
+    refuse_ambient_credentials(os.environ)
     secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
     age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
     document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
@@ -67,6 +70,25 @@ def load_stack(
     )
     secrets = parse_secrets(document, config, source=str(shown_path))
     return LoadedStack(config, secrets, read_nixos_sources(config))
+
+
+def refuse_ambient_credentials(environment: Mapping[str, str]) -> None:
+    """Refuse provider variables in the environment: one export would steer the deployment."""
+    overrides = ambient_overrides(environment)
+    if overrides:
+        raise ConfigError(
+            "environment",
+            [
+                ConfigIssue(
+                    name,
+                    "set",
+                    f"unset: the Tailscale provider falls back to it, so it could redirect or "
+                    f"break the deployment; credentials come only from the SOPS file "
+                    f"(run: unset {name})",
+                )
+                for name in overrides
+            ],
+        )
 
 
 def stack_file(project_root: Path, stack: str) -> Path:

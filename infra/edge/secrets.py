@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from infra.edge.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.settings import StackConfig
 from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
+from infra.tailnet.credentials import FILE_PREFIX
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -33,6 +34,19 @@ def _non_empty(value: SecretStr) -> SecretStr:
 NonEmptySecret = Annotated[SecretStr, AfterValidator(_non_empty)]
 
 
+def _not_a_file_reference(value: SecretStr) -> SecretStr:
+    if value.get_secret_value().startswith(FILE_PREFIX):
+        raise PydanticCustomError(
+            "relaymd_value",
+            f"the credential itself: the provider reads a value starting with '{FILE_PREFIX}' "
+            "from a file on the deploying machine",
+        )
+    return value
+
+
+TailscaleCredential = Annotated[NonEmptySecret, AfterValidator(_not_a_file_reference)]
+
+
 class _SecretModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -40,9 +54,9 @@ class _SecretModel(BaseModel):
 class TailscaleCredentials(_SecretModel):
     """Either an OAuth client (recommended) or an API key, never both."""
 
-    oauth_client_id: NonEmptySecret | None = None
-    oauth_client_secret: NonEmptySecret | None = None
-    api_key: NonEmptySecret | None = None
+    oauth_client_id: TailscaleCredential | None = None
+    oauth_client_secret: TailscaleCredential | None = None
+    api_key: TailscaleCredential | None = None
 
 
 class ProxmoxCredentials(_SecretModel):
