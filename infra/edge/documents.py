@@ -69,7 +69,11 @@ def decode_text(data: bytes, *, source: str, field: str, bounds: Bounds) -> str:
 
 def load_yaml(text: str, *, source: str, bounds: Bounds) -> object:
     """Parse one YAML document within ``bounds``; duplicate keys and non-JSON values refused."""
-    loader = _BoundedLoader(text, bounds, source)
+    try:
+        # The reader refuses non-printable characters already while it is built.
+        loader = _BoundedLoader(text, bounds, source)
+    except yaml.YAMLError as error:
+        raise _refused(source, "(document)", str(error)[:200], "printable text") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -93,13 +97,16 @@ def load_yaml(text: str, *, source: str, bounds: Bounds) -> object:
     return data
 
 
-def load_json(text: str, *, source: str, bounds: Bounds) -> object:
-    """Parse JSON (what ``sops --decrypt --output-type json`` prints) within ``bounds``."""
+def load_json(text: str, *, source: str, field: str, bounds: Bounds) -> object:
+    """Parse JSON (what ``sops --decrypt --output-type json`` prints) within ``bounds``.
+
+    ``field`` names the setting that chose the document, for problems of the whole document.
+    """
     depth = _json_depth(text)
     if depth > bounds.max_depth:
         raise _refused(
             source,
-            "(document)",
+            field,
             f"nesting {depth} levels deep",
             f"at most {bounds.max_depth} levels of nesting",
         )
@@ -113,7 +120,7 @@ def load_json(text: str, *, source: str, bounds: Bounds) -> object:
             "each key once: the second would silently replace the first",
         ) from None
     except ValueError as error:
-        raise _refused(source, "(document)", str(error)[:200], "a JSON mapping") from None
+        raise _refused(source, field, str(error)[:200], "a JSON mapping") from None
 
 
 def _refused(source: str, field: str, got: str, expected: str) -> ConfigError:

@@ -86,7 +86,7 @@ def decrypt_document(
             ],
         )
     text = decode_text(stdout, source=str(path), field=field, bounds=SECRETS_BOUNDS)
-    return load_json(text, source=str(path), bounds=SECRETS_BOUNDS)
+    return load_json(text, source=str(path), field=field, bounds=SECRETS_BOUNDS)
 
 
 def _run_sops(
