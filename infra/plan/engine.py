@@ -130,7 +130,13 @@ def run_declarations(
     _sync_await(run_pulumi_func(program))
     if check_inputs:
         check_resources(
-            DeclaredResource(resource.type, resource.name, resource.inputs)
+            DeclaredResource(
+                resource.type,
+                resource.name,
+                resource.inputs,
+                secret_outputs=resource.additional_secret_outputs,
+                ignored_changes=resource.ignore_changes,
+            )
             for resource in monitor.recorded
         )
     return Deployment(stack, preview, tuple(monitor.recorded), exported, mocks)

@@ -14,6 +14,7 @@ import difflib
 import enum
 import functools
 import json
+import re
 import sys
 import types
 import typing
@@ -55,6 +56,10 @@ class DeclaredResource:
     type: str
     name: str
     inputs: Mapping[str, Any]
+    secret_outputs: tuple[str, ...] = ()
+    """``additional_secret_outputs``: each must name one of the resource's properties."""
+    ignored_changes: tuple[str, ...] = ()
+    """``ignore_changes`` paths: each must start at one of the resource's properties."""
 
 
 def check_resources(resources: Iterable[DeclaredResource]) -> None:
@@ -82,7 +87,29 @@ def resource_problems(resource: DeclaredResource) -> list[str]:
         if key not in _INTERNAL_INPUTS and not (is_provider and key in _ENGINE_PROVIDER_INPUTS)
     }
     where = f"{resource.type} {resource.name!r}"
-    return list(_object_problems(where, "", inputs, args_class, provider_config=is_provider))
+    problems = list(_object_problems(where, "", inputs, args_class, provider_config=is_provider))
+    properties = resource_properties(resource.type)
+    for option, names in (
+        ("additional_secret_outputs", resource.secret_outputs),
+        ("ignore_changes", resource.ignored_changes),
+    ):
+        for name in names:
+            top = re.split(r"[.\[]", name, maxsplit=1)[0]
+            if top not in properties:
+                problems.append(
+                    f"{where}: {option} names {name!r}, not a property of the resource"
+                    f"{_nearest(top, properties)}"
+                )
+    return problems
+
+
+@functools.cache
+def resource_properties(type_token: str) -> frozenset[str]:
+    """Wire names of the resource's properties (its outputs, which include its inputs)."""
+    resource_class = _resource_class(type_token)
+    if resource_class is None:
+        return frozenset()
+    return frozenset(wire for _, wire, _ in pulumi_types._py_properties(resource_class))
 
 
 @functools.cache

@@ -37,6 +37,9 @@ class RecordedResource:
     delete_before_replace: bool = False
     alias_parents: tuple[str, ...] = ()
     """URNs of former parents the resource is aliased to: its state carries over from there."""
+    retain_on_delete: bool = False
+    """Deleting (or replacing) it only forgets it: the provider's delete is never called."""
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -108,6 +111,8 @@ class RecordingMonitor(MockMonitor):
                     replace_with=tuple(request.replace_with),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     alias_parents=_alias_parents(request),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    additional_secret_outputs=tuple(request.additionalSecretOutputs),
                 )
             )
 

@@ -155,3 +155,15 @@ def test_generated_stacks_declare_only_inputs_the_providers_accept(
         DeclaredResource(resource.type, resource.name, resource.inputs)
         for resource in deployment.resources
     )
+
+
+def test_options_naming_properties_are_checked_too() -> None:
+    command = "command:local:Command"
+    good = DeclaredResource(command, "c", {}, secret_outputs=("stdout", "stderr"))
+    assert resource_problems(good) == []
+    bad = DeclaredResource(command, "c", {}, secret_outputs=("stdOut",), ignored_changes=("x.y",))
+    problems = resource_problems(bad)
+    assert any(
+        "additional_secret_outputs names 'stdOut'" in p and "'stdout'" in p for p in problems
+    )
+    assert any("ignore_changes names 'x.y'" in p for p in problems)
