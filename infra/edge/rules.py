@@ -61,6 +61,14 @@ def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue
             str(interface),
             f"a host address inside {network}, not its broadcast address",
         )
+    if relay.template_disk_gb is not None and relay.disk_gb < relay.template_disk_gb:
+        # Proxmox cannot shrink a disk: the resize fails after the clone exists.
+        yield ConfigIssue(
+            f"{path}.disk_gb",
+            relay.disk_gb,
+            f"at least the template's disk ({relay.template_disk_gb} GB, template_disk_gb): "
+            "a clone's disk can grow but never shrink",
+        )
     if relay.gateway not in network:
         yield ConfigIssue(
             f"{path}.gateway", str(relay.gateway), f"an address inside the relay's subnet {network}"

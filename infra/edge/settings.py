@@ -7,7 +7,7 @@ modelled separately in :mod:`infra.edge.secrets`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,8 @@ PROJECT = "relaymd-infra"
 ORCHESTRATOR_PORT = 36158
 
 Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
+BootDiskInterface = Literal["scsi0", "virtio0", "sata0"]
+"""Proxmox disk interfaces whose guest device name is fixed (see proxmox.vm_spec)."""
 VlanId = Annotated[WholeNumber, Field(ge=1, le=4094)]
 
 
@@ -89,6 +91,10 @@ class RelayConfig(_Model):
     cores: Annotated[WholeNumber, Field(ge=1, le=128)] = 2
     memory_mb: Annotated[WholeNumber, Field(ge=512, le=1_048_576)] = 2048
     disk_gb: Annotated[WholeNumber, Field(ge=4, le=65_536)] = 20
+    boot_disk_interface: BootDiskInterface = "scsi0"
+    """The template's system disk: the clone boots from it and the installer partitions it."""
+    template_disk_gb: Annotated[WholeNumber, Field(ge=1, le=65_536)] | None = None
+    """Size of the template's system disk, when known: disk_gb may grow it, never shrink it."""
     datastore: DatastoreId = "local-lvm"
     bridge: DnsLabel = "vmbr0"
     vlan: VlanId | None = None

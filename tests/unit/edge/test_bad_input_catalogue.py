@@ -336,6 +336,16 @@ CASES = [
         _config(_relay_set(advertise_routes=["::/0"])),
         "relays[0].advertise_routes[0]",
     ),
+    Case(
+        "disk smaller than the template's",
+        _config(_relay_set(disk_gb=20, template_disk_gb=32)),
+        "relays[0].disk_gb",
+    ),
+    Case(
+        "boot disk interface the installer cannot name",
+        _config(_relay_set(boot_disk_interface="ide2")),
+        "relays[0].boot_disk_interface",
+    ),
     Case("hardware file is a symlink", _hardware_symlink, "orchestrator.hardware_configuration"),
     Case(
         "hardware directory is a symlink",

@@ -84,3 +84,23 @@ def test_a_run_whose_every_test_skipped_counts_as_no_test(tmp_path: Path) -> Non
         check=False,
     )
     assert run.returncode == 5, run.stdout
+
+
+def test_version_floors_cover_every_resource_option_the_program_uses() -> None:
+    """replace_with needs SDK 3.207 and replacement_trigger SDK 3.214; the CLI needs 3.226."""
+    import inspect
+    import re
+    import tomllib
+
+    import pulumi
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    (pulumi_requirement,) = [r for r in project["dependencies"] if r.startswith("pulumi>=")]
+    floor = re.search(r">=([0-9]+)\.([0-9]+)", pulumi_requirement)
+    assert floor is not None
+    assert (int(floor[1]), int(floor[2])) >= (3, 214)
+    options = inspect.signature(pulumi.ResourceOptions).parameters
+    assert {"replace_with", "replacement_trigger", "retain_on_delete"} <= set(options)
+    pulumi_yaml = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    assert pulumi_yaml["requiredPulumiVersion"] == ">=3.226.0"
+    assert "3.226" in (PROJECT_ROOT / "README.md").read_text()
