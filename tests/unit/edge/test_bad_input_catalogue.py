@@ -85,24 +85,26 @@ def secrets_document() -> dict[str, Any]:
     return copy.deepcopy(_example_secrets())
 
 
-def _config(mutate: Callable[[dict[str, Any]], object]) -> Build:
+def _mutated(
+    original: Callable[[], dict[str, Any]],
+    write: Callable[[Project, dict[str, Any]], None],
+    mutate: Callable[[dict[str, Any]], object],
+) -> Build:
     def build(project: Project) -> list[str]:
-        raw = project_config()
-        mutate(raw)
-        project.write_config(raw)
+        document = original()
+        mutate(document)
+        write(project, document)
         return []
 
     return build
+
+
+def _config(mutate: Callable[[dict[str, Any]], object]) -> Build:
+    return _mutated(project_config, Project.write_config, mutate)
 
 
 def _secrets(mutate: Callable[[dict[str, Any]], object]) -> Build:
-    def build(project: Project) -> list[str]:
-        document = secrets_document()
-        mutate(document)
-        project.write_secrets(document)
-        return []
-
-    return build
+    return _mutated(secrets_document, Project.write_secrets, mutate)
 
 
 def _text(text: str | bytes) -> Build:

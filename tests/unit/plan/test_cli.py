@@ -20,6 +20,14 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
+def copy_tree(source: Path, target: Path) -> Path:
+    """A committed copy of a render, as a repository would hold it."""
+    for relative, content in tree_bytes(source).items():
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (target / relative).write_bytes(content)
+    return target
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plan") / "example"
@@ -61,10 +69,7 @@ def test_check_passes_on_a_fresh_render(rendered: Path, capsys: pytest.CaptureFi
 def test_check_lists_changed_missing_and_stale_files(
     rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    committed = tmp_path / "committed"
-    for relative, content in tree_bytes(rendered).items():
-        (committed / relative).parent.mkdir(parents=True, exist_ok=True)
-        (committed / relative).write_bytes(content)
+    committed = copy_tree(rendered, tmp_path / "committed")
     (committed / "plan.json").write_text("{}\n")
     (committed / "infisical" / "secrets.json").unlink()
     (committed / "old.nix").write_text("{ }\n")
@@ -84,10 +89,7 @@ def test_committed_example_artifacts_are_current(capsys: pytest.CaptureFixture[s
 def test_check_compares_bytes_so_a_crlf_copy_differs(
     rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    committed = tmp_path / "committed"
-    for relative, content in tree_bytes(rendered).items():
-        (committed / relative).parent.mkdir(parents=True, exist_ok=True)
-        (committed / relative).write_bytes(content)
+    committed = copy_tree(rendered, tmp_path / "committed")
     policy = committed / "tailscale" / "policy.hujson"
     policy.write_bytes(policy.read_bytes().replace(b"\n", b"\r\n"))
     assert cli.main(["plan", "--check", str(committed)]) == 1
