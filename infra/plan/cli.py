@@ -15,7 +15,7 @@ from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
-from infra.plan.files import differing_files, write_tree
+from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
 from infra.plan.input_schema import InputSchemaError
 from infra.plan.report import render_report
 
@@ -55,6 +55,9 @@ def render_stack(
 
 
 def _plan(arguments: argparse.Namespace) -> int:
+    out = arguments.out or arguments.project_dir / "build" / arguments.stack
+    if arguments.check is None:
+        refuse_foreign_directory(out)  # before the work, not after it
     files, document = render_stack(arguments.stack, arguments.project_dir.resolve())
     if arguments.check is not None:
         differences = differing_files(arguments.check, files)
@@ -66,7 +69,6 @@ def _plan(arguments: argparse.Namespace) -> int:
         print(f"{arguments.check} matches a fresh render ({len(files)} files).")
         return EXIT_OK
     print(render_report(document))
-    out = arguments.out or arguments.project_dir / "build" / arguments.stack
     write_tree(out, files)
     print(f"Wrote {len(files)} files to {out}")
     return EXIT_OK

@@ -20,7 +20,7 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> None:
     The tree is written beside it first and renamed into place, so an interrupted render
     never leaves half a tree, and only an earlier render (or an empty directory) is replaced.
     """
-    _refuse_foreign_directory(directory)
+    refuse_foreign_directory(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
@@ -42,7 +42,8 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> None:
             shutil.rmtree(staging)
 
 
-def _refuse_foreign_directory(directory: Path) -> None:
+def refuse_foreign_directory(directory: Path) -> None:
+    """Refuse an --out target the render would replace although it is not an earlier render."""
     if not directory.exists() and not directory.is_symlink():
         return
     if directory.is_symlink() or not directory.is_dir():
@@ -58,7 +59,8 @@ def _refuse_foreign_directory(directory: Path) -> None:
                 "--out",
                 f"{directory} ({reason})",
                 f"a new or empty directory, or an earlier render (it holds {RENDER_MARKER}); "
-                "the whole directory is replaced, so pick another path",
+                "the whole directory is replaced, so pick another path (a render from before "
+                "the marker existed: delete it once yourself)",
             )
         ],
     )
