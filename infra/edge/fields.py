@@ -41,6 +41,7 @@ _SSH_PUBLIC_KEY = re.compile(
 # A hardware configuration kept in the repository, named relative to the project root.
 _NIXOS_HARDWARE_FILE = re.compile(r"nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.nix")
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?")
+_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:(?P<port>[0-9]{1,5})")
 
 
@@ -219,6 +220,10 @@ Ipv4Interface = Annotated[ipaddress.IPv4Interface, PlainValidator(_ipv4_interfac
 Ipv4Address = Annotated[ipaddress.IPv4Address, PlainValidator(_ipv4_address)]
 Ipv4Network = Annotated[ipaddress.IPv4Network, PlainValidator(_ipv4_network)]
 HostPort = Annotated[str, _matching(_HOST_PORT, "host:port, e.g. 10.100.10.9:8443")]
+PlainText = Annotated[
+    str, _matching(_PLAIN_TEXT, "1-1024 characters without control characters such as a newline")
+]
+"""Free text that still ends up in a file name, an API call or a log line."""
 AdvertisedRoute = Annotated[ipaddress.IPv4Network, PlainValidator(_advertised_route)]
 """An internal IPv4 subnet a relay advertises: no default route, nothing of the tailnet's."""
 SshPublicKey = Annotated[

@@ -23,6 +23,7 @@ from infra.edge.fields import (
     Ipv4Address,
     Ipv4Interface,
     NixosHardwareFile,
+    PlainText,
     ProxmoxName,
     SecretPath,
     Slug,
@@ -56,7 +57,7 @@ class Tags(_Model):
 
 
 class TailnetConfig(_Model):
-    name: Annotated[str, Field(min_length=1, max_length=253)]
+    name: Annotated[PlainText, Field(max_length=253)]
     """Tailnet name as the API knows it (``example.org``), or ``-`` for the credential's own."""
     magic_dns_suffix: DnsName
     """MagicDNS suffix of the tailnet, e.g. ``tail1234.ts.net``."""
@@ -153,9 +154,9 @@ class NixosSettings(_Model):
 
 
 class SopsSettings(_Model):
-    file: str | None = None
+    file: PlainText | None = None
     """Path of the stack's SOPS file, relative to the project; default secrets/<stack>.sops.yaml."""
-    age_key_file: str | None = None
+    age_key_file: PlainText | None = None
     """Only for the example stack's throwaway identity; real stacks use SOPS_AGE_KEY_FILE."""
 
 

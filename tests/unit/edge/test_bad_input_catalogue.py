@@ -288,6 +288,16 @@ CASES = [
         "trailing newline in a relay name", _config(_relay_set(name="relay-1\n")), "relays[0].name"
     ),
     Case(
+        "newline in the tailnet name",
+        _config(_set("tailnet", name="example.org\nX-Injected: 1")),
+        "tailnet.name",
+    ),
+    Case(
+        "newline in the SOPS file path",
+        _config(lambda raw: raw["sops"].update(file="secrets/bad.sops.yaml\n")),
+        "sops.file",
+    ),
+    Case(
         "trailing newline in the nixpkgs revision",
         _config(_set("nixos", nixpkgs_revision="0" * 40 + "\n")),
         "nixos.nixpkgs_revision",

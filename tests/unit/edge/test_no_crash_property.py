@@ -34,7 +34,7 @@ STACK = "fuzz"
 EXAMPLE_SOPS = PROJECT_ROOT / "secrets" / "example.sops.yaml"
 # In-process runs share the engine with the rest of this worker: keep the counts modest.
 FEW = settings(
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -157,7 +157,7 @@ def _example_secrets() -> dict[str, Any]:
     return example_secrets_document()
 
 
-@settings(FEW, max_examples=10)
+@settings(FEW, max_examples=15)
 @given(data=st.data())
 def test_any_mutated_sops_content_exits_0_or_2(data: st.DataObject) -> None:
     document = data.draw(mutated(_example_secrets()))
@@ -173,7 +173,7 @@ def test_any_mutated_sops_content_exits_0_or_2(data: st.DataObject) -> None:
     _plan(write)
 
 
-@settings(FEW, max_examples=10)
+@settings(FEW, max_examples=15)
 @given(position=st.integers(0, 4000), replacement=st.binary(min_size=1, max_size=8))
 def test_any_damaged_sops_file_exits_0_or_2(position: int, replacement: bytes) -> None:
     def write(root: Path) -> None:
