@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pulumi_proxmoxve as proxmoxve
@@ -18,7 +19,7 @@ from infra.plan.input_schema import (
     check_resources,
     resource_problems,
 )
-from tests.support.stacks import example_raw_config
+from tests.support.stacks import enable_infisical_relay, example_raw_config, stack_with_secrets
 
 VM = "proxmoxve:index/vmLegacy:VmLegacy"
 
@@ -167,3 +168,22 @@ def test_options_naming_properties_are_checked_too() -> None:
         "additional_secret_outputs names 'stdOut'" in p and "'stdout'" in p for p in problems
     )
     assert any("ignore_changes names 'x.y'" in p for p in problems)
+
+
+@pytest.mark.parametrize("variant", ["api key", "infisical relay", "no relays"])
+def test_every_credential_and_relay_variant_passes_the_check(
+    variant: str, tmp_path: Path, canary_document: dict[str, Any]
+) -> None:
+    raw = example_raw_config()
+    document = copy.deepcopy(canary_document)
+    if variant == "api key":
+        document["tailscale"] = {"api_key": "CANARY-api-key-1d2e"}
+    elif variant == "infisical relay":
+        enable_infisical_relay(raw)
+        document["relays"] = {"relay-1": {"infisical_relay_token": "CANARY-enroll-77aa"}}
+    else:
+        raw["relays"] = []
+        document.pop("proxmox")
+    deployment = run_program("example", stack_with_secrets(tmp_path, document, raw), preview=False)
+    providers = deployment.by_type("pulumi:providers:tailscale")
+    assert providers, "the check ran over a deployment that declares the providers"
