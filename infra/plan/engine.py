@@ -25,6 +25,7 @@ from infra.edge.settings import PROJECT
 from infra.plan.input_schema import DeclaredResource, check_resources
 from infra.plan.mocks import (
     CallResults,
+    PlanEngine,
     PlanMocks,
     RecordedResource,
     RecordingMonitor,
@@ -48,6 +49,8 @@ class Deployment:
     resources: tuple[RecordedResource, ...]
     outputs: Mapping[str, ExportedOutput]
     mocks: PlanMocks
+    required_versions: tuple[str, ...] = ()
+    """Pulumi CLI version ranges the program required (``pulumi.require_pulumi_version``)."""
 
     def by_type(self, type_token: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -118,6 +121,8 @@ def run_declarations(
         {f"{PROJECT}:{key}": _config_text(value) for key, value in (raw_config or {}).items()}
     )
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    plan_engine = PlanEngine()
+    settings.SETTINGS.engine = plan_engine
     # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
     # its error in the next one.
     settings.SETTINGS.outputs.clear()
@@ -139,7 +144,14 @@ def run_declarations(
             )
             for resource in monitor.recorded
         )
-    return Deployment(stack, preview, tuple(monitor.recorded), exported, mocks)
+    return Deployment(
+        stack,
+        preview,
+        tuple(monitor.recorded),
+        exported,
+        mocks,
+        required_versions=tuple(plan_engine.required_versions),
+    )
 
 
 def _config_text(value: Any) -> str:

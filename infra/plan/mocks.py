@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
 
 from infra.plan.fakes import CONTRACT_FAKES
 
@@ -124,3 +124,21 @@ def _alias_parents(request: Any) -> tuple[str, ...]:
         for alias in request.aliases
         if alias.WhichOneof("alias") == "spec" and alias.spec.WhichOneof("parent") == "parentUrn"
     )
+
+
+class PlanEngine(MockEngine):
+    """The stock MockEngine lacks the RequirePulumiVersion RPC the program calls first.
+
+    There is no CLI in a plan: record the range asked for (so tests can see it) and accept,
+    as the engine does when its version is inside the range (Empty response).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.required_versions: list[str] = []
+
+    def RequirePulumiVersion(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        from google.protobuf import empty_pb2
+
+        self.required_versions.append(request.pulumi_version_range)
+        return empty_pb2.Empty()
