@@ -95,7 +95,7 @@ def decide_from_pulumi_config(stack_name: str) -> DecidedStack:
 
 REQUIRED_CLI = ">=3.226.0"
 """The engine drops replacementTrigger (the worker key's rotation) before 3.208.0 and, before
-3.226.0, fires it on every run when it arrives as an output (pulumi CHANGELOG.md, #22119).
+3.226.0, may fire it unchanged when it arrives as an output (pulumi CHANGELOG.md, #22119).
 Pulumi.yaml states the same range, but CLIs enforce that only from 3.219.0 on."""
 
 
