@@ -93,7 +93,16 @@ def decide_from_pulumi_config(stack_name: str) -> DecidedStack:
     return decide_stack(loaded.config, loaded.secrets, loaded.sources)
 
 
+REQUIRED_CLI = ">=3.226.0"
+"""The engine drops replacementTrigger (the worker key's rotation) before 3.208.0 and, before
+3.226.0, may fire it unchanged when it arrives as an output (pulumi CHANGELOG.md, #22119).
+Pulumi.yaml states the same range, but CLIs enforce that only from 3.219.0 on."""
+
+
 def main() -> None:
+    # Older CLIs fail here with "does not support the RequirePulumiVersion RPC" (before
+    # 3.217.0) or name the range: never silently without the rotation.
+    pulumi.require_pulumi_version(REQUIRED_CLI)
     try:
         stack = decide_from_pulumi_config(pulumi.get_stack())
     except ConfigError as error:

@@ -1,6 +1,7 @@
 """Explicit provider instances, configured from the stack's SOPS credentials.
 
-Explicit providers keep ambient environment credentials from steering a deployment.
+Explicit providers, with every field set, keep ambient environment variables from steering
+a deployment.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from pydantic import SecretStr
 
 from infra.edge.secrets import StackSecrets
 from infra.edge.settings import StackConfig
-
-TAILSCALE_OAUTH_SCOPES = ("acl", "auth_keys", "dns", "devices")
+from infra.tailnet.credentials import API_BASE_URL
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,26 @@ def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value)
 
 
-def _reveal(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
+def _credential(value: SecretStr | None) -> pulumi.Input[str]:
+    # An empty string is still a set field: the provider falls back to its environment
+    # variables only for null fields (provider_framework.go, coalesce), and treats "" as absent.
+    return "" if value is None else pulumi.Output.secret(value.get_secret_value())
 
 
 def declare_providers(config: StackConfig, secrets: StackSecrets) -> Providers:
     credentials = secrets.tailscale
+    # Every field is set, so nothing falls back to the environment (which the edge also
+    # refuses). No `scopes`: the token then carries exactly the OAuth client's own scopes
+    # (README: Tailnet), so a renamed scope can never turn into a 403 here.
     tailscale_provider = tailscale.Provider(
         "tailscale",
         tailnet=config.tailnet.name,
-        oauth_client_id=secret(_reveal(credentials.oauth_client_id)),
-        oauth_client_secret=secret(_reveal(credentials.oauth_client_secret)),
-        api_key=secret(_reveal(credentials.api_key)),
-        scopes=list(TAILSCALE_OAUTH_SCOPES) if credentials.oauth_client_id else None,
+        base_url=API_BASE_URL,
+        oauth_client_id=_credential(credentials.oauth_client_id),
+        oauth_client_secret=_credential(credentials.oauth_client_secret),
+        api_key=_credential(credentials.api_key),
+        identity_token="",
+        audience="",
     )
     proxmox_provider = None
     if config.proxmox is not None and secrets.proxmox is not None:

@@ -10,37 +10,39 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _DNS_NAME = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+    r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
 )
-_TAG = re.compile(r"^tag:[a-z0-9-]+$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_TAG = re.compile(r"tag:[a-z0-9-]+")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _AUTOGROUPS = frozenset(
     {"autogroup:admin", "autogroup:owner", "autogroup:it-admin", "autogroup:network-admin"}
 )
 # user@host for ssh; the host part may be a DNS name or an IP address.
-_SSH_TARGET = re.compile(r"^[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.:-]+$")
+_SSH_TARGET = re.compile(r"[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.:-]+")
 # registry/path:tag or @digest; no spaces, quotes or shell/Nix metacharacters.
 _IMAGE = re.compile(
-    r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})$"
+    r"[a-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})"
 )
 # Each segment is a name, never "." or "..", so the path means what it says.
-_ABS_PATH = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9._-]+)+/?$")
-_SECRET_PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_PROXMOX_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_DATASTORE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+_ABS_PATH = re.compile(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+)+/?")
+_SECRET_PATH = re.compile(r"/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_PROXMOX_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DATASTORE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
 # An OpenSSH public key line. The comment may hold any printable text (it is rendered
 # through the Nix string filter); control characters such as a newline would smuggle a
 # second key into authorized_keys, so they are refused.
 _SSH_PUBLIC_KEY = re.compile(
-    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
-    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,}={0,3}( [^\x00-\x1f\x7f]{1,200})?$"
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,}={0,3}( [^\x00-\x1f\x7f]{1,200})?"
 )
 # A hardware configuration kept in the repository, named relative to the project root.
-_NIXOS_HARDWARE_FILE = re.compile(r"^nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.nix$")
-_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+_NIXOS_HARDWARE_FILE = re.compile(r"nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.nix")
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?")
+_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:(?P<port>[0-9]{1,5})")
 
 
 def _fail(expected: str) -> PydanticCustomError:
@@ -48,9 +50,16 @@ def _fail(expected: str) -> PydanticCustomError:
 
 
 def _matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
+    # fullmatch: with match(), "$" also accepts a trailing newline, which would end up in
+    # file names, URLs and rendered Nix text.
     def check(value: str) -> str:
-        if not pattern.match(value):
+        found = pattern.fullmatch(value)
+        if not found:
             raise _fail(expected)
+        # Patterns that admit a port capture it as "port": it must name a real TCP port.
+        port = found.groupdict().get("port")
+        if port is not None and not 1 <= int(port) <= 65535:
+            raise _fail(f"a port between 1 and 65535 (got {port}); {expected}")
         return value
 
     return AfterValidator(check)
@@ -114,16 +123,45 @@ class SshLogin:
 def _ssh_login(value: object) -> SshLogin:
     if isinstance(value, SshLogin):
         return value
-    if not isinstance(value, str) or not _SSH_TARGET.match(value):
+    if not isinstance(value, str) or not _SSH_TARGET.fullmatch(value):
         raise _fail("user@host, e.g. admin@orchestrator.lan")
     user, host = value.split("@", 1)
     return SshLogin(user, host)
 
 
+_DEFAULT_ROUTES = "0.0.0.0/0 or ::/0"
+TAILNET_RANGES = (
+    ipaddress.ip_network("100.64.0.0/10"),
+    ipaddress.ip_network("fd7a:115c:a1e0::/48"),
+)
+"""The tailnet's own addresses (Tailscale's CGNAT range and ULA prefix)."""
+
+
+def _advertised_route(value: object) -> ipaddress.IPv4Network:
+    # A relay advertises internal subnets. A default route would make it an exit node for
+    # every admin, and a route over the tailnet's own range would hijack tailnet traffic.
+    if isinstance(value, ipaddress.IPv4Network):
+        value = str(value)
+    try:
+        network = ipaddress.ip_network(_text(value), strict=True)
+    except ValueError:
+        raise _fail(
+            "an IPv4 network in CIDR form with no host bits set, e.g. 10.100.10.0/24"
+        ) from None
+    if network.prefixlen == 0:
+        raise _fail(f"an internal subnet, not a default route ({_DEFAULT_ROUTES})")
+    for tailnet_range in TAILNET_RANGES:
+        if network.version == tailnet_range.version and network.overlaps(tailnet_range):
+            raise _fail(f"a subnet outside the tailnet's own range {tailnet_range}")
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise _fail("an IPv4 network in CIDR form, e.g. 10.100.10.0/24")
+    return network
+
+
 def _tag_owner(value: str) -> str:
     # The Acl resource owns the whole policy and declares no groups and no tags beyond
     # RelayMD's, so a group: or tag: owner would be undefined and the policy rejected.
-    if value in _AUTOGROUPS or _EMAIL.match(value):
+    if value in _AUTOGROUPS or _EMAIL.fullmatch(value):
         return value
     raise _fail(
         "a user's e-mail address or one of "
@@ -181,6 +219,13 @@ HttpsUrl = Annotated[str, _matching(_HTTPS_URL, "an https:// URL, e.g. https://a
 Ipv4Interface = Annotated[ipaddress.IPv4Interface, PlainValidator(_ipv4_interface)]
 Ipv4Address = Annotated[ipaddress.IPv4Address, PlainValidator(_ipv4_address)]
 Ipv4Network = Annotated[ipaddress.IPv4Network, PlainValidator(_ipv4_network)]
+HostPort = Annotated[str, _matching(_HOST_PORT, "host:port, e.g. 10.100.10.9:8443")]
+PlainText = Annotated[
+    str, _matching(_PLAIN_TEXT, "1-1024 characters without control characters such as a newline")
+]
+"""Free text that still ends up in a file name, an API call or a log line."""
+AdvertisedRoute = Annotated[ipaddress.IPv4Network, PlainValidator(_advertised_route)]
+"""An internal IPv4 subnet a relay advertises: no default route, nothing of the tailnet's."""
 SshPublicKey = Annotated[
     str,
     _matching(

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from infra.edge.documents import STACK_FILE_BOUNDS, load_yaml, read_text
 from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.rules import consistency_issues
 from infra.edge.secrets import StackSecrets, parse_secrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
 from infra.edge.sops import decrypt_document
 from infra.nixos.sources import NixosSources, read_nixos_sources
+from infra.tailnet.credentials import ambient_overrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -48,9 +50,19 @@ def load_stack(
     source: str | None = None,
 ) -> LoadedStack:
     config = parse_config(stack, raw, source or stack_file(project_root, stack).name)
+    refuse_ambient_credentials(os.environ)
     secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
     age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
     document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
+    if not isinstance(document, dict):
+        raise ConfigError(
+            str(secrets_path),
+            [
+                ConfigIssue(
+                    "sops.file", str(secrets_path), "a SOPS file whose plaintext is a mapping"
+                )
+            ],
+        )
     shown_path = (
         secrets_path.relative_to(project_root)
         if secrets_path.is_relative_to(project_root)
@@ -58,6 +70,25 @@ def load_stack(
     )
     secrets = parse_secrets(document, config, source=str(shown_path))
     return LoadedStack(config, secrets, read_nixos_sources(config))
+
+
+def refuse_ambient_credentials(environment: Mapping[str, str]) -> None:
+    """Refuse provider variables in the environment: one export would steer the deployment."""
+    overrides = ambient_overrides(environment)
+    if overrides:
+        raise ConfigError(
+            "environment",
+            [
+                ConfigIssue(
+                    name,
+                    "set",
+                    f"unset: the Tailscale provider falls back to it, so it could redirect or "
+                    f"break the deployment; credentials come only from the SOPS file "
+                    f"(run: unset {name})",
+                )
+                for name in overrides
+            ],
+        )
 
 
 def stack_file(project_root: Path, stack: str) -> Path:
@@ -78,8 +109,34 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
                 )
             ],
         )
-    document = yaml.safe_load(path.read_text()) or {}
-    return project_settings(document.get("config") or {}, path.name)
+    text = read_text(path, field=path.name, bounds=STACK_FILE_BOUNDS)
+    document = load_yaml(text, source=path.name, bounds=STACK_FILE_BOUNDS)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            path.name,
+            [ConfigIssue("(top level)", _kind(document), "a mapping with a config: section")],
+        )
+    entries = document.get("config")
+    if entries is None:
+        entries = {}
+    if not isinstance(entries, dict):
+        raise ConfigError(
+            path.name,
+            [
+                ConfigIssue(
+                    "config",
+                    _kind(entries),
+                    f"a mapping of {PROJECT}:<key> entries (see Pulumi.example.yaml)",
+                )
+            ],
+        )
+    return project_settings(entries, path.name)
+
+
+def _kind(value: object) -> str:
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__} value"
 
 
 def project_settings(

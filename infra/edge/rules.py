@@ -61,6 +61,14 @@ def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue
             str(interface),
             f"a host address inside {network}, not its broadcast address",
         )
+    if relay.template_disk_gb is not None and relay.disk_gb < relay.template_disk_gb:
+        # Proxmox cannot shrink a disk: the resize fails after the clone exists.
+        yield ConfigIssue(
+            f"{path}.disk_gb",
+            relay.disk_gb,
+            f"at least the template's disk ({relay.template_disk_gb} GB, template_disk_gb): "
+            "a clone's disk can grow but never shrink",
+        )
     if relay.gateway not in network:
         yield ConfigIssue(
             f"{path}.gateway", str(relay.gateway), f"an address inside the relay's subnet {network}"
@@ -122,7 +130,19 @@ def _tag_issues(config: StackConfig) -> Iterator[ConfigIssue]:
 def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
     # The one check that looks at the tree: a missing file would only fail at build time.
     relative = config.orchestrator.hardware_configuration
-    if not hardware_file(relative).is_file():
+    path = hardware_file(relative)
+    directory = hardware_file("nixos/hardware")
+    # Copied verbatim into build/ and plan.json: it must be a real file in nixos/hardware/,
+    # never a link that could pull in /etc/passwd or a key.
+    linked = [part for part in (path, directory, directory.parent) if part.is_symlink()]
+    if linked or not path.resolve().is_relative_to(directory.resolve()):
+        yield ConfigIssue(
+            "orchestrator.hardware_configuration",
+            relative,
+            "a regular file inside nixos/hardware/, not a symbolic link: copy the host's "
+            "hardware-configuration.nix there",
+        )
+    elif not path.is_file():
         yield ConfigIssue(
             "orchestrator.hardware_configuration",
             relative,

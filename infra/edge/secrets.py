@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, ValidationError
@@ -10,15 +11,40 @@ from pydantic_core import PydanticCustomError
 from infra.edge.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.settings import StackConfig
 from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
+from infra.tailnet.credentials import FILE_PREFIX
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _non_empty(value: SecretStr) -> SecretStr:
-    if not value.get_secret_value().strip():
+    plain = value.get_secret_value()
+    if not plain.strip():
         raise PydanticCustomError("relaymd_value", "a non-empty value")
+    # Secrets land in line-based files (an env file, a token file): a newline would add
+    # lines of its own. The message names the secret's path only, never the value.
+    if _CONTROL_CHARACTERS.search(plain):
+        raise PydanticCustomError(
+            "relaymd_value",
+            "a value without control characters (a newline, tab or escape): remove the "
+            "trailing newline your editor or `echo` added",
+        )
     return value
 
 
 NonEmptySecret = Annotated[SecretStr, AfterValidator(_non_empty)]
+
+
+def _not_a_file_reference(value: SecretStr) -> SecretStr:
+    if value.get_secret_value().startswith(FILE_PREFIX):
+        raise PydanticCustomError(
+            "relaymd_value",
+            f"the credential itself: the provider reads a value starting with '{FILE_PREFIX}' "
+            "from a file on the deploying machine",
+        )
+    return value
+
+
+TailscaleCredential = Annotated[NonEmptySecret, AfterValidator(_not_a_file_reference)]
 
 
 class _SecretModel(BaseModel):
@@ -26,11 +52,11 @@ class _SecretModel(BaseModel):
 
 
 class TailscaleCredentials(_SecretModel):
-    """Either an OAuth client (scopes acl, auth_keys, dns, devices) or an API key."""
+    """Either an OAuth client (recommended) or an API key, never both."""
 
-    oauth_client_id: NonEmptySecret | None = None
-    oauth_client_secret: NonEmptySecret | None = None
-    api_key: NonEmptySecret | None = None
+    oauth_client_id: TailscaleCredential | None = None
+    oauth_client_secret: TailscaleCredential | None = None
+    api_key: TailscaleCredential | None = None
 
 
 class ProxmoxCredentials(_SecretModel):
@@ -84,7 +110,28 @@ def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[Conf
     issues = []
     tailscale = secrets.tailscale
     has_oauth = tailscale.oauth_client_id is not None and tailscale.oauth_client_secret is not None
-    if not has_oauth and tailscale.api_key is None:
+    has_oauth_field = (
+        tailscale.oauth_client_id is not None or tailscale.oauth_client_secret is not None
+    )
+    if tailscale.api_key is not None and has_oauth_field:
+        # The provider refuses the combination only at apply ("credentials are conflicting").
+        issues.append(
+            ConfigIssue(
+                "tailscale.api_key",
+                "[secret]",
+                "either an OAuth client (oauth_client_id and oauth_client_secret) or an "
+                "api_key, not both: remove one",
+            )
+        )
+    elif tailscale.api_key is None and (has_oauth_field and not has_oauth):
+        issues.append(
+            ConfigIssue(
+                "tailscale",
+                MISSING,
+                "both oauth_client_id and oauth_client_secret (an OAuth client needs both)",
+            )
+        )
+    elif not has_oauth and tailscale.api_key is None:
         issues.append(
             ConfigIssue(
                 "tailscale",

@@ -7,21 +7,23 @@ modelled separately in :mod:`infra.edge.secrets`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from infra.edge.fields import (
     AbsolutePath,
+    AdvertisedRoute,
     ContainerImage,
     DatastoreId,
     DnsLabel,
     DnsName,
+    HostPort,
     HttpsUrl,
     Ipv4Address,
     Ipv4Interface,
-    Ipv4Network,
     NixosHardwareFile,
+    PlainText,
     ProxmoxName,
     SecretPath,
     Slug,
@@ -36,6 +38,8 @@ PROJECT = "relaymd-infra"
 ORCHESTRATOR_PORT = 36158
 
 Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
+BootDiskInterface = Literal["scsi0", "virtio0", "sata0"]
+"""Proxmox disk interfaces whose guest device name is fixed (see proxmox.vm_spec)."""
 VlanId = Annotated[WholeNumber, Field(ge=1, le=4094)]
 
 
@@ -53,7 +57,7 @@ class Tags(_Model):
 
 
 class TailnetConfig(_Model):
-    name: Annotated[str, Field(min_length=1, max_length=253)]
+    name: Annotated[PlainText, Field(max_length=253)]
     """Tailnet name as the API knows it (``example.org``), or ``-`` for the credential's own."""
     magic_dns_suffix: DnsName
     """MagicDNS suffix of the tailnet, e.g. ``tail1234.ts.net``."""
@@ -88,6 +92,10 @@ class RelayConfig(_Model):
     cores: Annotated[WholeNumber, Field(ge=1, le=128)] = 2
     memory_mb: Annotated[WholeNumber, Field(ge=512, le=1_048_576)] = 2048
     disk_gb: Annotated[WholeNumber, Field(ge=4, le=65_536)] = 20
+    boot_disk_interface: BootDiskInterface = "scsi0"
+    """The template's system disk: the clone boots from it and the installer partitions it."""
+    template_disk_gb: Annotated[WholeNumber, Field(ge=1, le=65_536)] | None = None
+    """Size of the template's system disk, when known: disk_gb may grow it, never shrink it."""
     datastore: DatastoreId = "local-lvm"
     bridge: DnsLabel = "vmbr0"
     vlan: VlanId | None = None
@@ -96,12 +104,10 @@ class RelayConfig(_Model):
     nameservers: Annotated[list[Ipv4Address], Field(min_length=1)]
     tailnet_hostname: DnsLabel
     internal_domain: DnsName = "internal"
-    advertise_routes: list[Ipv4Network] = []
+    advertise_routes: list[AdvertisedRoute] = []
     guest_agent: bool = False
     """Enable only when the template runs qemu-guest-agent, or creation waits for a timeout."""
-    tls_passthrough_upstream: (
-        Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None
-    ) = None
+    tls_passthrough_upstream: HostPort | None = None
     """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
     infisical_relay: bool = False
     """Run an Infisical Relay on this host (opens 8443 and 2222)."""
@@ -148,9 +154,9 @@ class NixosSettings(_Model):
 
 
 class SopsSettings(_Model):
-    file: str | None = None
+    file: PlainText | None = None
     """Path of the stack's SOPS file, relative to the project; default secrets/<stack>.sops.yaml."""
-    age_key_file: str | None = None
+    age_key_file: PlainText | None = None
     """Only for the example stack's throwaway identity; real stacks use SOPS_AGE_KEY_FILE."""
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from infra.edge.documents import SECRETS_BOUNDS, decode_text, load_json, read_text
 from infra.edge.errors import MISSING, ConfigError, ConfigIssue
 
 SOPS_TIMEOUT_SECONDS = 60
@@ -34,8 +36,10 @@ def sops_binary() -> str:
     return found
 
 
-def decrypt_document(path: Path, *, age_key_file: Path | None, field: str) -> object:
-    """Decrypt ``path`` and return its data. Errors name ``field`` and never show values."""
+def decrypt_document(
+    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
+) -> object:
+    """Decrypt ``path`` and return its data. Errors name the field and never show values."""
     if not path.is_file():
         raise ConfigError(
             str(path),
@@ -44,23 +48,63 @@ def decrypt_document(path: Path, *, age_key_file: Path | None, field: str) -> ob
                     field,
                     str(path),
                     "an existing SOPS file: create it with `sops --encrypt --in-place` after "
-                    "adding a "
-                    "creation rule to .sops.yaml (README: Real stacks)",
+                    "adding a creation rule to .sops.yaml (README: Real stacks)",
                 )
             ],
         )
+    if age_key_file is not None and not age_key_file.is_file():
+        raise ConfigError(
+            str(age_key_file),
+            [
+                ConfigIssue(
+                    key_field,
+                    str(age_key_file),
+                    "an existing age identity file (age-keygen -o FILE), or leave the setting "
+                    "out and set SOPS_AGE_KEY_FILE",
+                )
+            ],
+        )
+    # The encrypted file bounds what sops will print; refuse an oversized one unread.
+    read_text(path, field=field, bounds=SECRETS_BOUNDS)
     environment = dict(os.environ)
     if age_key_file is not None:
         environment["SOPS_AGE_KEY_FILE"] = str(age_key_file)
-    try:
-        result = subprocess.run(
-            [sops_binary(), "--decrypt", "--output-type", "json", str(path)],
-            capture_output=True,
-            env=environment,
-            timeout=SOPS_TIMEOUT_SECONDS,
-            check=False,
+    returncode, stdout, stderr = _run_sops(
+        [sops_binary(), "--decrypt", "--output-type", "json", str(path)], environment, path, field
+    )
+    if returncode != 0:
+        reason = _first_meaningful_line(stderr.decode(errors="replace"))
+        raise ConfigError(
+            str(path),
+            [
+                ConfigIssue(
+                    field,
+                    str(path),
+                    "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age identity "
+                    f"that is a recipient of the file (sops said: {reason})",
+                )
+            ],
         )
+    text = decode_text(stdout, source=str(path), field=field, bounds=SECRETS_BOUNDS)
+    return load_json(text, source=str(path), field=field, bounds=SECRETS_BOUNDS)
+
+
+def _run_sops(
+    command: list[str], environment: dict[str, str], path: Path, field: str
+) -> tuple[int, bytes, bytes]:
+    """Run sops in its own process group, so a timeout also ends what it started."""
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=SOPS_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
+        _kill_group(process)
         raise ConfigError(
             str(path),
             [
@@ -72,27 +116,16 @@ def decrypt_document(path: Path, *, age_key_file: Path | None, field: str) -> ob
                 )
             ],
         ) from None
-    if result.returncode != 0:
-        reason = _first_meaningful_line(result.stderr.decode(errors="replace"))
-        raise ConfigError(
-            str(path),
-            [
-                ConfigIssue(
-                    field,
-                    str(path),
-                    "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age identity "
-                    "that is "
-                    f"a recipient of the file (sops said: {reason})",
-                )
-            ],
-        )
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise ConfigError(
-            str(path),
-            [ConfigIssue(field, str(path), "a SOPS file whose plaintext is a YAML/JSON mapping")],
-        ) from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    return process.returncode, stdout, stderr
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 def _first_meaningful_line(stderr: str) -> str:

@@ -28,7 +28,12 @@ from infra.nixos.pipeline import (
     deploy_key_file_content,
 )
 
-INTERPRETER = ["/bin/bash", "-c"]
+INTERPRETER = ["bash", "-c"]
+"""A bare name, found on the deploying machine's PATH (NixOS has no /bin/bash): the command
+provider starts it with Go's exec.CommandContext, which looks such names up on PATH
+(pulumi-command v1.2.1, provider/pkg/provider/local/commandOutputs.go)."""
+COMMAND_LOGS = ["stdout", "stderr"]
+"""A step's output may echo what it handled; stdin is already secret, so its logs are too."""
 
 
 @dataclass(frozen=True)
@@ -218,5 +223,6 @@ def _command(
             custom_timeouts=pulumi.CustomTimeouts(create=spec.timeout, update=spec.timeout),
             replace_with=list(replace_with) or None,
             aliases=list(aliases) or None,
+            additional_secret_outputs=COMMAND_LOGS,
         ),
     )

@@ -16,6 +16,7 @@ from infra.decided.hosts import (
     Role,
 )
 from infra.edge.settings import StackConfig
+from infra.proxmox.vm_spec import INSTALLER_DISKS
 
 
 def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
@@ -61,6 +62,7 @@ def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
         "gateway": str(relay.gateway),
         "nameservers": [str(server) for server in relay.nameservers],
     }
+    values["disk"] = {"device": INSTALLER_DISKS[relay.boot_disk_interface]}
     values["relay"] = {
         "internalDomain": relay.internal_domain,
         "upstreamNameservers": [str(server) for server in relay.nameservers],

@@ -19,7 +19,7 @@ _STRING_ESCAPES = {
     "\r": "\\r",
     "\t": "\\t",
 }
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 _KEYWORDS = frozenset({"assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with"})
 
 
@@ -37,7 +37,7 @@ def nix_string(value: str) -> NixLiteral:
 
 def nix_attribute_name(name: str) -> NixLiteral:
     """An attribute name: bare when it is a plain identifier, quoted otherwise."""
-    is_bare = bool(_IDENTIFIER.match(name)) and name not in _KEYWORDS
+    is_bare = bool(_IDENTIFIER.fullmatch(name)) and name not in _KEYWORDS
     return NixLiteral(name) if is_bare else nix_string(name)
 
 

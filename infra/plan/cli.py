@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,11 +15,20 @@ from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
-from infra.plan.files import differing_files, write_tree
+from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
+from infra.plan.input_schema import InputSchemaError
 from infra.plan.report import render_report
 
+EXIT_OK = 0
 EXIT_DIFFERS = 1
-EXIT_BAD_CONFIG = 2
+"""``--check`` found files that differ from a fresh render."""
+EXIT_BAD_INPUT = 2
+"""The stack file, its SOPS file or the command line was refused; nothing was written."""
+EXIT_INTERNAL = 3
+"""A bug in this program; ``--debug`` prints the traceback."""
+
+
+STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def _progress(message: str) -> None:
@@ -44,11 +55,10 @@ def render_stack(
 
 
 def _plan(arguments: argparse.Namespace) -> int:
-    try:
-        files, document = render_stack(arguments.stack, arguments.project_dir.resolve())
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
+    out = arguments.out or arguments.project_dir / "build" / arguments.stack
+    if arguments.check is None:
+        refuse_foreign_directory(out)  # before the work, not after it
+    files, document = render_stack(arguments.stack, arguments.project_dir.resolve())
     if arguments.check is not None:
         differences = differing_files(arguments.check, files)
         if differences:
@@ -57,12 +67,11 @@ def _plan(arguments: argparse.Namespace) -> int:
             print(f"Re-render with: scripts/plan --stack {arguments.stack} --out {arguments.check}")
             return EXIT_DIFFERS
         print(f"{arguments.check} matches a fresh render ({len(files)} files).")
-        return 0
+        return EXIT_OK
     print(render_report(document))
-    out = arguments.out or arguments.project_dir / "build" / arguments.stack
     write_tree(out, files)
     print(f"Wrote {len(files)} files to {out}")
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser(
         "plan", help="show every resource of a stack and render its artifacts, offline"
     )
-    plan.add_argument("--stack", default="example", help="stack name (default: example)")
+    plan.add_argument(
+        "--stack", default="example", type=_stack_name, help="stack name (default: example)"
+    )
     plan.add_argument(
         "--project-dir",
         type=Path,
@@ -91,14 +102,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="compare DIR with a fresh render; exit 1 and list differing files",
     )
+    plan.add_argument(
+        "--debug", action="store_true", help="print the traceback of an internal error (exit 3)"
+    )
     plan.set_defaults(handler=_plan)
     return parser
 
 
+def _stack_name(value: str) -> str:
+    # The name becomes part of file paths (Pulumi.<stack>.yaml, build/<stack>).
+    if not STACK_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
+        )
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; every outcome maps to one exit status (see the README's table)."""
     arguments = build_parser().parse_args(argv)
-    status: int = arguments.handler(arguments)
+    try:
+        status: int = arguments.handler(arguments)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InputSchemaError as error:
+        print(f"internal error: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as error:
+        if arguments.debug:
+            traceback.print_exc()
+        else:
+            # Only the kind and the place: a message could quote a value read from the stack.
+            print(
+                f"internal error: {type(error).__name__} at {_innermost_frame(error)}; "
+                "this is a bug: rerun with --debug for the traceback and report it",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL
     return status
+
+
+def _innermost_frame(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "(unknown)"
 
 
 if __name__ == "__main__":

@@ -22,8 +22,10 @@ from infra.decided.stack import DecidedStack
 from infra.deploy.program import declare_stack
 from infra.edge.loading import PROJECT_ROOT
 from infra.edge.settings import PROJECT
+from infra.plan.input_schema import DeclaredResource, check_resources
 from infra.plan.mocks import (
     CallResults,
+    PlanEngine,
     PlanMocks,
     RecordedResource,
     RecordingMonitor,
@@ -47,6 +49,8 @@ class Deployment:
     resources: tuple[RecordedResource, ...]
     outputs: Mapping[str, ExportedOutput]
     mocks: PlanMocks
+    required_versions: tuple[str, ...] = ()
+    """Pulumi CLI version ranges the program required (``pulumi.require_pulumi_version``)."""
 
     def by_type(self, type_token: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -66,6 +70,7 @@ def run_program(
     resource_outputs: Mapping[str, ResourceOutputs] | None = None,
     call_results: Mapping[str, CallResults] | None = None,
     decided: DecidedStack | None = None,
+    check_inputs: bool = True,
 ) -> Deployment:
     """Declare every resource of ``stack`` as ``pulumi preview`` (or ``up``) would.
 
@@ -87,6 +92,7 @@ def run_program(
         preview=preview,
         resource_outputs=resource_outputs,
         call_results=call_results,
+        check_inputs=check_inputs,
     )
 
 
@@ -98,8 +104,13 @@ def run_declarations(
     preview: bool = True,
     resource_outputs: Mapping[str, ResourceOutputs] | None = None,
     call_results: Mapping[str, CallResults] | None = None,
+    check_inputs: bool = True,
 ) -> Deployment:
-    """Run ``declare`` (the program, or one component) under the mock engine and record it."""
+    """Run ``declare`` (the program, or one component) under the mock engine and record it.
+
+    With ``check_inputs`` every input is checked against the provider SDKs' declared
+    input types (:mod:`infra.plan.input_schema`): the mock engine itself accepts anything.
+    """
     mocks = PlanMocks(
         preview=preview, resource_outputs=resource_outputs or {}, call_results=call_results or {}
     )
@@ -110,6 +121,8 @@ def run_declarations(
         {f"{PROJECT}:{key}": _config_text(value) for key, value in (raw_config or {}).items()}
     )
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    plan_engine = PlanEngine()
+    settings.SETTINGS.engine = plan_engine
     # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
     # its error in the next one.
     settings.SETTINGS.outputs.clear()
@@ -120,7 +133,25 @@ def run_declarations(
         return _resolve_exports(exported)
 
     _sync_await(run_pulumi_func(program))
-    return Deployment(stack, preview, tuple(monitor.recorded), exported, mocks)
+    if check_inputs:
+        check_resources(
+            DeclaredResource(
+                resource.type,
+                resource.name,
+                resource.inputs,
+                secret_outputs=resource.additional_secret_outputs,
+                ignored_changes=resource.ignore_changes,
+            )
+            for resource in monitor.recorded
+        )
+    return Deployment(
+        stack,
+        preview,
+        tuple(monitor.recorded),
+        exported,
+        mocks,
+        required_versions=tuple(plan_engine.required_versions),
+    )
 
 
 def _config_text(value: Any) -> str:

@@ -40,4 +40,22 @@ def fake_device(args: MockCallArgs) -> Mapping[str, Any]:
     }
 
 
-CONTRACT_FAKES = {GET_DEVICE: fake_device}
+GET_DEVICES = "tailscale:index/getDevices:getDevices"
+
+
+def fake_devices(args: MockCallArgs) -> Mapping[str, Any]:
+    """One online device matching the filters (hostname, tags), as getDevices lists it.
+
+    Entry fields follow GetDevicesDeviceResult (pulumi-tailscale 0.29.x) in wire names.
+    """
+    wanted = {
+        str(entry.get("name")): list(entry.get("values") or [])
+        for entry in args.args.get("filters") or []
+    }
+    hostname = (wanted.get("hostname") or ["device"])[0]
+    device = dict(fake_device(MockCallArgs(GET_DEVICE, {"hostname": hostname}, "")))
+    device.update(tags=wanted.get("tags", []), created="2026-01-01T00:00:00Z", lastSeen="")
+    return {"devices": [device], "filters": args.args.get("filters") or []}
+
+
+CONTRACT_FAKES = {GET_DEVICE: fake_device, GET_DEVICES: fake_devices}

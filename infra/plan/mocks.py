@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
 
 from infra.plan.fakes import CONTRACT_FAKES
 
@@ -37,6 +37,9 @@ class RecordedResource:
     delete_before_replace: bool = False
     alias_parents: tuple[str, ...] = ()
     """URNs of former parents the resource is aliased to: its state carries over from there."""
+    retain_on_delete: bool = False
+    """Deleting (or replacing) it only forgets it: the provider's delete is never called."""
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -108,6 +111,8 @@ class RecordingMonitor(MockMonitor):
                     replace_with=tuple(request.replace_with),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     alias_parents=_alias_parents(request),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    additional_secret_outputs=tuple(request.additionalSecretOutputs),
                 )
             )
 
@@ -119,3 +124,21 @@ def _alias_parents(request: Any) -> tuple[str, ...]:
         for alias in request.aliases
         if alias.WhichOneof("alias") == "spec" and alias.spec.WhichOneof("parent") == "parentUrn"
     )
+
+
+class PlanEngine(MockEngine):
+    """The stock MockEngine lacks the RequirePulumiVersion RPC the program calls first.
+
+    There is no CLI in a plan: record the range asked for (so tests can see it) and accept,
+    as the engine does when its version is inside the range (Empty response).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.required_versions: list[str] = []
+
+    def RequirePulumiVersion(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        from google.protobuf import empty_pb2
+
+        self.required_versions.append(request.pulumi_version_range)
+        return empty_pb2.Empty()

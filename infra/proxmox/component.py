@@ -96,6 +96,7 @@ class RelayVm(pulumi.ComponentResource):
                     username=spec.cloud_init.admin_user, keys=[self.ssh_public_key]
                 ),
             ),
+            boot_orders=list(spec.disk.boot_order),
             agent=proxmoxve.VmLegacyAgentArgs(enabled=spec.guest_agent),
             operating_system=proxmoxve.VmLegacyOperatingSystemArgs(type=spec.operating_system),
             bios=spec.bios,

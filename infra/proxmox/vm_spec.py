@@ -6,8 +6,17 @@ from dataclasses import dataclass
 
 from infra.decided.hosts import HostSpec
 
-DISK_INTERFACE = "scsi0"
-"""The template's system disk: the same interface keeps the clone from growing a second one."""
+INSTALLER_DISKS: dict[str, str] = {
+    "scsi0": "/dev/sda",
+    "sata0": "/dev/sda",
+    "virtio0": "/dev/vda",
+}
+"""How the guest sees each allowed system-disk interface: the device disko partitions.
+
+The clone must boot from the disk the installer wrote. Naming an interface the template
+lacks makes the provider add an empty disk there (bpg/proxmox), which the installer would
+partition while the VM still boots the template's disk; so the interface is a setting.
+"""
 NIC_MODEL = "virtio"
 CPU_TYPE = "host"
 OPERATING_SYSTEM = "l26"
@@ -23,6 +32,16 @@ class DiskSpec:
     datastore_id: str
     size_gb: int
     file_format: str
+
+    @property
+    def guest_device(self) -> str:
+        """The device the installer partitions: the same disk the VM boots from."""
+        return INSTALLER_DISKS[self.interface]
+
+    @property
+    def boot_order(self) -> tuple[str, ...]:
+        # Only the system disk: no network or CD-ROM boot ahead of the installed system.
+        return (self.interface,)
 
 
 @dataclass(frozen=True)
@@ -92,7 +111,7 @@ def vm_spec(host: HostSpec, stack: str) -> VmSpec:
         cpu_type=CPU_TYPE,
         memory_mb=relay.memory_mb,
         disk=DiskSpec(
-            interface=DISK_INTERFACE,
+            interface=relay.boot_disk_interface,
             datastore_id=relay.datastore,
             size_gb=relay.disk_gb,
             file_format=DISK_FORMAT,

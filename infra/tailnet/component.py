@@ -45,7 +45,14 @@ class Tailnet(pulumi.ComponentResource):
             reset_acl_on_destroy=False,
             opts=child,
         )
-        self.magic_dns = tailscale.DnsPreferences("magic-dns", magic_dns=True, opts=child)
+        # Deleting DnsPreferences writes empty preferences, turning MagicDNS off for the
+        # whole tailnet (terraform-provider-tailscale v0.29.2, resource_dns_preferences.go):
+        # destroying this stack must leave it on.
+        self.magic_dns = tailscale.DnsPreferences(
+            "magic-dns",
+            magic_dns=True,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+        )
         # Keys can only carry tags the policy already declares in tagOwners.
         after_policy = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[self.acl])
@@ -64,7 +71,13 @@ class Tailnet(pulumi.ComponentResource):
             spec,
             pulumi.ResourceOptions.merge(
                 after_policy,
-                pulumi.ResourceOptions(replacement_trigger=self.worker_key_rotation.rfc3339),
+                pulumi.ResourceOptions(
+                    replacement_trigger=self.worker_key_rotation.rfc3339,
+                    # Deleting a key revokes it (resource_tailnet_key.go, Keys().Delete). A
+                    # rotation must not revoke the old key in the same run: workers starting
+                    # before the new key reaches them still join, and it lapses on its own.
+                    retain_on_delete=True,
+                ),
             ),
         )
         # The engine marks `key` secret only for real providers; wrap it so it stays

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_tailscale as tailscale
 
 from infra.tailnet.component import Tailnet
+from infra.tailnet.device_choice import SeenDevice, host_device, seen_device
 from infra.tailnet.dns import tailnet_ipv4
 from infra.tailnet.model import TailnetModel
 
@@ -39,8 +40,13 @@ class TailnetDevices(pulumi.ComponentResource):
         model = args.model
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        def device(host: str) -> pulumi.Output[tailscale.GetDeviceResult]:
-            return tailscale.get_device_output(
+        # A device joined with its host's key carries that key's tags as its identity.
+        host_tags = {host: spec.tags[0] for host, spec in model.host_keys}
+
+        def device(host: str) -> pulumi.Output[SeenDevice]:
+            # The single lookup only waits (it retries until a device of that name exists);
+            # the list then picks the newest one with the host's tag.
+            joined = tailscale.get_device_output(
                 hostname=host,
                 wait_for=DEVICE_WAIT,
                 opts=pulumi.InvokeOutputOptions(
@@ -51,6 +57,19 @@ class TailnetDevices(pulumi.ComponentResource):
                         *args.host_ready.get(host, ()),
                     ],
                 ),
+            )
+            return joined.apply(lambda _: newest(host, host_tags[host]))
+
+        def newest(host: str, tag: str) -> pulumi.Output[SeenDevice]:
+            listed = tailscale.get_devices_output(
+                filters=[
+                    tailscale.GetDevicesFilterArgs(name="tags", values=[tag]),
+                    tailscale.GetDevicesFilterArgs(name="hostname", values=[host]),
+                ],
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=args.provider),
+            )
+            return listed.apply(
+                lambda result: host_device(host, tag, map(seen_device, result.devices or ()))
             )
 
         def ipv4(host: str) -> pulumi.Output[str]:
@@ -70,7 +89,7 @@ class TailnetDevices(pulumi.ComponentResource):
         # orchestrator's MagicDNS name (in every worker's URL) from ever lapsing.
         self.orchestrator_key = tailscale.DeviceKey(
             "orchestrator-device-key",
-            device_id=device(model.orchestrator_host).node_id,
+            device_id=device(model.orchestrator_host).apply(lambda found: found.node_id),
             key_expiry_disabled=True,
             opts=child,
         )

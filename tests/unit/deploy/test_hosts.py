@@ -95,8 +95,11 @@ def test_relay_runs_install_then_update_and_orchestrator_secrets_then_update(
     assert "update" not in relay["secrets"].inputs
     assert orchestrator["update"].inputs["update"] == step_script(Step.UPDATE)
     for command in [*relay.values(), *orchestrator.values()]:
-        assert command.inputs["interpreter"] == INTERPRETER
+        # bash from PATH: NixOS deploy machines have no /bin/bash.
+        assert command.inputs["interpreter"] == INTERPRETER == ["bash", "-c"]
         assert command.inputs["logging"] == "stdoutAndStderr"
+        # A step's logs may echo what it handled: they are secret in state like its stdin.
+        assert set(command.additional_secret_outputs) == {"stdout", "stderr"}
         assert command.parent_urn is not None
         host, step = command.name.rsplit("-", 1)
         # The switch is its own component, declared once the host is ready for it.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from infra.plan.document import plan_json
 from tests.support.deployments import (
     DEPLOY_PRIVATE_CANARY,
@@ -34,6 +36,7 @@ EXAMPLE_VM_INPUTS = {
         "dns": {"servers": ["10.100.10.1"]},
         "userAccount": {"username": "admin", "keys": [DEPLOY_PUBLIC_KEY]},
     },
+    "bootOrders": ["scsi0"],
     "agent": {"enabled": False},
     "operatingSystem": {"type": "l26"},
     "bios": "seabios",
@@ -119,3 +122,21 @@ def test_several_relays_get_their_own_vm_and_key(
     assert second["networkDevices"] == [{"bridge": "vmbr0", "model": "virtio"}]
     assert second["initialization"]["ipConfigs"][0]["ipv4"]["address"] == "10.100.10.3/24"
     assert "vmId" not in vms["relay-1-vm"]
+
+
+@pytest.mark.parametrize(("interface", "device"), [("virtio0", "/dev/vda"), ("sata0", "/dev/sda")])
+def test_the_boot_disk_interface_is_the_disk_booted_and_the_disk_installed(
+    example_config: dict[str, Any], interface: str, device: str
+) -> None:
+    """Cloning onto an interface the template lacks adds an empty disk the VM never boots."""
+    from infra.decided.hosts import host_specs
+    from infra.nixos.host_values import host_values
+    from tests.unit.tailnet.support import config_from
+
+    example_config["relays"][0]["boot_disk_interface"] = interface
+    [vm] = deploy(example_config).by_type(VM)
+    assert vm.inputs["disks"][0]["interface"] == interface
+    assert vm.inputs["bootOrders"] == [interface]
+    config = config_from(example_config)
+    relay = next(host for host in host_specs(config) if host.relay is not None)
+    assert host_values(config, relay)["disk"] == {"device": device}

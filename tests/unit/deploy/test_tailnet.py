@@ -9,7 +9,7 @@ import pytest
 from infra.decided.hosts import host_specs
 from infra.plan.document import KNOWN_AFTER_APPLY, plan_document
 from infra.plan.engine import Deployment, run_program
-from infra.plan.fakes import GET_DEVICE
+from infra.plan.fakes import GET_DEVICE, GET_DEVICES
 from infra.tailnet.model import build_tailnet_model
 from tests.support.stacks import example_raw_config
 from tests.unit.tailnet.support import config_from
@@ -27,12 +27,35 @@ def rotation_at(timestamp: str) -> dict[str, Any]:
     return {ROTATING: lambda args: {"rfc3339": timestamp}}
 
 
-def devices(addresses: dict[str, list[str]]) -> dict[str, Any]:
-    def answer(args: Any) -> dict[str, Any]:
-        host = args.args["hostname"]
-        return {"addresses": addresses[host], "nodeId": f"node-{host}", "hostname": host}
+def _filter(args: Any, name: str) -> list[str]:
+    return next(f["values"] for f in args.args["filters"] if f["name"] == name)
 
-    return {GET_DEVICE: answer}
+
+def devices(
+    addresses: dict[str, list[str]], extra: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """Play getDevice (the wait) and getDevices (the list) for joined hosts.
+
+    ``extra`` adds devices the list returns beside each host's own (stale registrations).
+    """
+
+    def wait(args: Any) -> dict[str, Any]:
+        host = args.args["hostname"]
+        return {"addresses": addresses[host], "nodeId": f"stale-{host}", "hostname": host}
+
+    def listing(args: Any) -> dict[str, Any]:
+        (host,) = _filter(args, "hostname")
+        own = {
+            "addresses": addresses[host],
+            "nodeId": f"node-{host}",
+            "hostname": host,
+            "tags": _filter(args, "tags"),
+            "created": "2026-03-01T10:00:00Z",
+            "lastSeen": "",
+        }
+        return {"devices": [*(extra or {}).get(host, []), own]}
+
+    return {GET_DEVICE: wait, GET_DEVICES: listing}
 
 
 def up(raw: dict[str, Any], **kwargs: Any) -> Deployment:
@@ -148,9 +171,18 @@ def test_split_dns_points_each_internal_domain_at_its_relays_tailnet_ipv4() -> N
     assert split.inputs["domain"] == "internal"
     assert split.inputs["nameservers"] == ["100.64.0.2", "100.64.0.3"]
     assert len(deployment.by_type(SPLIT_DNS)) == 1
-    lookups = {call.args["hostname"]: call.args for call in deployment.mocks.calls}
-    assert set(lookups) == {"relaymd-orchestrator", "relaymd-relay", "relaymd-relay-2"}
-    assert all(args["waitFor"] for args in lookups.values())
+    waits = {
+        call.args["hostname"]: call.args
+        for call in deployment.mocks.calls
+        if call.token == GET_DEVICE
+    }
+    assert set(waits) == {"relaymd-orchestrator", "relaymd-relay", "relaymd-relay-2"}
+    assert all(args["waitFor"] for args in waits.values())
+    listed = [call.args["filters"] for call in deployment.mocks.calls if call.token == GET_DEVICES]
+    assert [
+        {"name": "tags", "values": ["tag:relaymd-relay"]},
+        {"name": "hostname", "values": ["relaymd-relay"]},
+    ] in listed
 
 
 def test_orchestrator_device_key_expiry_is_disabled() -> None:
@@ -206,3 +238,62 @@ def test_orchestrator_url_follows_hostname_suffix_and_port() -> None:
     assert deployment.outputs["RELAYMD_ORCHESTRATOR_URL"].value == "http://orch.tail9.ts.net:4000"
     acl = deployment.named(ACL, "policy").inputs["acl"]
     assert '"tag:relaymd-orchestrator:4000"' in acl
+
+
+def _stale(host: str, tags: list[str], created: str, last_seen: str) -> dict[str, Any]:
+    return {
+        "addresses": ["100.64.9.9"],
+        "nodeId": f"old-{host}-{created[:4]}",
+        "hostname": host,
+        "tags": tags,
+        "created": created,
+        "lastSeen": last_seen,
+    }
+
+
+def test_after_a_reinstall_the_newest_device_with_the_hosts_tag_is_used() -> None:
+    """The old, offline device of the same name must not receive split DNS."""
+    deployment = up(
+        example_raw_config(),
+        call_results=devices(
+            {"relaymd-orchestrator": ["100.64.0.1"], "relaymd-relay": ["100.64.0.2"]},
+            extra={
+                "relaymd-relay": [
+                    _stale("relaymd-relay", ["tag:relaymd-relay"], "2025-01-01T00:00:00Z", "x"),
+                    _stale("relaymd-relay", ["tag:other"], "2027-01-01T00:00:00Z", ""),
+                ]
+            },
+        ),
+    )
+    split = deployment.named(SPLIT_DNS, "split-dns-internal")
+    assert split.inputs["nameservers"] == ["100.64.0.2"]
+    device_key = deployment.named(DEVICE_KEY, "orchestrator-device-key")
+    assert device_key.inputs["deviceId"] == "node-relaymd-orchestrator"
+
+
+def test_two_online_devices_for_one_host_fail_the_run_naming_them() -> None:
+    with pytest.raises(Exception, match=r"2 online tailnet devices are named 'relaymd-relay'"):
+        up(
+            example_raw_config(),
+            call_results=devices(
+                {"relaymd-orchestrator": ["100.64.0.1"], "relaymd-relay": ["100.64.0.2"]},
+                extra={
+                    "relaymd-relay": [
+                        _stale("relaymd-relay", ["tag:relaymd-relay"], "2025-01-01T00:00:00Z", "")
+                    ]
+                },
+            ),
+        )
+
+
+def test_rotation_keeps_the_old_worker_key_and_destroy_keeps_magic_dns() -> None:
+    """Deleting a key revokes it; deleting DnsPreferences turns MagicDNS off tailnet-wide."""
+    deployment = run_program("example", example_raw_config())
+    worker = deployment.named(KEY, "worker-key")
+    assert worker.retain_on_delete is True
+    assert worker.replacement_trigger is not None
+    assert "key" in worker.additional_secret_outputs
+    assert deployment.named(MAGIC_DNS, "magic-dns").retain_on_delete is True
+    # Single-use host keys are spent once used: replacing one may revoke it.
+    host_keys = [r for r in deployment.by_type(KEY) if r.name != "worker-key"]
+    assert host_keys and not any(key.retain_on_delete for key in host_keys)

@@ -28,14 +28,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         return wrapper
 
-    real_run = infra.edge.sops.subprocess.run
+    real_popen = infra.edge.sops.subprocess.Popen
 
-    def run(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+    def popen(argv: list[str], *args: Any, **kwargs: Any) -> Any:
         if argv and argv[0].endswith("sops"):
             counted["sops"] += 1
-        return real_run(argv, *args, **kwargs)
+        return real_popen(argv, *args, **kwargs)
 
-    monkeypatch.setattr(infra.edge.sops.subprocess, "run", run)
+    monkeypatch.setattr(infra.edge.sops.subprocess, "Popen", popen)
     for module in (cli, infra.deploy.program):
         monkeypatch.setattr(module, "decide_stack", counting("decide", module.decide_stack))
     stack_module = infra.decided.stack

@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from infra.deploy.program import REQUIRED_CLI
 from infra.edge.loading import PROJECT_ROOT
 from infra.edge.settings import PROJECT
 
@@ -84,3 +86,34 @@ def test_a_run_whose_every_test_skipped_counts_as_no_test(tmp_path: Path) -> Non
         check=False,
     )
     assert run.returncode == 5, run.stdout
+
+
+def test_version_floors_cover_every_resource_option_the_program_uses() -> None:
+    """replace_with needs SDK 3.207 and replacement_trigger SDK 3.214; the CLI needs 3.226."""
+    import inspect
+    import re
+    import tomllib
+
+    import pulumi
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    (pulumi_requirement,) = [r for r in project["dependencies"] if r.startswith("pulumi>=")]
+    floor = re.search(r">=([0-9]+)\.([0-9]+)", pulumi_requirement)
+    assert floor is not None
+    assert (int(floor[1]), int(floor[2])) >= (3, 217)
+    options = inspect.signature(pulumi.ResourceOptions).parameters
+    assert {"replace_with", "replacement_trigger", "retain_on_delete"} <= set(options)
+    assert callable(pulumi.require_pulumi_version)
+    pulumi_yaml = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    assert pulumi_yaml["requiredPulumiVersion"] == REQUIRED_CLI == ">=3.226.0"
+    assert "3.226" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_the_program_requires_the_cli_range_before_declaring_anything(
+    example_config: dict[str, Any],
+) -> None:
+    """Pulumi.yaml's range is enforced only from CLI 3.219; the program asks the engine."""
+    from infra.plan.engine import run_program
+
+    deployment = run_program("example", example_config, preview=True)
+    assert deployment.required_versions == (REQUIRED_CLI,)

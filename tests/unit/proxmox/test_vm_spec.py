@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from infra.decided.hosts import host_specs
-from infra.edge.loading import parse_config
-from infra.proxmox.vm_spec import vm_spec
+from infra.edge.loading import PROJECT_ROOT, parse_config
+from infra.edge.settings import RelayConfig
+from infra.proxmox.vm_spec import INSTALLER_DISKS, vm_spec
 from tests.support.stacks import example_raw_config
 
 
@@ -33,3 +36,14 @@ def test_vm_spec_is_a_pure_function_of_the_relay(vlan: int | None) -> None:
     assert spec.tags == ("relaymd", "relaymd-relay", "staging")
     assert spec.cloud_init.nameservers == ("192.0.2.1", "192.0.2.2")
     assert spec.guest_agent is False  # documented default: the template may run no agent
+
+
+def test_the_default_interface_matches_the_installers_default_disk() -> None:
+    """nixos/disko.nix partitions /dev/sda unless told otherwise: scsi0's guest device."""
+    disko = (PROJECT_ROOT / "nixos" / "disko.nix").read_text()
+    default = re.search(r'default = "(/dev/[a-z]+)";', disko)
+    assert default is not None
+    assert RelayConfig.model_fields["boot_disk_interface"].default == "scsi0"
+    assert INSTALLER_DISKS["scsi0"] == default[1]
+    interfaces = RelayConfig.model_fields["boot_disk_interface"].annotation
+    assert set(getattr(interfaces, "__args__", ())) == set(INSTALLER_DISKS)

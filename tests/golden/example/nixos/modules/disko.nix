@@ -15,7 +15,7 @@ in
   options.relaymd.disk.device = lib.mkOption {
     type = lib.types.str;
     default = "/dev/sda";
-    description = "The system disk: the clone's scsi0 disk on the virtio-scsi controller.";
+    description = "The system disk the VM boots from (relays[].boot_disk_interface: scsi0 and sata0 appear as /dev/sda, virtio0 as /dev/vda).";
   };
 
   config = {

@@ -38,6 +38,8 @@
     advertiseRoutes = [ "10.100.10.0/24" ];
   };
 
+  relaymd.disk.device = "/dev/sda";
+
   relaymd.proxmoxGuest = {
     address = "10.100.10.2/24";
     gateway = "10.100.10.1";
