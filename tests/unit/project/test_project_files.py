@@ -40,6 +40,27 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "scripts/test" in (PROJECT_ROOT / "README.md").read_text()
 
 
+def test_ci_restores_the_nix_source_cache_before_the_tests_when_it_has_one() -> None:
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    seed = "../" + "shared/cache/nix/seed-store"
+    assert f"if [[ -x {seed} ]]; then" in ci
+    assert ci.index(seed) < ci.index("scripts/test")
+
+
+def test_nothing_but_ci_reaches_outside_the_clone() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside = "../" + "shared"
+    readers = [
+        path
+        for path in tracked
+        if (PROJECT_ROOT / path).is_file()
+        and outside in (PROJECT_ROOT / path).read_text(errors="replace")
+    ]
+    assert readers == [".ci/run"]
+
+
 def test_the_layout_a_fresh_clone_needs_is_there() -> None:
     for directory in ("infra", "nixos", "templates", "tests", "scripts"):
         assert (PROJECT_ROOT / directory).is_dir(), directory
