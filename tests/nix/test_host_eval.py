@@ -21,7 +21,14 @@ from infra.decided.hosts import (
     SECRETS_DIR,
     TAILSCALE_AUTH_KEY_FILE,
 )
-from tests.support.nixeval import evaluate_host, rendered_settings
+from infra.edge.settings import DEFAULT_NIXPKGS_RELEASE
+from tests.support.nixeval import (
+    NIXPKGS_LIB,
+    evaluate_host,
+    evaluate_json,
+    rendered_settings,
+    require_pinned_sources,
+)
 from tests.support.nixos_stacks import HOSTILE_ADMIN_KEY
 
 pytestmark = pytest.mark.nix
@@ -482,3 +489,11 @@ def test_infisical_relay_refuses_a_cli_with_the_restart_loop(full_tree: Path) ->
     host(full_tree, RELAY, fake_infisical("0.43.114"))
     # A relay without the Infisical Relay does not care which CLI the pin has.
     host(full_tree, RELAY_2, fake_infisical("0.43.100"))
+
+
+def test_the_default_pin_is_the_release_the_transcriptions_describe() -> None:
+    """The upstream declarations here are nixos-26.05's: the default pin must be that release."""
+    assert DEFAULT_NIXPKGS_RELEASE == "26.05"
+    library = f'(import "${{{NIXPKGS_LIB.fetch_expression}}}/lib").trivial.release'
+    require_pinned_sources()
+    assert evaluate_json(library) == DEFAULT_NIXPKGS_RELEASE

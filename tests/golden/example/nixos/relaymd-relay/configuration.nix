@@ -16,7 +16,7 @@
   ];
 
   networking.hostName = "relaymd-relay";
-  system.stateVersion = "24.11";
+  system.stateVersion = "26.05";
 
   relaymd.hardening = {
     adminUser = "admin";
