@@ -114,6 +114,8 @@ in
     ];
 
     relaymd.tailnet.dependentServices = [ containerUnit ];
+    # After each switch the deployment confirms the API is healthy, or the host switches back.
+    relaymd.deployGate.healthzPort = cfg.port;
 
     # tailscaled's unit has RuntimeDirectory=tailscale: each of its restarts replaces
     # /run/tailscale, and a running container keeps the old, empty directory mounted. Bound to

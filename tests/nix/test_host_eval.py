@@ -438,6 +438,7 @@ def test_configurations_import_the_right_modules(example_tree: Path) -> None:
     assert {Path(path).name for path in orchestrator["imports"]} == {
         "hardware-configuration.nix",
         "hardening.nix",
+        "deploy-gate.nix",
         "secrets.nix",
         "tailnet-node.nix",
         "orchestrator.nix",
@@ -446,6 +447,7 @@ def test_configurations_import_the_right_modules(example_tree: Path) -> None:
         "disko.nix",
         "proxmox-guest.nix",
         "hardening.nix",
+        "deploy-gate.nix",
         "secrets.nix",
         "tailnet-node.nix",
         "relay.nix",

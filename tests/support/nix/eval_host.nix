@@ -65,5 +65,9 @@ in
         config.disko.devices.disk.main.content.partitions
     else null;
   fileSystems = lib.mapAttrs (_: fs: { inherit (fs) device fsType; }) config.fileSystems;
+  deployGate = {
+    inherit (config.relaymd.deployGate) script healthzPort timeoutSeconds;
+    installed = builtins.any (package: package.name or "" == "relaymd-switch-script") config.environment.systemPackages;
+  };
   orchestratorSettings = if config.relaymd ? orchestrator then config.relaymd.orchestrator.settings else null;
 }

@@ -20,5 +20,12 @@ in
   gnugrep = package "gnugrep" "3.12" { meta.mainProgram = "grep"; };
   # pkgs/by-name/in/infisical (nixos-26.05)
   infisical = package "infisical" "0.43.114" { };
+  curl = package "curl" "8.14.1" { };
+  coreutils = package "coreutils" "9.7" { };
+  nix = package "nix" "2.28.4" { };
   writeText = name: text: package name "text" { inherit text; };
+  # pkgs/build-support/trivial-builders: a bin/<name> script that sets PATH from runtimeInputs
+  # and runs `text` under errexit, nounset and pipefail (shellcheck checks it at build time).
+  writeShellApplication = { name, text, runtimeInputs ? [ ], ... }:
+    package name "script" { inherit text runtimeInputs; meta.mainProgram = name; };
 }

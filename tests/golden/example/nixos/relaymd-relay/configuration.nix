@@ -9,6 +9,7 @@
     ../modules/disko.nix
     ../modules/proxmox-guest.nix
     ../modules/hardening.nix
+    ../modules/deploy-gate.nix
     ../modules/secrets.nix
     ../modules/tailnet-node.nix
     ../modules/relay.nix
