@@ -45,6 +45,7 @@ TREE_HOSTS = [
     ("full_tree", ORCHESTRATOR),
     ("full_tree", RELAY),
     ("full_tree", RELAY_2),
+    ("orchestrator_only_tree", ORCHESTRATOR),
 ]
 
 
@@ -499,3 +500,22 @@ def test_the_default_pin_is_the_release_the_transcriptions_describe() -> None:
     library = f'(import "${{{NIXPKGS_LIB.fetch_expression}}}/lib").trivial.release'
     require_pinned_sources()
     assert evaluate_json(library) == DEFAULT_NIXPKGS_RELEASE
+
+
+def test_another_port_and_lan_interface_move_every_rule_with_them(
+    orchestrator_only_tree: Path,
+) -> None:
+    evaluated = host(orchestrator_only_tree, ORCHESTRATOR)
+    interfaces = evaluated["firewall"]["interfaces"]
+    assert interfaces["default"]["allowedTCPPorts"] == [2222]
+    assert interfaces["tailscale0"]["allowedTCPPorts"] == [36200]
+    assert evaluated["openssh"]["ports"] == [2222]
+    container = evaluated["containers"]["relaymd-orchestrator"]
+    assert container["environment"]["RELAYMD_ORCHESTRATOR_PORT"] == "36200"
+    assert evaluated["deployGate"]["healthzPort"] == 36200
+    failed = failed_assertions(
+        orchestrator_only_tree,
+        ORCHESTRATOR,
+        "{ networking.firewall.interfaces.enp1s0.allowedTCPPorts = [ 36200 ]; }",
+    )
+    assert len(failed) == 1 and "port 36200 is opened beyond" in failed[0]
