@@ -7,9 +7,7 @@ stand-in ``nix-instantiate`` and ``nix-build`` record every argv and answer like
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,12 @@ import pytest
 from infra.edge.loading import PROJECT_ROOT
 from infra.edge.settings import DEFAULT_NIXPKGS_REVISION, DEFAULT_NIXPKGS_SHA256
 from infra.nixos import build_cli
+from tests.support.stand_ins import RECORD_ARGV_PY, put_first_on_path
 
 FETCHED = "/nix/store/0000000000000000000000000000000a-source"
-STAND_IN = """#!/usr/bin/env python3
-import json, os, sys
-with open(os.environ["NIX_CALLS"], "a") as calls:
-    calls.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
-failing = os.environ.get("FAIL_HOST", "-none-") + "/configuration.nix"
+STAND_IN = (
+    RECORD_ARGV_PY
+    + """failing = os.environ.get("FAIL_HOST", "-none-") + "/configuration.nix"
 if "--eval" in sys.argv:
     print(json.dumps(os.environ["FETCHED"]))
 elif any(argument.endswith(failing) for argument in sys.argv):
@@ -31,19 +28,14 @@ elif any(argument.endswith(failing) for argument in sys.argv):
 else:
     print("/nix/store/00000000000000000000000000000001-nixos-system")
 """
+)
 
 
 @pytest.fixture
 def nix_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("nix-instantiate", "nix-build"):
-        tool = bin_dir / name
-        tool.write_text(STAND_IN)
-        tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
-    calls = tmp_path / "calls.jsonl"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("NIX_CALLS", str(calls))
+    calls = put_first_on_path(
+        monkeypatch, tmp_path / "bin", ("nix-instantiate", "nix-build"), STAND_IN
+    )
     monkeypatch.setenv("FETCHED", FETCHED)
     return calls
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.nixos import pin
+from tests.support.stand_ins import RECORD_ARGV_PY, put_first_on_path
 
 REVISION = "c9172fa5143fc64dc6a499f75f57def6b7e26794"
 
@@ -39,30 +38,21 @@ def test_anything_but_a_nix_base32_sha256_is_refused(digest: str) -> None:
         pin.nix_base32_to_sri(digest)
 
 
-STAND_IN = """#!/usr/bin/env python3
-import json, os, sys
-with open(os.environ["PIN_CALLS"], "a") as calls:
-    calls.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
-if os.path.basename(sys.argv[0]) == "git":
+STAND_IN = (
+    RECORD_ARGV_PY
+    + """if os.path.basename(sys.argv[0]) == "git":
     print(os.environ["HEAD_REVISION"] + "\\trefs/heads/nixos-26.05")
 else:
     print("path is '/nix/store/x-source'", file=sys.stderr)
     print("0" * 51 + "1")
 """
+)
 
 
 def test_prints_the_settings_for_the_branch_head(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("git", "nix-prefetch-url"):
-        tool = bin_dir / name
-        tool.write_text(STAND_IN)
-        tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
-    calls = tmp_path / "calls.jsonl"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("PIN_CALLS", str(calls))
+    calls = put_first_on_path(monkeypatch, tmp_path / "bin", ("git", "nix-prefetch-url"), STAND_IN)
     monkeypatch.setenv("HEAD_REVISION", REVISION)
     assert pin.main([]) == 0
     assert [json.loads(line) for line in calls.read_text().splitlines()] == [
