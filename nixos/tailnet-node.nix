@@ -13,9 +13,9 @@ let
   tailscale = lib.getExe cfg.package;
   jq = lib.getExe pkgs.jq;
   runningUnit = "relaymd-tailnet-running";
-  # Bounded: a node that never reaches Running (revoked key, stale node holding the name, no
-  # route to the control plane) fails this unit, and every service that needs the tailnet
-  # stays stopped instead of starting without it.
+  # Bounded: a node that does not reach Running in time (revoked key, stale node holding the
+  # name, no route to the control plane) fails this attempt, and every service that needs the
+  # tailnet stays stopped instead of starting without it; the unit tries again later.
   waitUntilRunning = ''
     deadline=$((SECONDS + ${toString cfg.runningTimeoutSeconds}))
     state=
@@ -106,11 +106,17 @@ in
           Type = "oneshot";
           RemainAfterExit = true;
           TimeoutStartSec = cfg.runningTimeoutSeconds + 30;
+          # A failed wait is tried again, without limit: the tailnet may come back later.
+          Restart = "on-failure";
+          RestartSec = "30s";
         };
+        unitConfig.StartLimitIntervalSec = 0;
       };
     } // lib.genAttrs cfg.dependentServices (_: {
       after = [ "${runningUnit}.service" ];
       requires = [ "${runningUnit}.service" ];
+      # Once a later attempt succeeds, it starts them: a failed dependency is not retried.
+      wantedBy = [ "${runningUnit}.service" ];
     });
 
     assertions = [

@@ -173,6 +173,9 @@ def test_tailnet_gate_waits_for_running_within_a_bound(example_tree: Path) -> No
     assert gate["serviceConfig"]["Type"] == "oneshot"
     assert gate["serviceConfig"]["RemainAfterExit"] is True
     assert gate["serviceConfig"]["TimeoutStartSec"] == 150
+    # Each wait is bounded; a failed one is tried again and then starts the dependents.
+    assert gate["serviceConfig"]["Restart"] == "on-failure"
+    assert gate["unitConfig"]["StartLimitIntervalSec"] == 0
     script = gate["script"]
     assert "status --json --peers=false" in script
     assert '[ "$state" = Running ]' in script
@@ -194,6 +197,7 @@ def test_services_on_tailnet_addresses_start_only_once_tailscaled_is_running(
     service = host(request.getfixturevalue(tree), name)["services"][unit]
     assert TAILNET_RUNNING in service["after"]
     assert TAILNET_RUNNING in service["requires"]
+    assert TAILNET_RUNNING in service["wantedBy"]
 
 
 def test_orchestrator_container_follows_tailscaled(example_tree: Path) -> None:
@@ -202,7 +206,11 @@ def test_orchestrator_container_follows_tailscaled(example_tree: Path) -> None:
     assert unit["bindsTo"] == ["tailscaled.service"]
     assert unit["partOf"] == ["tailscaled.service"]
     assert "tailscaled.service" in unit["after"]
-    assert unit["wantedBy"] == ["multi-user.target", "tailscaled.service"]
+    assert unit["wantedBy"] == [
+        "multi-user.target",
+        "relaymd-tailnet-running.service",
+        "tailscaled.service",
+    ]
     # From the oci-containers module itself.
     assert unit["serviceConfig"]["Restart"] == "always"
     assert "network-online.target" in unit["after"]
