@@ -107,4 +107,5 @@ def test_a_lost_connection_fails_the_step_and_says_the_host_decides(
     status = tailscale_status("Running", RELAY_DNS, ["tag:relaymd-relay"])
     code, stderr, _, _, _ = run_update(example_tree, tmp_path, status, SSH_DROPS="1")
     assert code == 1
-    assert "the switch did not report back" in stderr
+    assert "error: relaymd-relay did not report back (a lost connection or a timeout" in stderr
+    assert "it switched back" not in stderr

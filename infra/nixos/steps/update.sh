@@ -14,11 +14,14 @@ if ! output=$(remote "$RELAYMD_SWITCH_TIMEOUT_SECONDS" \
   "$sudo ${transient[*]} $system/sw/bin/relaymd-switch $system" 2>&1); then
   printf '%s\n' "$output" >&2
   failure=$(grep -m 1 '^health check failed: ' <<< "$output" || true)
-  failure=${failure#health check failed: }
-  if [ -z "$failure" ]; then
-    failure="the switch did not report back within $RELAYMD_SWITCH_TIMEOUT_SECONDS s (a lost connection or a timeout)"
+  if [ -n "$failure" ]; then
+    say "error: $RELAYMD_HOST is not healthy on $system: ${failure#health check failed: };" \
+      "it switched back to its previous system"
+  else
+    say "error: $RELAYMD_HOST did not report back (a lost connection or a timeout after" \
+      "$RELAYMD_SWITCH_TIMEOUT_SECONDS s); the switch goes on there and keeps $system" \
+      "only if it proves healthy, else it switches back; run the deployment again to see which"
   fi
-  say "error: $RELAYMD_HOST is not healthy on $system: $failure; it switched back to its previous system"
   exit 1
 fi
 printf '%s\n' "$output" >&2
