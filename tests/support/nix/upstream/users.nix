@@ -1,4 +1,5 @@
-# nixos/modules/config/users-groups.nix and nixos/modules/security/sudo.nix (nixos-26.05).
+# nixos/modules/config/users-groups.nix (read at a 25.11-era revision, as in nixos-26.05) and
+# nixos/modules/security/sudo.nix (nixos-26.05).
 # users-groups adds root itself and refuses a user that is neither a normal nor a system user,
 # or has no group; a normal user defaults to group "users" and a home under /home.
 { config, lib, ... }:
@@ -40,7 +41,13 @@ in
     };
     assertions = lib.concatLists (lib.mapAttrsToList (name: user: [
       {
-        assertion = lib.xor (user.isSystemUser || (user.uid != null && user.uid < 1000)) user.isNormalUser;
+        assertion = user.isNormalUser && user.uid != null -> user.uid >= 1000;
+        message = "A user cannot have a users.users.${name}.uid set below 1000 and set users.users.${name}.isNormalUser.";
+      }
+      {
+        assertion = lib.xor
+          (user.isSystemUser || (user.uid != null && user.uid < 1000 && !user.isNormalUser))
+          user.isNormalUser;
         message = "Exactly one of users.users.${name}.isSystemUser and users.users.${name}.isNormalUser must be set.";
       }
       {
