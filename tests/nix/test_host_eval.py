@@ -527,3 +527,22 @@ def test_another_port_and_lan_interface_move_every_rule_with_them(
         "{ networking.firewall.interfaces.enp1s0.allowedTCPPorts = [ 36200 ]; }",
     )
     assert len(failed) == 1 and "port 36200 is opened beyond" in failed[0]
+
+
+# --- the transcribed upstream modules bite, as upstream's do -----------------------------
+
+
+def test_a_user_that_is_neither_normal_nor_system_is_refused(example_tree: Path) -> None:
+    failed = failed_assertions(example_tree, RELAY, "{ users.users.bob = { }; }")
+    assert sorted(failed) == [
+        "Exactly one of users.users.bob.isSystemUser and users.users.bob.isNormalUser must be set.",
+        "users.users.bob.group is unset.",
+    ]
+
+
+def test_an_option_nothing_declares_is_an_evaluation_error(example_tree: Path) -> None:
+    with pytest.raises(AssertionError, match=r"services\.tailscale\.extraUpFlag' does not exist"):
+        evaluate_host(
+            example_tree / RELAY / "configuration.nix",
+            ('{ services.tailscale.extraUpFlag = [ "--ssh" ]; }',),
+        )
