@@ -35,6 +35,16 @@ in
       # Written once by the installer (--extra-files) and left alone by every switch, unlike
       # /etc/ssh/authorized_keys.d, which NixOS regenerates from authorizedKeys below.
       authorizedKeysFiles = [ "/etc/ssh/relaymd-deploy-keys/%u" ];
+      # sshd.nix adds ~/.ssh/authorized_keys by default: a key written there by anyone who gets
+      # the user's shell would outlive every switch. Keys come from this configuration only.
+      authorizedKeysInHomedir = false;
+      # One host key, so the known_hosts entry the deployment pins covers every key sshd offers.
+      hostKeys = [
+        {
+          type = "ed25519";
+          path = "/etc/ssh/ssh_host_ed25519_key";
+        }
+      ];
       settings = {
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;
@@ -54,7 +64,8 @@ in
     # The admin user has no password to type: sudo trusts wheel, and Nix accepts the
     # system closure it copies over SSH (what nixos-rebuild --target-host does).
     security.sudo.wheelNeedsPassword = false;
-    nix.settings.trusted-users = [ cfg.adminUser ];
+    # A definition replaces nix.nix's default [ "root" ]: keep root in the list.
+    nix.settings.trusted-users = lib.unique [ "root" cfg.adminUser ];
 
     networking.firewall = {
       enable = true;

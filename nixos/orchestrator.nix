@@ -1,6 +1,11 @@
-# The RelayMD orchestrator as an OCI container. Its API answers on the tailnet interface
-# only: host networking (no published port that could bypass the firewall) plus a
-# firewall rule for the tailnet interface alone.
+# The RelayMD orchestrator as an OCI container, with host networking (no published port that
+# could be DNAT-ed around the firewall).
+#
+# Who may reach its API: on the tailnet, the tailnet policy alone. tailscaled's own `ts-input`
+# chain accepts everything arriving on the tailnet interface before the NixOS firewall is
+# consulted, so the firewall rule for that interface below documents intent and filters
+# nothing. On the LAN and every other interface, the NixOS firewall keeps the port closed,
+# which the assertions below hold to.
 { config, lib, pkgs, ... }:
 let
   cfg = config.relaymd.orchestrator;
@@ -9,6 +14,7 @@ let
   socketDirectory = builtins.dirOf cfg.tailscaleSocket;
   configPath = "/etc/relaymd/relaymd-config.yaml";
   # JSON is valid YAML. Only non-secret keys belong here (RelayMD ignores secret ones).
+  containerUnit = "podman-relaymd-orchestrator";
   configFile = pkgs.writeText "relaymd-config.yaml" (builtins.toJSON cfg.settings);
   inRange = port: range: range.from <= port && port <= range.to;
   opensPort = rules:
@@ -17,8 +23,10 @@ let
   # Any interface but the tailnet's: the LAN may also be a VLAN or a bridge, not only lanInterface.
   otherInterfaces = builtins.filter (name: name != tailnetInterface) (builtins.attrNames firewall.interfaces);
   # A trusted interface admits every port, the API's included: a bridge, a VLAN or a
-  # podman interface is as much off the tailnet as lanInterface itself.
-  otherTrustedInterfaces = builtins.filter (name: name != tailnetInterface) firewall.trustedInterfaces;
+  # podman interface is as much off the tailnet as lanInterface itself. Loopback is the one
+  # exception: nixpkgs' firewall module trusts `lo` on every host whose firewall is on.
+  allowedTrustedInterfaces = [ tailnetInterface "lo" ];
+  otherTrustedInterfaces = builtins.filter (name: !(lib.elem name allowedTrustedInterfaces)) firewall.trustedInterfaces;
 in
 {
   options.relaymd.orchestrator = {
@@ -29,7 +37,7 @@ in
     port = lib.mkOption {
       type = lib.types.port;
       default = 36158;
-      description = "HTTP API port, opened on the tailnet interface only.";
+      description = "HTTP API port: the tailnet policy decides who reaches it; the NixOS firewall keeps it off every other interface.";
     };
     hostname = lib.mkOption {
       type = lib.types.str;
@@ -79,9 +87,10 @@ in
         environment = {
           RELAYMD_CONFIG = configPath;
           RELAYMD_DATA_ROOT = cfg.dataRoot;
-          # Wider than RelayMD's loopback default so the tailnet address answers; the
-          # firewall admits the port on the tailnet interface only.
-          RELAYMD_ORCHESTRATOR_HOST = "0.0.0.0";
+          # Wider than RelayMD's loopback default so the tailnet addresses answer. "::" is one
+          # socket for both families (Linux's net.ipv6.bindv6only is 0, and NixOS keeps it), so
+          # the node's tailnet IPv6 address answers as well as its IPv4 one.
+          RELAYMD_ORCHESTRATOR_HOST = if config.networking.enableIPv6 then "::" else "0.0.0.0";
           RELAYMD_ORCHESTRATOR_PORT = toString cfg.port;
         };
         environmentFiles = [ cfg.environmentFile ];
@@ -104,8 +113,23 @@ in
       "${cfg.dataRoot}/tailscale"
     ];
 
-    relaymd.tailnet.dependentServices = [ "podman-relaymd-orchestrator" ];
+    relaymd.tailnet.dependentServices = [ containerUnit ];
+    # After each switch the deployment confirms the API is healthy, or the host switches back.
+    relaymd.deployGate.healthzPort = cfg.port;
 
+    # tailscaled's unit has RuntimeDirectory=tailscale: each of its restarts replaces
+    # /run/tailscale, and a running container keeps the old, empty directory mounted. Bound to
+    # tailscaled, the container stops and restarts with it and always mounts the live one.
+    systemd.services.${containerUnit} = {
+      bindsTo = [ "tailscaled.service" ];
+      partOf = [ "tailscaled.service" ];
+      after = [ "tailscaled.service" ];
+      # Starting tailscaled again (after a stop, not a restart) brings the container back.
+      wantedBy = [ "tailscaled.service" ];
+    };
+
+    # Intent only: tailnet traffic is accepted by tailscaled before this rule is consulted (see
+    # the top of this file). What keeps the port off the LAN are the assertions below.
     networking.firewall.interfaces.${tailnetInterface}.allowedTCPPorts = [ cfg.port ];
 
     assertions = [
@@ -118,7 +142,7 @@ in
         message = "relaymd.orchestrator: networking.firewall.trustedInterfaces has "
           + "${lib.concatStringsSep ", " otherTrustedInterfaces}, which admits every port, "
           + "${toString cfg.port} included, beyond the tailnet interface ${tailnetInterface}. "
-          + "Trust no interface but ${tailnetInterface}; open only the ports another one needs "
+          + "Trust no interface but ${tailnetInterface} (and lo, which nixpkgs' firewall trusts itself); open only the ports another one needs "
           + "with networking.firewall.interfaces.<name>.allowedTCPPorts.";
       }
       {

@@ -1,6 +1,10 @@
 # The relay: answers the internal domain for the tailnet (split DNS points here) and,
 # optionally, passes TLS on 443 through to an internal reverse proxy, unterminated.
-# Both listen for the tailnet only.
+#
+# Who reaches them: dnsmasq binds the tailnet interface only, so the LAN never gets an answer.
+# On the tailnet, the tailnet policy is the only filter (tailscaled accepts its interface's
+# traffic ahead of the NixOS firewall); the NixOS firewall filters the LAN side, where 53 and
+# 443 stay closed.
 { config, lib, ... }:
 let
   cfg = config.relaymd.relay;
@@ -64,6 +68,7 @@ in
 
     relaymd.tailnet.dependentServices = [ "dnsmasq" ] ++ lib.optional passthrough "nginx";
 
+    # Intent only on the tailnet side (see above); these ports stay closed on the LAN.
     networking.firewall.interfaces.${tailnetInterface} = {
       allowedUDPPorts = [ 53 ];
       allowedTCPPorts = [ 53 ] ++ lib.optional passthrough 443;

@@ -1,10 +1,35 @@
 # Joins the node to the tailnet with its own tagged auth key, read from a root-only file
 # by the tailscaled-autoconnect unit (only while the node is not logged in yet).
-{ config, lib, ... }:
+#
+# Filtering: tailscaled accepts all traffic arriving on its interface in its own `ts-input`
+# chain, ahead of the NixOS firewall, so the tailnet policy (ACLs) is the only filter on the
+# tailnet side. Ports opened here for the tailnet interface record intent; the NixOS firewall
+# filters the LAN side.
+{ config, lib, pkgs, ... }:
 let
   cfg = config.relaymd.tailnet;
   commaList = lib.concatStringsSep ",";
   advertisesRoutes = cfg.advertiseRoutes != [ ];
+  tailscale = lib.getExe cfg.package;
+  jq = lib.getExe pkgs.jq;
+  runningUnit = "relaymd-tailnet-running";
+  # Bounded: a node that does not reach Running in time (revoked key, stale node holding the
+  # name, no route to the control plane) fails this attempt, and every service that needs the
+  # tailnet stays stopped instead of starting without it; the unit tries again later.
+  waitUntilRunning = ''
+    deadline=$((SECONDS + ${toString cfg.runningTimeoutSeconds}))
+    state=
+    while [ "$SECONDS" -lt "$deadline" ]; do
+      state=$(${tailscale} status --json --peers=false 2>/dev/null | ${jq} -r '.BackendState' || true)
+      if [ "$state" = Running ]; then
+        echo "tailscaled is Running"
+        exit 0
+      fi
+      sleep 1
+    done
+    echo "tailscaled is not Running after ${toString cfg.runningTimeoutSeconds} s (state: ''${state:-unknown})" >&2
+    exit 1
+  '';
 in
 {
   options.relaymd.tailnet = {
@@ -30,8 +55,19 @@ in
       type = lib.types.listOf lib.types.str;
       default = [ ];
       description = ''
-        systemd services that use tailnet addresses: they start after the node has joined.
+        systemd services that use tailnet addresses: they start only once tailscaled is Running.
       '';
+    };
+    runningTimeoutSeconds = lib.mkOption {
+      type = lib.types.ints.between 1 3600;
+      default = 120;
+      description = "How long services that need the tailnet wait for tailscaled to be Running.";
+    };
+    package = lib.mkOption {
+      type = lib.types.package;
+      default = config.services.tailscale.package;
+      defaultText = lib.literalExpression "config.services.tailscale.package";
+      description = "The tailscale CLI the readiness check runs.";
     };
   };
 
@@ -46,6 +82,8 @@ in
       # The up flags apply only while the node is not logged in yet, i.e. at its first join.
       # `tailscale set` runs at every boot and switch, so later route changes (including
       # removing them all: an empty value clears them) reach a node that has already joined.
+      # Name and tags of a joined node never change this way: the deployment compares them
+      # after each switch and names the fix (`tailscale logout`, then switch again).
       extraSetFlags = [ "--advertise-routes=${commaList cfg.advertiseRoutes}" ];
       # "server" turns on IP forwarding, which a subnet router needs and nothing else does.
       useRoutingFeatures = if advertisesRoutes then "server" else "none";
@@ -53,9 +91,32 @@ in
       openFirewall = true;
     };
 
-    systemd.services = lib.genAttrs cfg.dependentServices (_: {
-      after = [ "tailscaled-autoconnect.service" ];
-      wants = [ "tailscaled-autoconnect.service" ];
+    # Whatever the release's tailscaled-autoconnect does (24.11's exits while tailscaled is
+    # still Starting), this unit is active only while tailscaled is Running. It is part of
+    # tailscaled, so a tailscaled restart checks again.
+    systemd.services = {
+      ${runningUnit} = {
+        description = "Wait until tailscaled is Running";
+        after = [ "tailscaled.service" "tailscaled-autoconnect.service" ];
+        wants = [ "tailscaled-autoconnect.service" ];
+        requires = [ "tailscaled.service" ];
+        partOf = [ "tailscaled.service" ];
+        script = waitUntilRunning;
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          TimeoutStartSec = cfg.runningTimeoutSeconds + 30;
+          # A failed wait is tried again, without limit: the tailnet may come back later.
+          Restart = "on-failure";
+          RestartSec = "30s";
+        };
+        unitConfig.StartLimitIntervalSec = 0;
+      };
+    } // lib.genAttrs cfg.dependentServices (_: {
+      after = [ "${runningUnit}.service" ];
+      requires = [ "${runningUnit}.service" ];
+      # Once a later attempt succeeds, it starts them: a failed dependency is not retried.
+      wantedBy = [ "${runningUnit}.service" ];
     });
 
     assertions = [

@@ -42,6 +42,8 @@ def new_machine(vm: RelayVm | None) -> NewMachine | None:
         machine_id=vm.vm_id,
         deploy_private_key=vm.ssh_private_key,
         deploy_public_key=vm.ssh_public_key,
+        host_private_key=vm.host_private_key,
+        host_public_key=vm.host_public_key,
     )
 
 

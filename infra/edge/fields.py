@@ -43,6 +43,11 @@ _NIXOS_HARDWARE_FILE = re.compile(r"nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?")
 _PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:(?P<port>[0-9]{1,5})")
+_NIXOS_RELEASE = re.compile(r"[0-9]{2}\.(05|11)")
+# The host key the deployment pins: sshd on every host offers exactly one ED25519 key.
+_SSH_ED25519_HOST_KEY = re.compile(
+    r"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]{48}( [^\x00-\x1f\x7f]{1,200})?"
+)
 
 
 def _fail(expected: str) -> PydanticCustomError:
@@ -232,6 +237,18 @@ SshPublicKey = Annotated[
         _SSH_PUBLIC_KEY,
         "one OpenSSH public key line 'TYPE BASE64 [comment]' without control characters, "
         "e.g. ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... alice@example.org",
+    ),
+]
+NixosRelease = Annotated[
+    str, _matching(_NIXOS_RELEASE, "a NixOS release YY.05 or YY.11, e.g. 26.05")
+]
+SshHostKey = Annotated[
+    str,
+    _matching(
+        _SSH_ED25519_HOST_KEY,
+        "the host's ED25519 public host key, as printed by "
+        "`ssh-keyscan -t ed25519 HOST` without the host name "
+        "(or /etc/ssh/ssh_host_ed25519_key.pub), e.g. ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...",
     ),
 ]
 NixosHardwareFile = Annotated[

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from infra.edge.errors import ConfigIssue
-from infra.edge.settings import DEFAULT_NIXPKGS_REVISION, RelayConfig, StackConfig
-from infra.nixos.sources import hardware_file
+from infra.edge.settings import RelayConfig, StackConfig
+from infra.nixos.hardware import declares_boot_loader
+from infra.nixos.sources import hardware_file, hardware_source
 
 
 def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
@@ -20,7 +21,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _tag_issues(config)
     issues += _hardware_file_issues(config)
     issues += _reserved_hostname_issues(config)
-    issues += _infisical_relay_issues(config)
+    issues += _state_version_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -149,6 +150,17 @@ def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
             "an existing file: copy the orchestrator's /etc/nixos/hardware-configuration.nix "
             f"to {relative} (see nixos/hardware/README.md)",
         )
+    elif not declares_boot_loader(hardware_source(relative)):
+        # The rendered configuration replaces the host's own configuration.nix, where
+        # nixos-generate-config puts the boot loader: GRUB's assertion would fail the build.
+        yield ConfigIssue(
+            "orchestrator.hardware_configuration",
+            relative,
+            "a file that also declares the host's boot loader (boot.loader.*): "
+            "`nixos-generate-config --show-hardware-config` prints none, so append the "
+            "boot.loader lines of the host's /etc/nixos/configuration.nix "
+            "(see nixos/hardware/README.md)",
+        )
 
 
 RESERVED_HOSTNAMES = frozenset({"modules"})
@@ -168,18 +180,25 @@ def _reserved_hostname_issues(config: StackConfig) -> Iterator[ConfigIssue]:
             )
 
 
-def _infisical_relay_issues(config: StackConfig) -> Iterator[ConfigIssue]:
-    # Token enrollment (`infisical relay start --enroll-method=token`) is a 2026 addition to
-    # the Infisical CLI; the default nixos-24.11 pin ships a CLI without `infisical relay`,
-    # so such a relay would build and then fail on every start.
-    if config.nixos.nixpkgs_revision != DEFAULT_NIXPKGS_REVISION:
-        return
-    for index, relay in enumerate(config.relays):
-        if relay.infisical_relay:
+def _state_version_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # A host cannot have been installed with a release newer than the one that builds it.
+    release = config.nixos.nixpkgs_release
+    versions = [("orchestrator.state_version", config.orchestrator.state_version)]
+    versions += [
+        (f"relays[{index}].state_version", relay.state_version)
+        for index, relay in enumerate(config.relays)
+        if relay.state_version is not None
+    ]
+    for path, version in versions:
+        if _release_key(version) > _release_key(release):
             yield ConfigIssue(
-                f"relays[{index}].infisical_relay",
-                True,
-                "a nixpkgs pin whose infisical CLI has `relay start --enroll-method=token`: "
-                "the default nixos-24.11 pin predates `infisical relay`; set "
-                "nixos.nixpkgs_revision and nixos.nixpkgs_sha256 to a newer nixpkgs",
+                path,
+                version,
+                "the release the host was installed with, "
+                f"at most nixos.nixpkgs_release ({release})",
             )
+
+
+def _release_key(release: str) -> tuple[int, int]:
+    year, month = release.split(".")
+    return int(year), int(month)

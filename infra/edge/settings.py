@@ -23,10 +23,12 @@ from infra.edge.fields import (
     Ipv4Address,
     Ipv4Interface,
     NixosHardwareFile,
+    NixosRelease,
     PlainText,
     ProxmoxName,
     SecretPath,
     Slug,
+    SshHostKey,
     SshPublicKey,
     SshTarget,
     Tag,
@@ -36,6 +38,7 @@ from infra.edge.fields import (
 
 PROJECT = "relaymd-infra"
 ORCHESTRATOR_PORT = 36158
+RELAY_MIN_MEMORY_MB = 1536
 
 Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
 BootDiskInterface = Literal["scsi0", "virtio0", "sata0"]
@@ -80,6 +83,12 @@ class OrchestratorConfig(_Model):
     hardware_configuration: NixosHardwareFile
     """The existing host's boot loader and file systems: a file in this repo, copied verbatim
     (its own ``nixos-generate-config`` output), never invented by the renderer."""
+    state_version: NixosRelease
+    """The release this host was first installed with (its current ``system.stateVersion``);
+    it never changes with the nixpkgs pin."""
+    ssh_host_key: SshHostKey
+    """The host's ED25519 public host key: every SSH connection checks it (never trust on
+    first use)."""
 
 
 class RelayConfig(_Model):
@@ -90,7 +99,8 @@ class RelayConfig(_Model):
     full_clone: bool = True
     vm_id: Annotated[WholeNumber, Field(ge=100, le=999_999_999)] | None = None
     cores: Annotated[WholeNumber, Field(ge=1, le=128)] = 2
-    memory_mb: Annotated[WholeNumber, Field(ge=512, le=1_048_576)] = 2048
+    memory_mb: Annotated[WholeNumber, Field(ge=RELAY_MIN_MEMORY_MB, le=1_048_576)] = 2048
+    """At least 1536: nixos-anywhere kexecs the VM into an installer held in RAM."""
     disk_gb: Annotated[WholeNumber, Field(ge=4, le=65_536)] = 20
     boot_disk_interface: BootDiskInterface = "scsi0"
     """The template's system disk: the clone boots from it and the installer partitions it."""
@@ -111,6 +121,9 @@ class RelayConfig(_Model):
     """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
     infisical_relay: bool = False
     """Run an Infisical Relay on this host (opens 8443 and 2222)."""
+    state_version: NixosRelease | None = None
+    """The release the relay was installed with; unset, the pin's release (nixos.nixpkgs_release).
+    Set it to the current value before a pin bump moves to a newer release."""
 
 
 class InfisicalConfig(_Model):
@@ -133,16 +146,23 @@ class KeyLifetimes(_Model):
     host_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 7
 
 
-DEFAULT_NIXPKGS_REVISION = "50ab793786d9de88ee30ec4e4c24fb4236fc2674"  # nixos-24.11, 2025-06-30
+# NixOS 26.05, the newest supported release (NixOS supports each for about seven months):
+# a nixos-26.05-small revision of 2026-06-14 and the NAR hash of its tree, as locked in
+# NixOS/nixos-channel-scripts' flake.lock (commit 4882d9a, 2026-06-15). Bump with
+# scripts/nixpkgs-pin (README, "Bumping the nixpkgs pin").
+DEFAULT_NIXPKGS_RELEASE = "26.05"
+DEFAULT_NIXPKGS_REVISION = "c9172fa5143fc64dc6a499f75f57def6b7e26794"
+DEFAULT_NIXPKGS_SHA256 = "sha256-Qv6V770OZU6ifilw33mgwutUCWXcA4pXWonK/tdiG7o="
 
 
 class NixosSettings(_Model):
     """Which nixpkgs every node is built from. Pinned, so a render builds the same system later."""
 
-    state_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.(05|11)$")] = "24.11"
+    nixpkgs_release: NixosRelease = DEFAULT_NIXPKGS_RELEASE
+    """The NixOS release of the pinned revision; new relays take it as their stateVersion."""
     nixpkgs_revision: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] = DEFAULT_NIXPKGS_REVISION
     nixpkgs_sha256: Annotated[str, Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")] = (
-        "sha256-/bVBlRpECLVzjV19t5KMdMFWSwKLtb5RyXdjz3LJT+g="  # NAR hash of that tree
+        DEFAULT_NIXPKGS_SHA256
     )
 
     admin_ssh_keys: list[SshPublicKey] = []

@@ -21,11 +21,12 @@ from pulumi_command import local
 from infra.decided.stack import DecidedHost
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
+    ENV_SSH_HOST_KEY,
     CommandSpec,
     DeployTimeSecret,
     HostPipeline,
     command_stdin,
-    deploy_key_file_content,
+    private_key_file_content,
 )
 
 INTERPRETER = ["bash", "-c"]
@@ -49,6 +50,15 @@ class NewMachine:
     deploy_private_key: pulumi.Input[str]
     deploy_public_key: pulumi.Input[str]
     """Installed as the SSH user's authorized key, so updates can log in."""
+    host_private_key: pulumi.Input[str]
+    """The machine's own SSH host key, installed as /etc/ssh/ssh_host_ed25519_key."""
+    host_public_key: pulumi.Input[str]
+    """Its public half: every command checks the machine against it."""
+
+    @property
+    def host_key_environment(self) -> dict[str, pulumi.Input[str]]:
+        """A new machine's host key is minted with it, so the commands learn it here."""
+        return {ENV_SSH_HOST_KEY: self.host_public_key}
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,10 @@ class NixosHost(pulumi.ComponentResource):
                 name,
                 pipeline.install,
                 contents,
-                extra_environment={ENV_DEPLOY_PUBLIC_KEY: args.machine.deploy_public_key},
+                extra_environment={
+                    **args.machine.host_key_environment,
+                    ENV_DEPLOY_PUBLIC_KEY: args.machine.deploy_public_key,
+                },
                 machine_id=args.machine.machine_id,
                 depends_on=[args.machine.created_by],
                 # No ignore_changes here on purpose: a replacement would be created with the
@@ -106,6 +119,7 @@ class NixosHost(pulumi.ComponentResource):
             name,
             pipeline.deliver_secrets,
             contents,
+            extra_environment=_host_key_environment(args.machine),
             depends_on=[self.install] if self.install is not None else [],
         )
         self.ready = tuple(
@@ -129,6 +143,7 @@ class NixosSwitch(pulumi.ComponentResource):
             args.host.name,
             pipeline.update,
             _stdin_contents(pipeline, None, args.machine),
+            extra_environment=_host_key_environment(args.machine),
             depends_on=[*args.prepared.ready, *args.after],
             # The update was once declared inside NixosHost: the alias keeps its state.
             aliases=[pulumi.Alias(parent=args.prepared)],
@@ -145,7 +160,10 @@ def _stdin_contents(
         DeployTimeSecret.TAILSCALE_AUTH_KEY: auth_key,
         DeployTimeSecret.DEPLOY_KEY: None
         if machine is None
-        else pulumi.Output.from_input(machine.deploy_private_key).apply(_deploy_key_content),
+        else pulumi.Output.from_input(machine.deploy_private_key).apply(_private_key_content),
+        DeployTimeSecret.SSH_HOST_KEY: None
+        if machine is None
+        else pulumi.Output.from_input(machine.host_private_key).apply(_private_key_content),
     }
     contents: dict[str, pulumi.Output[str | None]] = {}
     for name, source in pipeline.stdin_secrets.items():
@@ -160,9 +178,14 @@ def _stdin_contents(
     return contents
 
 
-def _deploy_key_content(value: str) -> str:
+def _private_key_content(value: str) -> str:
     # The mock engine may leave the key empty (None): pass that through untouched.
-    return deploy_key_file_content(value) if value else value
+    return private_key_file_content(value) if value else value
+
+
+def _host_key_environment(machine: NewMachine | None) -> dict[str, pulumi.Input[str]]:
+    # The orchestrator's host key is a setting, already in the decided environment.
+    return machine.host_key_environment if machine is not None else {}
 
 
 def _stdin(

@@ -19,12 +19,22 @@ from infra.edge.settings import StackConfig
 from infra.proxmox.vm_spec import INSTALLER_DISKS
 
 
+def host_state_version(config: StackConfig, host: HostSpec) -> str:
+    """The release the host was installed with: an existing orchestrator says so itself; a
+    relay, installed by this project, takes the pin's release unless its own is recorded."""
+    if host.role is Role.ORCHESTRATOR:
+        return config.orchestrator.state_version
+    if host.relay is not None and host.relay.state_version is not None:
+        return host.relay.state_version
+    return config.nixos.nixpkgs_release
+
+
 def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
     """Template context for one host: plain str/int/bool/list values, nothing secret."""
     values: dict[str, Any] = {
         "is_orchestrator": host.role is Role.ORCHESTRATOR,
         "hostname": host.name,
-        "state_version": config.nixos.state_version,
+        "state_version": host_state_version(config, host),
         "hardening": {
             "adminUser": host.ssh.user,
             "sshPort": host.ssh_port,

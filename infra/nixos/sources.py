@@ -40,10 +40,14 @@ def hardware_file(relative: str) -> Path:
     return PROJECT_ROOT / relative
 
 
+def hardware_source(relative: str) -> str:
+    return hardware_file(relative).read_text(encoding="utf-8")
+
+
 def read_nixos_sources(config: StackConfig) -> NixosSources:
     relative = config.orchestrator.hardware_configuration
     return NixosSources(
         template=(TEMPLATES_DIR / TEMPLATE_NAME).read_text(encoding="utf-8"),
         modules=module_sources(),
-        hardware={relative: hardware_file(relative).read_text(encoding="utf-8")},
+        hardware={relative: hardware_source(relative)},
     )

@@ -13,7 +13,7 @@ import pulumi_tls as tls
 
 from infra.proxmox.vm_spec import VmSpec
 
-# The private half of the deploy key in every form the provider returns.
+# The private half of a key in every form the provider returns.
 _PRIVATE_KEY_OUTPUTS = ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"]
 
 
@@ -36,6 +36,10 @@ class RelayVm(pulumi.ComponentResource):
     ssh_public_key: pulumi.Output[str]
     ssh_private_key: pulumi.Output[str]
     """Secret: the per-deployment key's private half, never written anywhere but Pulumi state."""
+    host_public_key: pulumi.Output[str]
+    """The relay's own SSH host key (ED25519): every connection after the install checks it."""
+    host_private_key: pulumi.Output[str]
+    """Secret: its private half, installed as /etc/ssh/ssh_host_ed25519_key (0600)."""
 
     def __init__(
         self, name: str, args: RelayVmArgs, opts: pulumi.ResourceOptions | None = None
@@ -113,9 +117,23 @@ class RelayVm(pulumi.ComponentResource):
             ),
         )
         self.vm_id = self.vm.id
+        # Known before the machine first answers, so nothing trusts a key on first use. A new
+        # machine gets a new key, like any fresh install.
+        host_key = tls.PrivateKey(
+            f"{name}-host-key",
+            algorithm="ED25519",
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=_PRIVATE_KEY_OUTPUTS,
+                replace_with=[self.vm],
+            ),
+        )
+        self.host_public_key = host_key.public_key_openssh.apply(_one_line)
+        self.host_private_key = pulumi.Output.secret(host_key.private_key_openssh)
         self.register_outputs(
             {
                 "vm_id": self.vm_id,
                 "ssh_public_key": self.ssh_public_key,
+                "host_public_key": self.host_public_key,
             }
         )

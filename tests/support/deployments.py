@@ -23,6 +23,8 @@ PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 TAILNET_KEY = "tailscale:index/tailnetKey:TailnetKey"
 DEPLOY_PRIVATE_CANARY = "CANARY-deploy-private-key-5d1e"
 DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUBLICHALFONLY deploy"
+SSH_HOST_PRIVATE_CANARY = "CANARY-ssh-host-private-key-6e2f"
+SSH_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOSTKEYPUBLICHALF"
 
 
 def host_key_canary(resource_name: str) -> str:
@@ -30,9 +32,15 @@ def host_key_canary(resource_name: str) -> str:
 
 
 def provider_canaries() -> dict[str, ResourceOutputs]:
-    """Play the providers: deploy keys and Tailscale auth keys come back as canaries."""
+    """Play the providers: deploy keys, SSH host keys and Tailscale auth keys are canaries."""
 
-    def deploy_key(_: MockResourceArgs) -> Mapping[str, Any]:
+    def private_key(args: MockResourceArgs) -> Mapping[str, Any]:
+        if args.name.endswith("-host-key"):
+            return {
+                "privateKeyOpenssh": SSH_HOST_PRIVATE_CANARY,
+                "privateKeyPem": SSH_HOST_PRIVATE_CANARY + "-pem",
+                "publicKeyOpenssh": SSH_HOST_PUBLIC_KEY + "\n",
+            }
         return {
             "privateKeyOpenssh": DEPLOY_PRIVATE_CANARY,
             "privateKeyPem": DEPLOY_PRIVATE_CANARY + "-pem",
@@ -42,7 +50,7 @@ def provider_canaries() -> dict[str, ResourceOutputs]:
     def tailnet_key(args: MockResourceArgs) -> Mapping[str, Any]:
         return {"key": host_key_canary(args.name)}
 
-    return {PRIVATE_KEY: deploy_key, TAILNET_KEY: tailnet_key}
+    return {PRIVATE_KEY: private_key, TAILNET_KEY: tailnet_key}
 
 
 def deploy(raw_config: Mapping[str, Any], *, preview: bool = False) -> Deployment:

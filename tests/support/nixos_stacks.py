@@ -38,6 +38,15 @@ def full_raw_config() -> dict[str, Any]:
     return raw
 
 
+def orchestrator_only_raw_config() -> dict[str, Any]:
+    """No relay, and the orchestrator on other ports and another LAN interface."""
+    raw = example_raw_config()
+    raw["relays"] = []
+    raw.pop("proxmox", None)
+    raw["orchestrator"].update(port=36200, ssh_port=2222, lan_interface="enp1s0")
+    return raw
+
+
 def render_tree(raw: dict[str, Any], directory: Path) -> dict[str, str]:
     """Render every artifact of ``raw`` into ``directory``; return the NixOS files."""
     files = dict(decided_of(raw).artifacts)

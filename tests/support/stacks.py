@@ -111,16 +111,7 @@ def stack_with_secrets(
     return raw
 
 
-# Any nixpkgs other than the default pin (nixos-25.11 of 2026-05-10): stacks that run an
-# Infisical Relay must choose their own, since the default predates `infisical relay`.
-OTHER_NIXPKGS = {
-    "nixpkgs_revision": "8fd9daa3db09ced9700431c5b7ad0e8ba199b575",
-    "nixpkgs_sha256": "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=",
-}
-
-
 def enable_infisical_relay(raw: dict[str, Any], index: int = 0) -> dict[str, Any]:
-    """Turn on relays[index]'s Infisical Relay, with the newer nixpkgs pin it requires."""
+    """Turn on relays[index]'s Infisical Relay."""
     raw["relays"][index]["infisical_relay"] = True
-    raw["nixos"] = {**raw.get("nixos", {}), **OTHER_NIXPKGS}
     return raw

@@ -17,6 +17,7 @@ from infra.nixos.pipeline import (
     ENV_HOST_FILE_PATHS,
     ENV_SSH_TARGET,
     STDIN_DEPLOY_KEY,
+    STDIN_SSH_HOST_KEY,
     host_file_name,
 )
 from infra.nixos.scripts import Step, step_script
@@ -27,6 +28,7 @@ from tests.support.deployments import (
     COMMAND,
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
+    SSH_HOST_PRIVATE_CANARY,
     VM,
     archive_files,
     commands,
@@ -253,6 +255,7 @@ def test_no_environment_holds_or_is_marked_a_secret(
     secrets = [
         *canary_values(canary_document),
         DEPLOY_PRIVATE_CANARY,
+        SSH_HOST_PRIVATE_CANARY,
         host_key_canary(f"host-key-{RELAY}"),
         host_key_canary(f"host-key-{ORCHESTRATOR}"),
     ]
@@ -274,8 +277,13 @@ def test_each_secret_reaches_only_the_commands_that_use_it_inside_a_secret_stdin
     token = canary_document["orchestrator"]["infisical_token"]
     received = {command.name: stdin_secrets(command) for command in deployment.by_type(COMMAND)}
     deploy_key = DEPLOY_PRIVATE_CANARY + "\n"
+    ssh_host_key = SSH_HOST_PRIVATE_CANARY + "\n"
     assert received == {
-        f"{RELAY}-install": {STDIN_DEPLOY_KEY: deploy_key, TAILSCALE_KEY: relay_key},
+        f"{RELAY}-install": {
+            STDIN_DEPLOY_KEY: deploy_key,
+            STDIN_SSH_HOST_KEY: ssh_host_key,
+            TAILSCALE_KEY: relay_key,
+        },
         f"{RELAY}-secrets": {STDIN_DEPLOY_KEY: deploy_key, TAILSCALE_KEY: relay_key},
         f"{RELAY}-update": {STDIN_DEPLOY_KEY: deploy_key},
         f"{ORCHESTRATOR}-secrets": {

@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
+from infra.nixos.pipeline import ENV_SSH_HOST_KEY
 from infra.plan.document import plan_json
 from tests.support.deployments import (
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
     PRIVATE_KEY,
+    SSH_HOST_PRIVATE_CANARY,
+    SSH_HOST_PUBLIC_KEY,
     VM,
+    commands,
     deploy,
     plain_strings,
     unwrap,
@@ -81,17 +85,33 @@ def test_a_replaced_vm_gets_a_fresh_single_use_host_key(example_config: dict[str
     assert keys["worker-key"].replace_with == ()
 
 
-def test_deploy_key_is_ed25519_and_its_private_half_never_reaches_the_vm_or_plan(
+def test_deploy_and_host_keys_are_ed25519_and_their_private_halves_never_reach_the_vm_or_plan(
     example_config: dict[str, Any],
 ) -> None:
     deployment = deploy(example_config)
-    [key] = deployment.by_type(PRIVATE_KEY)
-    assert key.inputs == {"algorithm": "ED25519"}
-    assert key.parent_urn is not None and key.parent_urn.endswith("::relay-1")
+    keys = {key.name: key for key in deployment.by_type(PRIVATE_KEY)}
+    assert sorted(keys) == ["relay-1-deploy-key", "relay-1-host-key"]
+    for key in keys.values():
+        assert key.inputs == {"algorithm": "ED25519"}
+        assert key.parent_urn is not None and key.parent_urn.endswith("::relay-1")
     [vm] = deployment.by_type(VM)
-    assert not any(DEPLOY_PRIVATE_CANARY in text for text in plain_strings(vm.inputs))
-    assert DEPLOY_PRIVATE_CANARY not in str(unwrap(vm.inputs))
-    assert DEPLOY_PRIVATE_CANARY not in plan_json(deployment)
+    for private in (DEPLOY_PRIVATE_CANARY, SSH_HOST_PRIVATE_CANARY):
+        assert not any(private in text for text in plain_strings(vm.inputs))
+        assert private not in str(unwrap(vm.inputs))
+        assert private not in plan_json(deployment)
+
+
+def test_every_command_checks_the_host_key_it_knows_beforehand(
+    example_config: dict[str, Any],
+) -> None:
+    deployment = deploy(example_config)
+    relay_commands = commands(deployment, "relaymd-relay")
+    assert sorted(relay_commands) == ["install", "secrets", "update"]
+    for command in relay_commands.values():
+        assert command.inputs["environment"][ENV_SSH_HOST_KEY] == SSH_HOST_PUBLIC_KEY
+    configured = example_config["orchestrator"]["ssh_host_key"]
+    for command in commands(deployment, "relaymd-orchestrator").values():
+        assert command.inputs["environment"][ENV_SSH_HOST_KEY] == configured
 
 
 def test_guest_agent_follows_the_config_flag(example_config: dict[str, Any]) -> None:
@@ -110,7 +130,9 @@ def test_several_relays_get_their_own_vm_and_key(
     assert sorted(vms) == ["relay-1-vm", "relay-2-vm"]
     assert sorted(k.name for k in deployment.by_type(PRIVATE_KEY)) == [
         "relay-1-deploy-key",
+        "relay-1-host-key",
         "relay-2-deploy-key",
+        "relay-2-host-key",
     ]
     second = vms["relay-2-vm"]
     assert second["nodeName"] == "proxmox-b"

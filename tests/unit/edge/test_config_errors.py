@@ -203,11 +203,43 @@ CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
         '"/var/lib/../../etc"',
         "no . or .. segments",
     ),
-    "Infisical Relay on the default nixpkgs pin": (
-        lambda raw: _relay(raw).update(infisical_relay=True),
-        "relays[0].infisical_relay",
-        "true",
-        "the default nixos-24.11 pin predates `infisical relay`",
+    "relay memory too small for the installer's kexec": (
+        lambda raw: _relay(raw).update(memory_mb=1535),
+        "relays[0].memory_mb",
+        "1535",
+        "greater than or equal to 1536",
+    ),
+    "orchestrator state version missing": (
+        lambda raw: raw["orchestrator"].pop("state_version"),
+        "orchestrator.state_version",
+        "nothing",
+        "the field is missing",
+    ),
+    "orchestrator state version not a release": (
+        lambda raw: raw["orchestrator"].update(state_version="24.10"),
+        "orchestrator.state_version",
+        '"24.10"',
+        "a NixOS release YY.05 or YY.11",
+    ),
+    "relay state version newer than the pin": (
+        lambda raw: _relay(raw).update(state_version="26.11"),
+        "relays[0].state_version",
+        '"26.11"',
+        "at most nixos.nixpkgs_release (26.05)",
+    ),
+    "orchestrator host key missing": (
+        lambda raw: raw["orchestrator"].pop("ssh_host_key"),
+        "orchestrator.ssh_host_key",
+        "nothing",
+        "the field is missing",
+    ),
+    "orchestrator host key not ED25519": (
+        lambda raw: raw["orchestrator"].update(
+            ssh_host_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"
+        ),
+        "orchestrator.ssh_host_key",
+        '"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"',
+        "ssh-keyscan -t ed25519",
     ),
     "rotation not before expiry": (
         lambda raw: raw["keys"].update(worker_key_rotation_days=89, worker_key_expiry_days=30),

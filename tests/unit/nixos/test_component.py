@@ -21,6 +21,8 @@ from tests.support.deployments import COMMAND, stdin_secrets, unwrap
 
 AUTH_KEY = "CANARY-auth-key-0c7d"
 DEPLOY_KEY = "CANARY-deploy-key-9e12"
+HOST_KEY = "CANARY-ssh-host-key-41aa"
+HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOST"
 
 
 def hosts(raw: dict[str, Any]) -> dict[str, DecidedHost]:
@@ -36,6 +38,8 @@ def machine() -> NewMachine:
         machine_id="machine-id-1",
         deploy_private_key=DEPLOY_KEY,
         deploy_public_key="ssh-ed25519 AAAA deploy",
+        host_private_key=HOST_KEY,
+        host_public_key=HOST_PUBLIC_KEY,
     )
 
 
@@ -72,8 +76,13 @@ def test_a_relay_host_installs_then_delivers_and_is_ready_to_switch(
     assert install.urn in commands["relaymd-relay-secrets"].dependencies
     assert stdin_secrets(install) == {
         "deploy-key": DEPLOY_KEY + "\n",
+        "ssh-host-key": HOST_KEY + "\n",
         "host/tailscale-host-key": AUTH_KEY,
     }
+    # The host key goes to the install alone; every command checks its public half.
+    assert "ssh-host-key" not in stdin_secrets(commands["relaymd-relay-secrets"])
+    for command in commands.values():
+        assert command.inputs["environment"]["RELAYMD_SSH_HOST_KEY"] == HOST_PUBLIC_KEY
     host = seen["host"]
     assert host["ready"] == (host["install"], host["deliver_secrets"])
 

@@ -25,13 +25,15 @@ from infra.edge.settings import NixosSettings
 from infra.nixos.pipeline import (
     ENV_DEPLOY_PUBLIC_KEY,
     ENV_HOST_FILE_PATHS,
+    ENV_SSH_HOST_KEY,
     STDIN_DEPLOY_KEY,
+    STDIN_SSH_HOST_KEY,
     CommandSpec,
     HostPipeline,
     command_stdin,
-    deploy_key_file_content,
     host_file_name,
     host_pipeline,
+    private_key_file_content,
     secret_file_content,
     stdin_archive,
 )
@@ -40,6 +42,9 @@ from tests.support.stacks import example_raw_config
 SYSTEM = "/nix/store/00000000000000000000000000000000-nixos-system"
 DISKO = "/nix/store/11111111111111111111111111111111-disko"
 PRIVATE_KEY = "CANARY-private-deploy-key-aa01"
+HOST_PRIVATE_KEY = "CANARY-private-host-key-dd04"
+# A relay's host key as the program generates it (the component adds it to every command).
+RELAY_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB078j5b7Sm3o2DRIL0CWzsJfF56zaJy3vcPu1qEupP7"
 SECRET_VALUES = {
     SecretSource.TAILSCALE_HOST_KEY: "CANARY-tailscale-host-key-bb02",
     SecretSource.ORCHESTRATOR_INFISICAL_TOKEN: "CANARY-infisical-token-cc03",
@@ -75,6 +80,9 @@ done
     + """previous=
 for arg in "$@"; do
   if [ "$previous" = -i ]; then stat -c '%a' "$arg" > "$CAPTURE/ssh-identity.mode"; fi
+  case "$arg" in
+    UserKnownHostsFile=*) cp "${arg#UserKnownHostsFile=}" "$CAPTURE/known_hosts" ;;
+  esac
   previous=$arg
 done
 case "$*" in
@@ -121,6 +129,7 @@ def run_script(
         "STUB_LOG": str(tmp_path / "argv.log"),
         "CAPTURE": str(capture),
         **STUB_ENVIRONMENT,
+        ENV_SSH_HOST_KEY: RELAY_HOST_KEY,
         **spec.environment,
         **plain,
     }
@@ -174,11 +183,15 @@ def secrets_for(host: HostSpec) -> dict[str, str]:
         host_file_name(f.source): secret_file_content(f.source, SECRET_VALUES[f.source])
         for f in host.secret_files
     }
-    return {STDIN_DEPLOY_KEY: deploy_key_file_content(PRIVATE_KEY), **files}
+    return {
+        STDIN_DEPLOY_KEY: private_key_file_content(PRIVATE_KEY),
+        STDIN_SSH_HOST_KEY: private_key_file_content(HOST_PRIVATE_KEY),
+        **files,
+    }
 
 
 def assert_no_secret_in(text: str) -> None:
-    leaked = [v for v in [PRIVATE_KEY, *SECRET_VALUES.values()] if v in text]
+    leaked = [v for v in [PRIVATE_KEY, HOST_PRIVATE_KEY, *SECRET_VALUES.values()] if v in text]
     assert leaked == []
 
 
@@ -244,7 +257,15 @@ def test_update_copies_the_closure_and_switches_without_secrets(
     capture = run(pipeline.update, stubs, tmp_path, secrets_for(relay))
     argv = (tmp_path / "argv.log").read_text()
     assert f"nix-copy-closure --to --use-substitutes admin@10.100.10.2 {SYSTEM}" in argv
-    assert f"sudo {SYSTEM}/bin/switch-to-configuration switch" in argv
+    # The host switches, checks its health and switches back on failure in one transient
+    # unit, so a dropped connection cannot stop it half-way (nixos-rebuild's systemd-run).
+    [switch] = [line for line in argv.splitlines() if "relaymd-switch" in line]
+    assert switch.endswith(
+        " admin@10.100.10.2 sudo systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER"
+        " --collect --no-ask-password --pipe --quiet --service-type=exec --unit=relaymd-switch"
+        f" --wait {SYSTEM}/sw/bin/relaymd-switch {SYSTEM}"
+    )
+    assert "switch-to-configuration" not in argv
     assert "nixos-anywhere" not in argv
     # The deploy key reaches nix-copy-closure's ssh as a file path, never as its value.
     assert "-i /tmp/" in (capture / "nix-sshopts").read_text()
@@ -389,3 +410,67 @@ def test_no_process_sees_a_secret_in_its_argv_or_environment(
     assert 'execve("/usr/bin/tar"' in execs or 'execve("/bin/tar"' in execs
     assert '/ssh"' in execs
     assert_no_secret_in(execs)
+
+
+def test_install_ships_the_generated_host_key_as_sshd_s_own(stubs: Path, tmp_path: Path) -> None:
+    relay, pipeline = relay_pipeline()
+    assert pipeline.install is not None
+    plain = {ENV_DEPLOY_PUBLIC_KEY: "ssh-ed25519 AAAA deploy"}
+    capture = run(pipeline.install, stubs, tmp_path, secrets_for(relay), plain)
+    modes = dict(
+        reversed(line.split(" ", 1))
+        for line in (capture / "extra-files.modes").read_text().splitlines()
+    )
+    assert modes["./etc/ssh"] == "755"
+    assert modes["./etc/ssh/ssh_host_ed25519_key"] == "600"
+    assert modes["./etc/ssh/ssh_host_ed25519_key.pub"] == "644"
+    staged = capture / "extra-files" / "etc" / "ssh"
+    assert (staged / "ssh_host_ed25519_key").read_text() == HOST_PRIVATE_KEY + "\n"
+    assert (staged / "ssh_host_ed25519_key.pub").read_text() == RELAY_HOST_KEY + "\n"
+
+
+@pytest.mark.parametrize("step", ["install", "deliver_secrets", "update"])
+def test_every_relay_connection_checks_the_generated_host_key(
+    stubs: Path, tmp_path: Path, step: str
+) -> None:
+    relay, pipeline = relay_pipeline()
+    plain = {ENV_DEPLOY_PUBLIC_KEY: "ssh-ed25519 AAAA deploy"}
+    capture = run(getattr(pipeline, step), stubs, tmp_path, secrets_for(relay), plain)
+    argv = (tmp_path / "argv.log").read_text()
+    ssh_lines = [line for line in argv.splitlines() if line.startswith("ssh ")]
+    assert ssh_lines
+    for line in ssh_lines:
+        assert "-o StrictHostKeyChecking=yes" in line
+        assert "-o GlobalKnownHostsFile=/dev/null" in line
+        assert "-o HostKeyAlgorithms=ssh-ed25519" in line
+    assert "accept-new" not in argv and "StrictHostKeyChecking=no" not in argv
+    assert (capture / "known_hosts").read_text() == f"10.100.10.2 {RELAY_HOST_KEY}\n"
+    if step == "update":
+        assert "StrictHostKeyChecking=yes" in (capture / "nix-sshopts").read_text()
+
+
+def test_the_orchestrator_is_checked_against_its_configured_host_key(
+    stubs: Path, tmp_path: Path
+) -> None:
+    raw = example_raw_config()
+    raw["orchestrator"]["ssh_port"] = 2202
+    loaded = load_stack("example", raw)
+    orchestrator = next(h for h in host_specs(loaded.config) if h.role.value == "orchestrator")
+    deliver = host_pipeline(orchestrator, loaded.config.nixos, {}, loaded.secrets).deliver_secrets
+    key = raw["orchestrator"]["ssh_host_key"]
+    assert deliver.environment[ENV_SSH_HOST_KEY] == key
+    capture = run(deliver, stubs, tmp_path, secrets_for(orchestrator))
+    assert (capture / "known_hosts").read_text() == (f"[orchestrator.lab.example.org]:2202 {key}\n")
+    argv = (tmp_path / "argv.log").read_text()
+    assert all("-o StrictHostKeyChecking=yes" in line for line in argv.splitlines())
+
+
+@pytest.mark.parametrize("step", ["install", "deliver_secrets", "update"])
+def test_without_a_host_key_nothing_connects(stubs: Path, tmp_path: Path, step: str) -> None:
+    relay, pipeline = relay_pipeline()
+    spec = getattr(pipeline, step)
+    stdin = command_stdin(spec, secrets_for(relay))
+    result = run_script(spec, stubs, tmp_path, stdin, {ENV_SSH_HOST_KEY: ""})
+    assert result.returncode == 1
+    assert "no host key to check admin@10.100.10.2 against" in result.stderr
+    assert not (tmp_path / "argv.log").exists()

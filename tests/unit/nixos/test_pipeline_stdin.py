@@ -14,8 +14,8 @@ from infra.edge.loading import load_stack
 from infra.nixos.pipeline import (
     STDIN_DEPLOY_KEY,
     command_stdin,
-    deploy_key_file_content,
     host_pipeline,
+    private_key_file_content,
     stdin_archive,
 )
 from tests.support.deployments import archive_files
@@ -73,7 +73,7 @@ def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
     loaded = load_stack("example", example_raw_config())
     relay = next(host for host in host_specs(loaded.config) if host.relay is not None)
     pipeline = host_pipeline(relay, loaded.config.nixos, TREE, loaded.secrets)
-    everything = {**SECRETS, STDIN_DEPLOY_KEY: deploy_key_file_content("CANARY-key")}
+    everything = {**SECRETS, STDIN_DEPLOY_KEY: private_key_file_content("CANARY-key")}
     update = archive_files(command_stdin(pipeline.update, everything))
     # The update logs in with the deploy key but places no secret file.
     assert [p for p in update if p.startswith("secrets/")] == [f"secrets/{STDIN_DEPLOY_KEY}"]
@@ -82,5 +82,5 @@ def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
 
 
 def test_deploy_key_file_ends_in_exactly_one_newline() -> None:
-    assert deploy_key_file_content("KEY") == "KEY\n"
-    assert deploy_key_file_content("KEY\n") == "KEY\n"
+    assert private_key_file_content("KEY") == "KEY\n"
+    assert private_key_file_content("KEY\n") == "KEY\n"

@@ -136,3 +136,37 @@ def test_a_host_cannot_shadow_the_modules_directory(example_config: dict[str, An
 def test_example_stack_files_exist_in_the_repository() -> None:
     assert (PROJECT_ROOT / "nixos" / "hardware" / "example-orchestrator.nix").is_file()
     assert Path(PROJECT_ROOT / "templates" / "configuration.nix.j2").is_file()
+
+
+def _state_versions(raw: dict[str, Any]) -> dict[str, str]:
+    files = decided_of(raw).artifacts
+    versions = {}
+    for path, text in files.items():
+        if path.endswith("/configuration.nix"):
+            line = next(line for line in text.splitlines() if "system.stateVersion" in line)
+            versions[path.split("/")[1]] = line.split('"')[1]
+    return versions
+
+
+def test_each_host_keeps_the_release_it_was_installed_with() -> None:
+    raw = full_raw_config()
+    raw["orchestrator"]["state_version"] = "23.11"
+    raw["relays"][1]["state_version"] = "25.11"
+    assert _state_versions(raw) == {
+        # The existing host says which release it was installed with.
+        "relaymd-orchestrator": "23.11",
+        # A relay this project installs takes the pin's release...
+        "relaymd-relay": "26.05",
+        # ...unless an earlier install is recorded.
+        "relaymd-relay-2": "25.11",
+    }
+
+
+def test_a_new_pin_release_reaches_new_relays_only() -> None:
+    raw = full_raw_config()
+    raw["relays"][1]["state_version"] = "26.05"
+    raw.setdefault("nixos", {})["nixpkgs_release"] = "26.11"
+    versions = _state_versions(raw)
+    assert versions["relaymd-relay"] == "26.11"
+    assert versions["relaymd-relay-2"] == "26.05"
+    assert versions["relaymd-orchestrator"] == "24.11"

@@ -11,7 +11,7 @@ from fnmatch import fnmatch
 import pytest
 
 from infra.edge.loading import PROJECT_ROOT
-from infra.nixos.pipeline import ENV_DEPLOY_PUBLIC_KEY, ENV_HOST, CommandSpec
+from infra.nixos.pipeline import ENV_DEPLOY_PUBLIC_KEY, ENV_HOST, ENV_SSH_HOST_KEY, CommandSpec
 from infra.nixos.scripts import STEP_PARTS, STEPS_DIRECTORY, Step, step_script
 from tests.unit.nixos.test_pipeline_scripts import orchestrator_pipeline, relay_pipeline
 
@@ -76,6 +76,8 @@ def test_no_step_holds_a_placeholder_or_a_literal_timeout(step: Step) -> None:
 def test_a_command_sets_exactly_the_variables_its_scripts_read(spec: CommandSpec) -> None:
     """Nothing unread travels, nothing read is missing (bash runs them under ``set -u``)."""
     read = set(VARIABLE.findall(spec.script + (spec.update_script or "")))
-    # The deploy key's public half exists only once the VM's key does: the component adds it.
+    # A relay's keys exist only once its VM's do: the component adds their public halves.
     given = set(spec.environment) | ({ENV_DEPLOY_PUBLIC_KEY} if spec.name == "install" else set())
+    if spec.environment[ENV_HOST] != "relaymd-orchestrator":
+        given |= {ENV_SSH_HOST_KEY}
     assert read == given

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,33 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
     assert "scripts/test" in ci
     assert "scripts/test" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def _seed_step(ci: str) -> str:
+    """The one path outside the clone that .ci/run names: the runner's Nix cache restore."""
+    [seed] = set(re.findall(r"\.\./\S+/seed-store", ci))
+    return seed
+
+
+def test_ci_restores_the_nix_source_cache_before_the_tests_when_it_has_one() -> None:
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    seed = _seed_step(ci)
+    assert f"if [[ -x {seed} ]]; then" in ci
+    assert ci.index(seed) < ci.index("scripts/test")
+
+
+def test_nothing_but_ci_reaches_outside_the_clone() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside = "/".join(_seed_step((PROJECT_ROOT / ".ci" / "run").read_text()).split("/")[:2])
+    readers = [
+        path
+        for path in tracked
+        if (PROJECT_ROOT / path).is_file()
+        and outside in (PROJECT_ROOT / path).read_text(errors="replace")
+    ]
+    assert readers == [".ci/run"]
 
 
 def test_the_layout_a_fresh_clone_needs_is_there() -> None:

@@ -32,6 +32,10 @@ def test_the_vm_carries_exactly_its_spec(example_config: dict[str, Any]) -> None
         "gateway": spec.cloud_init.gateway,
     }
     assert vm.delete_before_replace is spec.delete_before_replace
-    [key] = deployment.by_type(PRIVATE_KEY)
-    assert key.inputs["algorithm"] == "ED25519"
+    keys = {key.name: key for key in deployment.by_type(PRIVATE_KEY)}
+    assert sorted(keys) == ["relay-x-deploy-key", "relay-x-host-key"]
+    assert all(key.inputs["algorithm"] == "ED25519" for key in keys.values())
+    # A new machine, a new host key: it is replaced with the VM.
+    host_key = keys["relay-x-host-key"]
+    assert host_key.replace_with and host_key.replace_with[0] == vm.urn
     assert vm.parent_urn is not None and vm.parent_urn.endswith("::relay-x")

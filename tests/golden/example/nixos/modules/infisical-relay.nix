@@ -7,6 +7,10 @@
 let
   cfg = config.relaymd.infisicalRelay;
   infisical = lib.getExe' cfg.package "infisical";
+  # Infisical CLI v0.43.87 to v0.43.113 fail on every restart after a token enrollment (a
+  # relay restart loop); v0.43.114 fixed it.
+  minimumVersion = "0.43.114";
+  version = lib.getVersion cfg.package;
   storedConfiguration = "/etc/infisical/relays/${cfg.name}.conf";
   # `relay start` takes the one-time enrollment token only as --token. Pass it on the
   # first start alone: once enrolled, the CLI reuses the access token it stored (0600),
@@ -61,6 +65,15 @@ in
         ConfigurationDirectoryMode = "0700";
       };
     };
+
+    assertions = [
+      {
+        assertion = lib.versionAtLeast version minimumVersion;
+        message = "relaymd.infisicalRelay: the Infisical CLI is ${version}; a relay needs at least "
+          + "${minimumVersion} (earlier releases fail on every restart after enrolling). "
+          + "Pin a newer nixpkgs (nixos.nixpkgs_revision and nixos.nixpkgs_sha256) or set relaymd.infisicalRelay.package.";
+      }
+    ];
 
     # Gateways reach the relay over SSH tunnels (2222); the platform over TLS (8443).
     networking.firewall.allowedTCPPorts = [ 8443 2222 ];

@@ -8,6 +8,7 @@
     # The existing host's own boot loader and file systems (copied from nixos/hardware/).
     ./hardware-configuration.nix
     ../modules/hardening.nix
+    ../modules/deploy-gate.nix
     ../modules/secrets.nix
     ../modules/tailnet-node.nix
     ../modules/orchestrator.nix

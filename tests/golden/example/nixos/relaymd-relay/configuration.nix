@@ -9,6 +9,7 @@
     ../modules/disko.nix
     ../modules/proxmox-guest.nix
     ../modules/hardening.nix
+    ../modules/deploy-gate.nix
     ../modules/secrets.nix
     ../modules/tailnet-node.nix
     ../modules/relay.nix
@@ -16,7 +17,7 @@
   ];
 
   networking.hostName = "relaymd-relay";
-  system.stateVersion = "24.11";
+  system.stateVersion = "26.05";
 
   relaymd.hardening = {
     adminUser = "admin";
