@@ -1,23 +1,17 @@
-"""Pairs of generated stacks for review tests: render each one as scripts/plan would."""
+"""Pairs of generated stacks for review tests: render each one as scripts/plan does."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from infra.artifacts import render_artifacts
-from infra.core import build_stack_model
-from infra.plan.document import plan_json
-from infra.plan.engine import run_program
-from infra.stack_loader import load_stack
+from infra.plan.cli import render_config
 from tests.support.stacks import example_raw_config
 
 
 def render_files(raw: dict[str, Any], stack: str = "example") -> dict[str, str]:
     """Every rendered file of ``raw`` (plan.json included), by its path under build/<stack>/."""
-    loaded = load_stack(stack, raw)
-    files = render_artifacts(build_stack_model(loaded.config))
-    files["plan.json"] = plan_json(run_program(stack, raw, preview=True))
+    files, _ = render_config(stack, raw)
     return files
 
 
@@ -31,7 +25,7 @@ def with_relays(count: int, raw: dict[str, Any] | None = None) -> dict[str, Any]
         relay.update(
             name=f"relay-{number}",
             address=f"10.100.10.{number + 1}/24",
-            tailnet_hostname=f"relaymd-relay-{number}" if number > 1 else "relaymd-relay",
+            tailnet_hostname="relaymd-relay" if number == 1 else f"relaymd-relay-{number}",
         )
         relays.append(relay)
     raw["relays"] = relays

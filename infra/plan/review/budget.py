@@ -18,6 +18,8 @@ class Section:
     title: str
     summary: str
     body: tuple[str, ...]
+    lead: tuple[str, ...] = ()
+    """Lines before the body that are never cut (e.g. each host's one-line verdict)."""
     cut_lines: int = 0
     """How many body lines were cut to fit the budget."""
 

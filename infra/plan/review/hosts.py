@@ -10,6 +10,7 @@ from enum import StrEnum
 from infra.plan.review.inputs import NIXOS_DIR, SHARED_MODULES, Rendered
 from infra.plan.review.replacement import COMMAND, VM
 from infra.plan.review.resources import Action, ResourceChange
+from infra.plan.review.values import natural
 
 
 class Verdict(StrEnum):
@@ -67,7 +68,7 @@ def review_hosts(
     """``vm_hosts``: VM resource name → the host it carries."""
     modules_changed = base.module_files != head.module_files
     reviews = []
-    for host in sorted(base.host_files.keys() | head.host_files.keys()):
+    for host in sorted(base.host_files.keys() | head.host_files.keys(), key=natural):
         old, new = base.host_files.get(host, {}), head.host_files.get(host, {})
         diff = unified(old, new, f"{NIXOS_DIR}{host}")
         update = next(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.errors import ConfigError, ConfigIssue
+from infra.edge.errors import ConfigError, ConfigIssue
 from infra.tailnet import hujson
 
 PLAN_FILE = "plan.json"

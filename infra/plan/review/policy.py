@@ -142,7 +142,7 @@ def covered(atom: Atom, grants: Iterable[Atom]) -> bool:
 def _sentences(changed: Iterable[Atom], verb: str) -> tuple[str, ...]:
     """One sentence per group of sources that gain (or lose) the same destinations."""
     destinations: dict[str, list[str]] = {}
-    for atom in sorted(changed):
+    for atom in sorted(changed, key=lambda a: (a.src, who(a.host), a.host, a.proto, a.ports)):
         destinations.setdefault(atom.src, []).append(f"{who(atom.host)} on {_ports(atom)}")
     by_targets: dict[tuple[str, ...], list[str]] = {}
     for src, targets in destinations.items():

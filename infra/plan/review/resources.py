@@ -18,7 +18,7 @@ from infra.plan.review.replacement import (
     Replacement,
     replacements,
 )
-from infra.plan.review.values import ABSENT, leaves
+from infra.plan.review.values import ABSENT, leaves, natural
 
 
 class Action(StrEnum):
@@ -112,7 +112,10 @@ def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[Re
                 (reason,),
             )
     return tuple(
-        sorted(changes.values(), key=lambda c: (ACTION_ORDER.index(c.action), c.type, c.name))
+        sorted(
+            changes.values(),
+            key=lambda c: (ACTION_ORDER.index(c.action), c.type, natural(c.name)),
+        )
     )
 
 

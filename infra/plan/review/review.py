@@ -19,6 +19,7 @@ from infra.plan.review.sections import (
     replacement_reason,
     resources_section,
     secrets_section,
+    vm_replacement_cause,
 )
 from infra.plan.review.style import Format, Style
 
@@ -46,27 +47,48 @@ def _vm_hosts(base: Rendered, head: Rendered) -> dict[str, str]:
     return hosts
 
 
+def _names(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def warnings(
     changes: Sequence[ResourceChange],
     opened: Sequence[str],
     hosts: Sequence[HostReview],
     style: Style,
 ) -> list[str]:
-    """Destructive changes: VMs replaced or deleted, access opened, keys revoked."""
+    """Destructive changes: VMs replaced or deleted, access opened, keys revoked.
+
+    Changes with the same reason share one line, so fifty relays make one warning, not fifty.
+    """
     lines = []
+    replaced_vms: dict[str, list[ResourceChange]] = {}
     for change in changes:
         if change.type == VM and change.action is Action.REPLACE:
-            lines.append(f"VM {change.name} is replaced: {replacement_reason(change, style)}")
-        elif change.type == VM and change.action is Action.DELETE:
-            lines.append(f"VM {change.name} is deleted (in {change.parent or 'the stack'})")
+            replaced_vms.setdefault(vm_replacement_cause(change, style), []).append(change)
+    for cause, vms in replaced_vms.items():
+        if len(vms) == 1:
+            lines.append(f"VM {vms[0].name} is replaced: {replacement_reason(vms[0], style)}")
+        else:
+            hosts_ = _names([vm.parent or vm.name for vm in vms])
+            lines.append(f"{len(vms)} VMs are replaced because {cause}; {hosts_} reinstall")
+    deleted = [c.name for c in changes if c.type == VM and c.action is Action.DELETE]
+    if deleted:
+        lines.append(f"VM{'s' if len(deleted) > 1 else ''} deleted: {_names(deleted)}")
     lines += [f"the tailnet policy opens access: {sentence}" for sentence in opened]
-    for change in changes:
-        if change.type == TAILNET_KEY and change.action in (Action.REPLACE, Action.DELETE):
-            how = "replaced" if change.action is Action.REPLACE else "deleted"
-            lines.append(
-                f"key revoked: auth key {change.name} is {how}, the provider deletes the old key"
-            )
-    lines += [f"host {h.host} is removed" for h in hosts if h.verdict is Verdict.REMOVED]
+    revoked = [
+        c.name
+        for c in changes
+        if c.type == TAILNET_KEY and c.action in (Action.REPLACE, Action.DELETE)
+    ]
+    if revoked:
+        lines.append(
+            f"key revoked: the provider deletes auth key{'s' if len(revoked) > 1 else ''} "
+            f"{_names(revoked)} (replaced or removed)"
+        )
+    removed = [h.host for h in hosts if h.verdict is Verdict.REMOVED]
+    if removed:
+        lines.append(f"host{'s' if len(removed) > 1 else ''} removed: {_names(removed)}")
     return [style.warning(line) for line in lines]
 
 
@@ -86,16 +108,20 @@ def _headline(
 
 def _render_section(section: Section, style: Style) -> str:
     if style.markdown:
+        # A section with a lead shows it openly under a bold summary; the rest folds away.
+        lead = [style.bold(section.summary), "", *section.lead, ""] if section.lead else []
+        folded = f"{section.title}: details" if section.lead else section.summary
         lines = [
+            *lead,
             "<details>",
-            f"<summary>{section.summary}</summary>",
+            f"<summary>{folded}</summary>",
             "",
             *section.body,
             "",
             "</details>",
         ]
     else:
-        lines = [f"== {section.summary}", *section.body]
+        lines = [f"== {section.summary}", *section.lead, *section.body]
     return "\n".join(lines)
 
 
@@ -152,12 +178,13 @@ def _assemble(
     if request.budget <= 0 or len(whole) <= request.budget:
         return whole
     fixed = len(document([], None))
-    note_room = 0
-    for _ in range(4):  # the note's own length depends on what it lists; settle it
+    # Room for the closing note: its own length depends on what it lists, so settle it.
+    note_room = len(full_command(request)) + 40 * len(sections) + 80
+    text = whole
+    for _ in range(20):
         available = request.budget - fixed - note_room - 2 * len(sections)
         fitted = fit(sections, max(available, 0), render)
-        cut = [s for s in fitted if s.cut_lines]
-        listed = ", ".join(f"{s.title} ({s.cut_lines} lines)" for s in cut)
+        listed = ", ".join(f"{s.title} ({s.cut_lines} lines)" for s in fitted if s.cut_lines)
         note = (
             f"Cut to fit {request.budget} characters: {listed}. "
             f"The whole review: {style.code(full_command(request))}"
@@ -165,5 +192,5 @@ def _assemble(
         text = document(fitted, note)
         if len(text) <= request.budget:
             return text
-        note_room += len(text) - request.budget
+        note_room += len(text) - request.budget + 16
     return text  # only the headline and warnings remain: they are never cut

@@ -24,18 +24,21 @@ def action_counts(changes: Sequence[ResourceChange]) -> list[tuple[int, str]]:
     return [(sum(1 for c in changes if c.action is a), a.value) for a in ACTION_ORDER]
 
 
+def vm_replacement_cause(change: ResourceChange, style: Style) -> str:
+    r"""``\`template_id\` changed (how to apply it)``: what VMs replaced together share."""
+    settings = " and ".join(style.code(r.rule.setting) for r in change.replaced_by)
+    manual = sorted({r.rule.manual for r in change.replaced_by if r.rule.manual})
+    return f"{settings} changed" + "".join(f" ({text})" for text in manual)
+
+
 def replacement_reason(change: ResourceChange, style: Style) -> str:
     """``relay-1 reinstalls: the VM is replaced because `template_id` changed``."""
     if change.replaced_with:
         return "; ".join(change.replaced_with)
-    settings = " and ".join(style.code(r.rule.setting) for r in change.replaced_by)
-    manual = sorted({r.rule.manual for r in change.replaced_by if r.rule.manual})
+    cause = vm_replacement_cause(change, style)
     if change.type == VM:
-        host = change.parent or change.name
-        reason = f"{host} reinstalls: the VM is replaced because {settings} changed"
-    else:
-        reason = f"replaced because {settings} changed"
-    return reason + "".join(f" ({text})" for text in manual)
+        return f"{change.parent or change.name} reinstalls: the VM is replaced because {cause}"
+    return f"replaced because {cause}"
 
 
 def _value_lines(change: InputChange, style: Style, depth: int) -> list[str]:
@@ -113,9 +116,10 @@ def policy_section(diff: PolicyDiff, style: Style) -> Section:
 
 
 def hosts_section(hosts: Sequence[HostReview], modules: Sequence[str], style: Style) -> Section:
+    verdicts = tuple(
+        style.item(f"{style.bold(host.host)}: {host.verdict.value} ({host.why})") for host in hosts
+    )
     body: list[str] = []
-    for host in hosts:
-        body.append(style.item(f"{style.bold(host.host)}: {host.verdict.value} ({host.why})"))
     for host in hosts:
         if host.diff:
             body += [
@@ -125,13 +129,14 @@ def hosts_section(hosts: Sequence[HostReview], modules: Sequence[str], style: St
             ]
     if modules:
         body += ["", style.bold("Shared NixOS modules"), *style.block(modules, "diff")]
-    verdicts = [
-        (sum(1 for h in hosts if h.verdict is v), v.value)
-        for v in Verdict
-        if v is not Verdict.UNCHANGED
-    ]
-    summary = "Hosts: " + _counts(verdicts)
-    return Section("Hosts", summary, tuple(body or ["No host is rendered."]))
+    counts = [(sum(1 for h in hosts if h.verdict is v), v.value) for v in Verdict]
+    summary = "Hosts: " + _counts([c for c in counts if c[1] != Verdict.UNCHANGED.value])
+    return Section(
+        "Hosts",
+        summary,
+        tuple(body[1:] or ["No configuration changes."]),
+        verdicts or ("No host is rendered.",),
+    )
 
 
 def secrets_section(diff: CatalogDiff, style: Style) -> Section:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from infra.errors import SECRET_MASK
+from infra.edge.errors import SECRET_MASK
 from infra.plan.document import KNOWN_AFTER_APPLY
 
 
@@ -70,3 +71,10 @@ def shown(value: Any) -> str:
     if len(text) > MAX_INLINE:
         return f"<{len(text)} characters, sha256 {digest(value)}>"
     return text
+
+
+def natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts relay-2 before relay-10; total, so orders stay deterministic."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text)
+    )
