@@ -102,7 +102,7 @@ def _headline(
     rest = " · ".join(section.summary for section in sections[1:])
     return (
         f"{style.bold(f'Stack {request.stack}')} vs {style.code(request.base_label)}: "
-        f"{len(changes)} resources change ({counts}) · {rest}"
+        f"{len(changes)} resource{'' if len(changes) == 1 else 's'} to change ({counts}) · {rest}"
     )
 
 

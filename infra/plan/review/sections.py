@@ -17,7 +17,9 @@ from infra.plan.review.values import is_text, leaves, shown
 
 
 def _counts(parts: Sequence[tuple[int, str]]) -> str:
-    return ", ".join(f"{count} {label}" for count, label in parts if count) or "no change"
+    """``[(1, "rule{s} added")]`` → ``1 rule added``; nothing counted → ``no change``."""
+    shown = [f"{n} {label.format(s='' if n == 1 else 's')}" for n, label in parts if n]
+    return ", ".join(shown) or "no change"
 
 
 def action_counts(changes: Sequence[ResourceChange]) -> list[tuple[int, str]]:
@@ -107,8 +109,11 @@ def policy_section(diff: PolicyDiff, style: Style) -> Section:
     body = _grouped(groups, style)
     if diff.widenings:
         body = ["", style.bold("This change widens access."), *body]
-    parts = [(diff.rules_added, "rules added"), (diff.rules_removed, "rules removed")]
-    parts += [(len(diff.tests_added), "tests added"), (len(diff.tests_removed), "tests removed")]
+    parts = [(diff.rules_added, "rule{s} added"), (diff.rules_removed, "rule{s} removed")]
+    parts += [
+        (len(diff.tests_added), "test{s} added"),
+        (len(diff.tests_removed), "test{s} removed"),
+    ]
     summary = "Tailnet policy: " + _counts(parts)
     if diff.widenings:
         summary += "; opens access"
@@ -149,7 +154,7 @@ def secrets_section(diff: CatalogDiff, style: Style) -> Section:
     body = _grouped(groups, style)
     if diff.consumers_affected:
         body += ["", f"Consumers affected: {', '.join(diff.consumers_affected)}"]
-    parts = [(len(diff.added), "names added"), (len(diff.removed), "names removed")]
-    parts += [(len(diff.changed), "entries changed")]
+    parts = [(len(diff.added), "name{s} added"), (len(diff.removed), "name{s} removed")]
+    parts += [(len(diff.changed), "other change{s}")]
     summary = "Secrets: " + _counts(parts)
     return Section("Secrets", summary, tuple(body[1:] if body else ["Nothing changes."]))

@@ -40,7 +40,7 @@ def set_port(raw: dict[str, Any]) -> dict[str, Any]:
 
 def test_unchanged_stack_reviews_as_no_change(base_files: dict[str, str]) -> None:
     review = review_of(base_files, lambda raw: raw)
-    assert "0 resources change" in review
+    assert "0 resources to change" in review
     assert not [line for line in top_lines(review) if line.startswith("WARNING")]
     assert "relaymd-relay: unchanged" in review
 
@@ -139,10 +139,10 @@ def test_new_secret_name(base_files: dict[str, str], monkeypatch: pytest.MonkeyP
     )
     monkeypatch.setattr(catalog, "SECRET_CATALOG", (*catalog.SECRET_CATALOG, entry))
     review = review_of(base_files, copy.deepcopy)
-    assert "Secrets: 1 names added" in review
+    assert "Secrets: 1 name added" in review
     assert "- RELAYMD_NEW_TOKEN (optional, read by worker, source sops)" in review
     assert "Consumers affected: worker" in review
-    assert "0 resources change" in top_lines(review)[0]
+    assert "0 resources to change" in top_lines(review)[0]
 
 
 def test_markdown_sections_collapse(base_files: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ def test_review_against_the_committed_render(capsys: pytest.CaptureFixture[str])
     assert cli.main(["plan", "--review", str(GOLDEN)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("<!-- relaymd-infra review: stack example -->\n")
-    assert "0 resources change" in out
+    assert "0 resources to change" in out
     assert "**Hosts: no change**" in out
 
 
