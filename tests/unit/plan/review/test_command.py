@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,25 @@ def test_option_misuse_exits_2(arguments: list[str]) -> None:
     with pytest.raises(SystemExit) as stopped:
         cli.main(["plan", *arguments])
     assert stopped.value.code == 2
+
+
+def test_byte_identical_across_processes(tmp_path: Path) -> None:
+    """Set and dict orders differ between processes (hash seeds); the review must not."""
+    base = tmp_path / "base"
+    shutil.copytree(GOLDEN, base)
+    policy = base / "tailscale" / "policy.hujson"
+    policy.write_text(policy.read_text().replace("36158", "9000"))
+    (base / "nixos" / "relaymd-relay" / "configuration.nix").write_text("{ }\n")
+    outputs = set()
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-m", "infra.plan.cli", "plan", "--review", str(base)],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(PROJECT_ROOT)},
+            capture_output=True,
+            check=True,
+            timeout=120,
+            cwd=PROJECT_ROOT,
+        )
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+    assert b"may no longer reach the orchestrator on tcp/9000" in outputs.pop()
