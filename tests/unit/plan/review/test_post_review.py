@@ -143,3 +143,15 @@ def test_missing_settings_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "REVIEW_COMMENTS_URL is not set" in result.stderr
+
+
+def test_script_passes_shellcheck() -> None:
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed (scripts/test installs Debian's shellcheck)")
+    result = subprocess.run(
+        ["shellcheck", "--severity=style", "--format=gcc", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
