@@ -31,7 +31,8 @@ class ReplaceRule:
     unless_true: str | None = None
     """An input that, when true in the new inputs, turns the replacement into an update."""
     manual: str | None = None
-    """Set when the engine cannot see the change: how the replacement has to be applied."""
+    """Set when the engine cannot see the change: how the replacement has to be applied
+    (markdown; ``{urn}`` stands for the resource's URN)."""
 
 
 # proxmoxve VmLegacy is bpg/terraform-provider-proxmox's `proxmox_virtual_environment_vm`
@@ -44,7 +45,7 @@ class ReplaceRule:
 # Project rule (README "Relay VMs and NixOS installs/updates"; infra/proxmox/component.py):
 # `clone` is in ignore_changes because Proxmox cannot report a clone's source, so a template
 # change must be applied with `pulumi up --replace`.
-_CLONE_IGNORED = "`clone` is ignored on update, so apply it with `pulumi up --replace <VM urn>`"
+_CLONE_IGNORED = "`clone` is ignored on update, so apply it with `pulumi up --replace '{urn}'`"
 _VM_RULES = (
     ReplaceRule("clone.vmId", "template_id", manual=_CLONE_IGNORED),
     ReplaceRule("clone.full", "full_clone", manual=_CLONE_IGNORED),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from infra.edge.settings import PROJECT
 from infra.plan.review.replacement import (
     REPLACED_WITH_VM,
     VM,
@@ -48,6 +49,8 @@ class ResourceChange:
     replaced_by: tuple[Replacement, ...] = ()
     replaced_with: tuple[str, ...] = ()
     """Why a companion is replaced: the VM it goes with, and what that means."""
+    urn: str = ""
+    """The resource's URN, for commands such as ``pulumi up --replace``."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -84,6 +87,29 @@ def _inputs(resource: Resource) -> Mapping[str, Any]:
     return inputs if isinstance(inputs, Mapping) else {}
 
 
+def urn(plan: Mapping[str, Any], key: tuple[str, str]) -> str:
+    """``urn:pulumi:<stack>::<project>::<ancestor types and type, $-joined>::<name>``.
+
+    As the engine builds it (pulumi pkg/resource/deploy/deployment.go, generateURN): every
+    ancestor's type, the root stack left out. Parents are named in plan.json; a parent name
+    shared by two resources makes the URN unknown (empty).
+    """
+    by_name: dict[str, list[Resource]] = {}
+    for resource in plan.get("resources", []):
+        by_name.setdefault(str(resource.get("name")), []).append(resource)
+    types = [key[0]]
+    parent = next(
+        (r.get("parent") for r in by_name.get(key[1], []) if r.get("type") == key[0]), None
+    )
+    while parent is not None:
+        found = by_name.get(str(parent), [])
+        if len(found) != 1:
+            return ""
+        types.insert(0, str(found[0].get("type")))
+        parent = found[0].get("parent")
+    return f"urn:pulumi:{plan.get('stack')}::{PROJECT}::{'$'.join(types)}::{key[1]}"
+
+
 def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[ResourceChange, ...]:
     """Every resource that changes, in a stable order (action, type, name)."""
     old, new = _index(base), _index(head)
@@ -98,7 +124,9 @@ def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[Re
             continue
         found = replacements(key[0], [c.path for c in moved], _inputs(new[key]))
         action = Action.REPLACE if found else Action.UPDATE
-        changes[key] = ResourceChange(action, *key, new[key].get("parent"), moved, found)
+        changes[key] = ResourceChange(
+            action, *key, new[key].get("parent"), moved, found, urn=urn(head, key)
+        )
     for companion_key, reason in list(_companions(changes.values(), new)):
         current = changes.get(companion_key)
         if current is None or current.action is Action.UPDATE:

@@ -65,7 +65,8 @@ def warnings(
     replaced_vms: dict[str, list[ResourceChange]] = {}
     for change in changes:
         if change.type == VM and change.action is Action.REPLACE:
-            replaced_vms.setdefault(vm_replacement_cause(change, style), []).append(change)
+            cause = vm_replacement_cause(change, style, each=True)
+            replaced_vms.setdefault(cause, []).append(change)
     for cause, vms in replaced_vms.items():
         if len(vms) == 1:
             lines.append(f"VM {vms[0].name} is replaced: {replacement_reason(vms[0], style)}")

@@ -26,10 +26,16 @@ def action_counts(changes: Sequence[ResourceChange]) -> list[tuple[int, str]]:
     return [(sum(1 for c in changes if c.action is a), a.value) for a in ACTION_ORDER]
 
 
-def vm_replacement_cause(change: ResourceChange, style: Style) -> str:
-    r"""``\`template_id\` changed (how to apply it)``: what VMs replaced together share."""
+def vm_replacement_cause(change: ResourceChange, style: Style, *, each: bool = False) -> str:
+    """E.g. "`template_id` changed": the cause VMs replaced together share.
+
+    ``each`` speaks of several VMs at once, so the how-to names no single URN.
+    """
     settings = " and ".join(style.code(r.rule.setting) for r in change.replaced_by)
-    manual = sorted({r.rule.manual for r in change.replaced_by if r.rule.manual})
+    urn = "<each VM's URN>" if each else (change.urn or "<the VM's URN>")
+    manual = sorted({r.rule.manual.format(urn=urn) for r in change.replaced_by if r.rule.manual})
+    if not style.markdown:
+        manual = [text.replace("`", "") for text in manual]  # the table writes markdown
     return f"{settings} changed" + "".join(f" ({text})" for text in manual)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.plan.document import plan_document
+from infra.plan.engine import run_program
 from infra.plan.review.policy import Atom, covered, diff_policy, who
 from infra.plan.review.replacement import COMMAND, TAILNET_KEY, VM, replacements
-from infra.plan.review.resources import Action, diff_resources
+from infra.plan.review.resources import Action, diff_resources, urn
+from tests.support.stacks import example_raw_config
 
 NEW_TYPE = "infisical:index/secret:Secret"
 
@@ -87,3 +90,25 @@ def test_a_redundant_rule_is_no_widening() -> None:
     diff = diff_policy(base, head)
     assert diff.rules_added == 1 and not diff.widenings
     assert diff.now_reach == ("devices tagged tag:w may now reach devices tagged tag:o on tcp/22",)
+
+
+def test_urns_follow_the_engine() -> None:
+    """Full ancestor chain, root stack left out (pulumi pkg/resource/deploy/deployment.go,
+    generateURN; sdk/go/common/resource/urn.go, NewURN). The SDK's mock monitor builds URNs
+    differently (only the parent's own type), so the engine's rule is spelled out here."""
+    document = plan_document(run_program("example", example_raw_config(), preview=True))
+    prefix = "urn:pulumi:example::relaymd-infra::"
+    assert urn(document, (VM, "relay-1-vm")) == (
+        f"{prefix}relaymd:proxmox:RelayVm$proxmoxve:index/vmLegacy:VmLegacy::relay-1-vm"
+    )
+    assert urn(document, ("pulumi:providers:proxmoxve", "proxmox")) == (
+        f"{prefix}pulumi:providers:proxmoxve::proxmox"
+    )
+    chain = plan(
+        {"type": "x:a:A", "name": "a", "parent": None},
+        {"type": "x:b:B", "name": "b", "parent": "a"},
+        {"type": "x:c:C", "name": "c", "parent": "b"},
+    )
+    assert urn({**chain, "stack": "s"}, ("x:c:C", "c")) == (
+        "urn:pulumi:s::relaymd-infra::x:a:A$x:b:B$x:c:C::c"
+    )
