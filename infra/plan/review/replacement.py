@@ -45,7 +45,7 @@ class ReplaceRule:
 # Project rule (README "Relay VMs and NixOS installs/updates"; infra/proxmox/component.py):
 # `clone` is in ignore_changes because Proxmox cannot report a clone's source, so a template
 # change must be applied with `pulumi up --replace`.
-_CLONE_IGNORED = "`clone` is ignored on update, so apply it with `pulumi up --replace '{urn}'`"
+_CLONE_IGNORED = "`clone` is ignored on update, so apply it with `pulumi up --replace {urn}`"
 _VM_RULES = (
     ReplaceRule("clone.vmId", "template_id", manual=_CLONE_IGNORED),
     ReplaceRule("clone.full", "full_clone", manual=_CLONE_IGNORED),

@@ -32,7 +32,7 @@ def vm_replacement_cause(change: ResourceChange, style: Style, *, each: bool = F
     ``each`` speaks of several VMs at once, so the how-to names no single URN.
     """
     settings = " and ".join(style.code(r.rule.setting) for r in change.replaced_by)
-    urn = "<each VM's URN>" if each else (change.urn or "<the VM's URN>")
+    urn = "<URN of each VM>" if each or not change.urn else f"'{change.urn}'"
     manual = sorted({r.rule.manual.format(urn=urn) for r in change.replaced_by if r.rule.manual})
     if not style.markdown:
         manual = [text.replace("`", "") for text in manual]  # the table writes markdown
