@@ -185,7 +185,7 @@ def _assemble(
     for _ in range(20):
         available = request.budget - fixed - note_room - 2 * len(sections)
         fitted = fit(sections, max(available, 0), render)
-        listed = ", ".join(f"{s.title} ({s.cut_lines} lines)" for s in fitted if s.cut_lines)
+        listed = ", ".join(f"{s.cut_lines} lines of {s.title}" for s in fitted if s.cut_lines)
         note = (
             f"Cut to fit {request.budget} characters: {listed}. "
             f"The whole review: {style.code(full_command(request))}"

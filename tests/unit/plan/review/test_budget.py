@@ -66,7 +66,7 @@ def test_longest_sections_are_cut_first(fifty: tuple[dict[str, str], dict[str, s
     secrets = whole[whole.index("<summary>Secrets") :]
     assert secrets in fitted  # the short section survives whole
     note = fitted.rstrip("\n").splitlines()[-1]
-    assert "Resources (" in note and "Hosts (" in note and "Secrets (" not in note
+    assert "lines of Resources" in note and "lines of Hosts" in note and "Secrets" not in note
 
 
 def test_budget_is_deterministic(fifty: tuple[dict[str, str], dict[str, str]]) -> None:
