@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra.plan.review.values import joined
+
 ACL_KEYS = ("acls", "tests", "tagOwners", "autoApprovers")
 """Sections read in detail; a change to any other section is reported by name."""
 
@@ -149,14 +151,9 @@ def _sentences(changed: Iterable[Atom], verb: str) -> tuple[str, ...]:
         by_targets.setdefault(tuple(targets), []).append(who(src))
     return tuple(
         sorted(
-            f"{_and(sources)} {verb} {_and(list(targets))}"
-            for targets, sources in by_targets.items()
+            f"{joined(sources)} {verb} {joined(targets)}" for targets, sources in by_targets.items()
         )
     )
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _rule_keys(policy: Mapping[str, Any] | None) -> set[str]:

@@ -159,10 +159,3 @@ def _companions(
             key = (companion.type, companion.name.format(host=host))
             if key in head:
                 yield key, f"replaced with {change.name}: {companion.why}"
-
-
-def vm_host(change: ResourceChange, plan: Mapping[str, Any]) -> str | None:
-    """The host a VM carries (its ``name`` input), from whichever side still has it."""
-    resource = _index(plan).get(change.key)
-    host = _inputs(resource).get("name") if resource else None
-    return host if isinstance(host, str) else None

@@ -6,20 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from infra.plan.review.budget import DEFAULT_BUDGET, Section, fit
-from infra.plan.review.hosts import HostReview, Verdict, modules_diff, review_hosts
+from infra.plan.review.headline import headline, warnings
+from infra.plan.review.hosts import modules_diff, review_hosts
 from infra.plan.review.inputs import Rendered, parse_render
 from infra.plan.review.policy import diff_policy
-from infra.plan.review.replacement import TAILNET_KEY, VM
-from infra.plan.review.resources import Action, ResourceChange, diff_resources, input_changes
+from infra.plan.review.replacement import VM
+from infra.plan.review.resources import Action, diff_resources, input_changes
 from infra.plan.review.secrets import diff_catalog
 from infra.plan.review.sections import (
-    action_counts,
     hosts_section,
     policy_section,
-    replacement_reason,
     resources_section,
     secrets_section,
-    vm_replacement_cause,
 )
 from infra.plan.review.style import Format, Style
 
@@ -45,66 +43,6 @@ def _vm_hosts(base: Rendered, head: Rendered) -> dict[str, str]:
             if resource.get("type") == VM and isinstance(name, str):
                 hosts[str(resource.get("name"))] = name
     return hosts
-
-
-def _names(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def warnings(
-    changes: Sequence[ResourceChange],
-    opened: Sequence[str],
-    hosts: Sequence[HostReview],
-    style: Style,
-) -> list[str]:
-    """Destructive changes: VMs replaced or deleted, access opened, keys revoked.
-
-    Changes with the same reason share one line, so fifty relays make one warning, not fifty.
-    """
-    lines = []
-    replaced_vms: dict[str, list[ResourceChange]] = {}
-    for change in changes:
-        if change.type == VM and change.action is Action.REPLACE:
-            cause = vm_replacement_cause(change, style, each=True)
-            replaced_vms.setdefault(cause, []).append(change)
-    for cause, vms in replaced_vms.items():
-        if len(vms) == 1:
-            lines.append(f"VM {vms[0].name} is replaced: {replacement_reason(vms[0], style)}")
-        else:
-            hosts_ = _names([vm.parent or vm.name for vm in vms])
-            lines.append(f"{len(vms)} VMs are replaced because {cause}; {hosts_} reinstall")
-    deleted = [c.name for c in changes if c.type == VM and c.action is Action.DELETE]
-    if deleted:
-        lines.append(f"VM{'s' if len(deleted) > 1 else ''} deleted: {_names(deleted)}")
-    lines += [f"the tailnet policy opens access: {sentence}" for sentence in opened]
-    revoked = [
-        c.name
-        for c in changes
-        if c.type == TAILNET_KEY and c.action in (Action.REPLACE, Action.DELETE)
-    ]
-    if revoked:
-        lines.append(
-            f"key revoked: the provider deletes auth key{'s' if len(revoked) > 1 else ''} "
-            f"{_names(revoked)} (replaced or removed)"
-        )
-    removed = [h.host for h in hosts if h.verdict is Verdict.REMOVED]
-    if removed:
-        lines.append(f"host{'s' if len(removed) > 1 else ''} removed: {_names(removed)}")
-    return [style.warning(line) for line in lines]
-
-
-def _headline(
-    request: ReviewRequest,
-    sections: Sequence[Section],
-    changes: Sequence[ResourceChange],
-    style: Style,
-) -> str:
-    counts = ", ".join(f"{count} {label}" for count, label in action_counts(changes))
-    rest = " · ".join(section.summary for section in sections[1:])
-    return (
-        f"{style.bold(f'Stack {request.stack}')} vs {style.code(request.base_label)}: "
-        f"{len(changes)} resource{'' if len(changes) == 1 else 's'} to change ({counts}) · {rest}"
-    )
 
 
 def _render_section(section: Section, style: Style) -> str:
@@ -150,7 +88,7 @@ def build_review(
         hosts_section(hosts, modules_diff(base, head), style),
         secrets_section(catalog, style),
     ]
-    top = [_headline(request, sections, changes, style)]
+    top = [headline(request.stack, request.base_label, sections, changes, style)]
     top += warnings(changes, policy.widenings, hosts, style)
     if style.markdown:
         top.insert(0, MARKER.format(stack=request.stack))
