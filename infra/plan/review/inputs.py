@@ -65,6 +65,13 @@ def parse_render(files: Mapping[str, str], origin: str) -> Rendered:
     plan = _parse(origin, PLAN_FILE, files[PLAN_FILE], json.loads)
     if not isinstance(plan, dict) or not isinstance(plan.get("resources"), list):
         raise _bad(origin, PLAN_FILE, "no 'resources' list", 'a {"resources": [...]} document')
+    for index, resource in enumerate(plan["resources"]):
+        named = isinstance(resource, dict) and all(
+            isinstance(resource.get(key), str) for key in ("type", "name")
+        )
+        if not named:
+            where = f"{PLAN_FILE} resources[{index}]"
+            raise _bad(origin, where, "not a resource", 'an object with "type" and "name"')
     policy = _optional(origin, POLICY_FILE, files, hujson.parse)
     catalog = _optional(origin, CATALOG_FILE, files, json.loads)
     hosts: dict[str, dict[str, str]] = {}

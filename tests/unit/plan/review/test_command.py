@@ -42,12 +42,22 @@ def test_missing_base_dir_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "BASE_DIR" in err and "scripts/plan --out DIR" in err
 
 
-def test_unreadable_plan_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("plan_text", "named"),
+    [
+        ("{not json", 'plan.json: got "unreadable'),
+        ('{"stack": "example"}', "plan.json: got \"no 'resources' list\""),
+        ('{"resources": [{"type": "t"}]}', 'plan.json resources[0]: got "not a resource"'),
+    ],
+)
+def test_unreadable_plan_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, plan_text: str, named: str
+) -> None:
     base = tmp_path / "base"
     shutil.copytree(GOLDEN, base)
-    (base / "plan.json").write_text("{not json")
+    (base / "plan.json").write_text(plan_text)
     assert cli.main(["plan", "--review", str(base)]) == 2
-    assert 'plan.json: got "unreadable' in capsys.readouterr().err
+    assert named in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
