@@ -56,10 +56,8 @@ def test_port_change(base_files: dict[str, str]) -> None:
     # The switch: the orchestrator's configuration diff and its update command's trigger.
     assert "relaymd-orchestrator: switch (configuration.nix changed)" in review
     assert "-    port = 36158;" in review and "+    port = 9000;" in review
-    assert (
-        "Command relaymd-orchestrator-update (in relaymd-orchestrator): replaced because "
-        "triggers changed" in review
-    )
+    update = next(line for line in review.splitlines() if "relaymd-orchestrator-update" in line)
+    assert update.endswith("replaced because triggers changed")
     assert "RELAYMD_ORCHESTRATOR_URL:" in review
     assert "workers (tag:relaymd-worker) may reach the orchestrator on port 9000" in review
 
