@@ -155,3 +155,14 @@ def test_markdown_sections_collapse(base_files: dict[str, str]) -> None:
 def test_same_inputs_give_identical_bytes(base_files: dict[str, str]) -> None:
     first = review_of(base_files, set_port, Format.MARKDOWN)
     assert review_of(base_files, set_port, Format.MARKDOWN) == first
+
+
+def test_new_route_widens_access_and_approvals(base_files: dict[str, str]) -> None:
+    def new_route(raw: dict[str, Any]) -> dict[str, Any]:
+        raw["relays"][0]["advertise_routes"].append("10.200.0.0/24")
+        return raw
+
+    review = review_of(base_files, new_route)
+    assert "may now reach the network 10.200.0.0/24 on every port and protocol" in review
+    assert "relays may now advertise 10.200.0.0/24 without approval" in review
+    assert "This change widens access." in review
