@@ -51,7 +51,7 @@ def _reinstall_reason(
     replaced = [c for c in changes if c.action is Action.REPLACE]
     for change in replaced:
         if change.type == VM and vm_hosts.get(change.name) == host:
-            reasons = " and ".join(f"`{r.rule.setting}`" for r in change.replaced_by)
+            reasons = " and ".join(r.rule.setting for r in change.replaced_by)
             return f"{change.name} is replaced because {reasons or 'it is replaced'} changed"
     for change in replaced:
         if change.type == COMMAND and change.name == f"{host}-install":

@@ -87,7 +87,7 @@ def test_template_change_forces_replacement(base_files: dict[str, str]) -> None:
     assert "key revoked: the provider deletes auth key host-key-relaymd-relay" in warnings
     assert "  - clone.vmId: 116 → 117" in review
     assert "relaymd-relay-install (in relaymd-relay): replaced with relay-1-vm" in review
-    assert "relaymd-relay: reinstall (relay-1-vm is replaced because `template_id` changed)" in (
+    assert "relaymd-relay: reinstall (relay-1-vm is replaced because template_id changed)" in (
         review
     )
     assert "3 replaced" in top_lines(review)[0]
