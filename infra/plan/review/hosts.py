@@ -84,8 +84,10 @@ def review_hosts(
         elif diff:
             changed = sorted(n for n in old.keys() | new.keys() if old.get(n) != new.get(n))
             verdict, why = Verdict.SWITCH, f"{', '.join(changed)} changed"
-        elif modules_changed or update is not None:
-            verdict, why = Verdict.SWITCH, "shared modules or the nixpkgs pin changed"
+        elif modules_changed:
+            verdict, why = Verdict.SWITCH, "the shared NixOS modules changed"
+        elif update is not None:  # e.g. a new nixpkgs pin: same files, another system
+            verdict, why = Verdict.SWITCH, f"{update.name} is {update.action.value}"
         else:
             verdict, why = Verdict.UNCHANGED, "same configuration"
         reviews.append(HostReview(host, verdict, why, diff))

@@ -13,7 +13,7 @@ from infra.infisical.catalog import Consumer, SecretEntry, Source
 from infra.plan.review.review import ReviewRequest, build_review
 from infra.plan.review.style import Format
 from tests.support.review_stacks import render_files, with_relays
-from tests.support.stacks import example_raw_config
+from tests.support.stacks import OTHER_NIXPKGS, example_raw_config
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -166,3 +166,14 @@ def test_new_route_widens_access_and_approvals(base_files: dict[str, str]) -> No
     assert "may now reach the network 10.200.0.0/24 on every port and protocol" in review
     assert "relays may now advertise 10.200.0.0/24 without approval" in review
     assert "This change widens access." in review
+
+
+def test_new_nixpkgs_pin_switches_every_host(base_files: dict[str, str]) -> None:
+    def new_pin(raw: dict[str, Any]) -> dict[str, Any]:
+        raw["nixos"] = {**raw.get("nixos", {}), **OTHER_NIXPKGS}
+        return raw
+
+    review = review_of(base_files, new_pin)
+    assert "relaymd-relay: switch (relaymd-relay-update is replaced)" in review
+    assert "relaymd-orchestrator: switch (relaymd-orchestrator-update is replaced)" in review
+    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
