@@ -13,9 +13,15 @@ from infra.infisical.catalog import Consumer, SecretEntry, Source
 from infra.plan.review.review import ReviewRequest, build_review
 from infra.plan.review.style import Format
 from tests.support.review_stacks import render_files, with_relays
-from tests.support.stacks import OTHER_NIXPKGS, example_raw_config
+from tests.support.stacks import example_raw_config
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
+
+# Another nixpkgs revision of the same release (any pinned tree will do: nothing is fetched).
+OTHER_NIXPKGS = {
+    "nixpkgs_revision": "8fd9daa3db09ced9700431c5b7ad0e8ba199b575",
+    "nixpkgs_sha256": "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=",
+}
 
 
 @pytest.fixture(scope="module")
