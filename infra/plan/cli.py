@@ -1,4 +1,5 @@
-"""Command line: ``python -m infra.plan.cli plan [--stack NAME] [--check DIR] [--out DIR]``."""
+"""Command line: ``python -m infra.plan.cli plan [--stack NAME] [--check DIR | --out DIR |
+--review BASE_DIR]``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from infra.plan.engine import run_program
 from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
 from infra.plan.input_schema import InputSchemaError
 from infra.plan.report import render_report
+from infra.plan.review.command import add_review_arguments, check_review_arguments, run_review
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
@@ -40,9 +42,15 @@ def render_stack(
 ) -> tuple[dict[str, str], dict[str, object]]:
     """Validate, decide once, run the program on that decision under the mock engine and
     render every artifact: one SOPS decryption, one decided stack, one render."""
-    started = time.monotonic()
     _progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
-    raw = read_stack_file(project_root, stack)
+    return render_config(stack, read_stack_file(project_root, stack), project_root)
+
+
+def render_config(
+    stack: str, raw: dict[str, object], project_root: Path = PROJECT_ROOT
+) -> tuple[dict[str, str], dict[str, object]]:
+    """:func:`render_stack` for settings already read (``Pulumi.<stack>.yaml``'s config)."""
+    started = time.monotonic()
     loaded = load_stack(stack, raw, project_root=project_root)
     _progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
     decided = decide_stack(loaded.config, loaded.secrets, loaded.sources)
@@ -56,9 +64,11 @@ def render_stack(
 
 def _plan(arguments: argparse.Namespace) -> int:
     out = arguments.out or arguments.project_dir / "build" / arguments.stack
-    if arguments.check is None:
+    if arguments.check is None and arguments.review is None:
         refuse_foreign_directory(out)  # before the work, not after it
     files, document = render_stack(arguments.stack, arguments.project_dir.resolve())
+    if arguments.review is not None:
+        return run_review(arguments, files)
     if arguments.check is not None:
         differences = differing_files(arguments.check, files)
         if differences:
@@ -105,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--debug", action="store_true", help="print the traceback of an internal error (exit 3)"
     )
+    add_review_arguments(plan)
     plan.set_defaults(handler=_plan)
     return parser
 
@@ -120,7 +131,10 @@ def _stack_name(value: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; every outcome maps to one exit status (see the README's table)."""
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "plan":
+        check_review_arguments(parser, arguments)
     try:
         status: int = arguments.handler(arguments)
     except ConfigError as error:

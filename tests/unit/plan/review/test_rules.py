@@ -1,0 +1,114 @@
+"""The pure pieces: the replacement table, resource matching and policy coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.plan.document import plan_document
+from infra.plan.engine import run_program
+from infra.plan.review.policy import Atom, covered, diff_policy, who
+from infra.plan.review.replacement import COMMAND, TAILNET_KEY, VM, replacements
+from infra.plan.review.resources import Action, diff_resources, urn
+from tests.support.stacks import example_raw_config
+
+NEW_TYPE = "infisical:index/secret:Secret"
+
+
+def settings(resource_type: str, paths: list[str], new: dict[str, Any] | None = None) -> list[str]:
+    return [r.rule.setting for r in replacements(resource_type, paths, new or {})]
+
+
+def test_vm_fields_that_force_a_new_vm() -> None:
+    assert settings(VM, ["clone.vmId"]) == ["template_id"]
+    assert settings(VM, ["disks[0].fileId"]) == ["disk fileId"]
+    assert settings(VM, ["nodeName"]) == ["proxmox_node"]
+    assert settings(VM, ["nodeName"], {"migrate": True}) == []  # migrated, not replaced
+    assert settings(VM, ["cpu.cores", "memory.dedicated", "disks[0].size"]) == []
+
+
+def test_provider_rules_by_type() -> None:
+    assert settings(COMMAND, ["triggers"]) == ["triggers"]
+    assert settings(COMMAND, ["environment.RELAYMD_HOST", "create"]) == []
+    assert settings(TAILNET_KEY, ["tags", "recreateIfInvalid"]) == ["tags"]
+    assert settings(NEW_TYPE, ["value", "secretName"]) == []  # unknown: never a guessed replace
+
+
+def plan(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resources": list(resources)}
+
+
+def test_any_resource_type_is_diffed_by_type_and_name() -> None:
+    old = {"type": NEW_TYPE, "name": "axiom", "parent": None, "inputs": {"a": 1, "gone": True}}
+    new = {"type": NEW_TYPE, "name": "axiom", "parent": None, "inputs": {"a": 2, "b": [1]}}
+    extra = {"type": NEW_TYPE, "name": "b2", "parent": "infisical"}  # no inputs at all
+    changes = diff_resources(plan(old), plan(new, extra))
+    assert [(c.action, c.name) for c in changes] == [
+        (Action.CREATE, "b2"),
+        (Action.UPDATE, "axiom"),
+    ]
+    moved = {c.path: (c.old, c.new) for c in changes[1].changes}
+    assert moved["a"] == (1, 2)
+    assert repr(moved["gone"][1]) == "(absent)" and repr(moved["b"][0]) == "(absent)"
+
+
+def test_a_replaced_vm_takes_its_key_and_install_along() -> None:
+    vm = {"type": VM, "name": "relay-1-vm", "parent": "relay-1"}
+    key = {"type": TAILNET_KEY, "name": "host-key-edge", "parent": "tailnet", "inputs": {}}
+    install = {"type": COMMAND, "name": "edge-install", "parent": "edge", "inputs": {}}
+    old = plan({**vm, "inputs": {"name": "edge", "clone": {"vmId": 116}}}, key, install)
+    new = plan({**vm, "inputs": {"name": "edge", "clone": {"vmId": 117}}}, key, install)
+    changes = {c.name: c for c in diff_resources(old, new)}
+    assert {name: c.action for name, c in changes.items()} == dict.fromkeys(
+        ("relay-1-vm", "host-key-edge", "edge-install"), Action.REPLACE
+    )
+    assert changes["host-key-edge"].replaced_with[0].startswith("replaced with relay-1-vm")
+
+
+def test_coverage_of_new_grants() -> None:
+    wide = [Atom("tag:a", "", "10.0.0.0/16", "1-1000"), Atom("*", "tcp", "tag:b", "*")]
+    assert covered(Atom("tag:a", "tcp", "10.0.1.5", "22"), wide)
+    assert covered(Atom("user@x", "tcp", "tag:b", "9000"), wide)
+    assert not covered(Atom("user@x", "udp", "tag:b", "53"), wide)  # tcp covers no udp
+    assert not covered(Atom("tag:a", "tcp", "10.1.0.1", "22"), wide)
+    assert not covered(Atom("tag:a", "tcp", "10.0.0.1", "1000-1001"), wide)
+
+
+def test_words_for_selectors() -> None:
+    assert who("tag:relaymd-worker") == "workers"
+    assert who("tag:relaymd-orchestrator") == "the orchestrator"
+    assert who("tag:backup") == "devices tagged tag:backup"
+    assert who("*") == "anyone"
+    assert who("10.0.0.0/24") == "the network 10.0.0.0/24"
+    assert who("10.0.0.9") == "10.0.0.9"
+    assert who("alice@example.org") == "alice@example.org"
+
+
+def test_a_redundant_rule_is_no_widening() -> None:
+    base = {"acls": [{"action": "accept", "src": ["tag:w"], "proto": "tcp", "dst": ["tag:o:*"]}]}
+    extra = {"action": "accept", "src": ["tag:w"], "proto": "tcp", "dst": ["tag:o:22"]}
+    head = {"acls": [*base["acls"], extra]}
+    diff = diff_policy(base, head)
+    assert diff.rules_added == 1 and not diff.widenings
+    assert diff.now_reach == ("devices tagged tag:w may now reach devices tagged tag:o on tcp/22",)
+
+
+def test_urns_follow_the_engine() -> None:
+    """Full ancestor chain, root stack left out (pulumi pkg/resource/deploy/deployment.go,
+    generateURN; sdk/go/common/resource/urn.go, NewURN). The SDK's mock monitor builds URNs
+    differently (only the parent's own type), so the engine's rule is spelled out here."""
+    document = plan_document(run_program("example", example_raw_config(), preview=True))
+    prefix = "urn:pulumi:example::relaymd-infra::"
+    assert urn(document, (VM, "relay-1-vm")) == (
+        f"{prefix}relaymd:proxmox:RelayVm$proxmoxve:index/vmLegacy:VmLegacy::relay-1-vm"
+    )
+    assert urn(document, ("pulumi:providers:proxmoxve", "proxmox")) == (
+        f"{prefix}pulumi:providers:proxmoxve::proxmox"
+    )
+    chain = plan(
+        {"type": "x:a:A", "name": "a", "parent": None},
+        {"type": "x:b:B", "name": "b", "parent": "a"},
+        {"type": "x:c:C", "name": "c", "parent": "b"},
+    )
+    assert urn({**chain, "stack": "s"}, ("x:c:C", "c")) == (
+        "urn:pulumi:s::relaymd-infra::x:a:A$x:b:B$x:c:C::c"
+    )
