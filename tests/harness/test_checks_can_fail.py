@@ -1,0 +1,156 @@
+"""Every check can fail: break one property of the namespaced topology at a time and
+expect the matching check to fail with its specific message, then pass again once the
+fault is undone (so the failure is the fault's, not the topology's)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import testinfra
+
+from infra.verify.inventory import Inventory
+from tests.infra import checks
+from tests.support.topology.topology import Topology
+
+pytestmark = [pytest.mark.netns, pytest.mark.xdist_group("topology")]
+
+QUICK_BUDGET = 1.0
+"""Failing checks retry for their whole budget: keep it short here."""
+
+
+def _quick(inventory: Inventory) -> Inventory:
+    return replace(inventory, budget_seconds=QUICK_BUDGET)
+
+
+def _host(inventory: Inventory, spec: str) -> Any:
+    return testinfra.get_host(spec, ssh_config=inventory.ssh_config)
+
+
+def _orchestrator_ip(inventory: Inventory) -> str:
+    return checks.tailnet_ip(_host(inventory, inventory.orchestrator.host), inventory.orchestrator)
+
+
+def _healthz(inventory: Inventory) -> str:
+    worker = _host(inventory, inventory.workers[0].host)
+    ip = _orchestrator_ip(inventory)
+    return checks.check_healthz(worker, inventory, ip, checks.check_magicdns(worker, inventory, ip))
+
+
+def _filtered(inventory: Inventory, tag: str, port: int, proto: str = "tcp") -> None:
+    worker = _host(inventory, inventory.workers[0].host)
+    targets = {
+        node.hostname: checks.tailnet_ip(_host(inventory, node.host), node)
+        for node in inventory.nodes()
+        if node.tag == tag and node != inventory.workers[0]
+    }
+    denied = next(
+        probe
+        for probe in inventory.denied_from_workers
+        if (probe.tag, probe.port, probe.proto) == (tag, port, proto)
+    )
+    checks.check_filtered(worker, inventory, targets, denied)
+
+
+def _worker_to_worker(inventory: Inventory) -> None:
+    _filtered(inventory, inventory.workers[0].tag, 22)
+
+
+def _api_closed_on_lan(inventory: Inventory) -> None:
+    checks.check_api_closed_on_lan(_host(inventory, inventory.lan_probe), inventory)
+
+
+def _relay_dns(inventory: Inventory) -> None:
+    relay = inventory.relays[0]
+    host = _host(inventory, relay.host)
+    checks.check_dnsmasq_answers(host, relay, checks.tailnet_ip(host, relay), inventory)
+
+
+def _infisical_relay(inventory: Inventory) -> None:
+    relay = inventory.relays[0]
+    checks.check_infisical_relay(_host(inventory, relay.host), relay, inventory)
+
+
+def _orchestrator_tailscaled(inventory: Inventory) -> None:
+    host = _host(inventory, inventory.orchestrator.host)
+    checks.check_tailscaled(host, inventory.orchestrator, inventory.budget_seconds)
+
+
+def _not_ephemeral(inventory: Inventory) -> None:
+    checks.check_not_ephemeral(_host(inventory, inventory.orchestrator.host), inventory)
+
+
+def _relaymd_unit(inventory: Inventory) -> None:
+    node = inventory.orchestrator
+    checks.unit_active(_host(inventory, node.host), node.hostname, node.unit)
+
+
+CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
+    ("healthz-down", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
+    ("healthz-down", _relaymd_unit, r"unit podman-relaymd-orchestrator is 'inactive'"),
+    ("healthz-warning", _healthz, r"warnings present: .*all SLURM clusters are disabled"),
+    ("tailscale-disconnected", _healthz, r"tailscale not connected: BackendState='NeedsLogin'"),
+    ("tailscale-disconnected", _orchestrator_tailscaled, r"BackendState is 'NeedsLogin'"),
+    ("wrong-hostname", _healthz, r"dns_name is 'relaymd-orchestrator-1\..*', expected"),
+    ("tailscaled-ephemeral", _not_ephemeral, r"runs with --state=mem:"),
+    ("worker-to-worker", _worker_to_worker, r"tag:relaymd-worker:22/tcp is not filtered.*open"),
+    ("api-on-lan", _api_closed_on_lan, r"port 36158 accepts connections on the LAN"),
+    ("dnsmasq-stopped", _relay_dns, r"dnsmasq does not answer internal .*: filtered"),
+    ("infisical-port-open", _infisical_relay, r"ports \[8443\] listen, but the Infisical Relay"),
+    ("infisical-relay-expected", _infisical_relay, r"unit infisical-relay is 'inactive'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "check", "message"), CASES, ids=[f"{f}-{c.__name__[1:]}" for f, c, _ in CASES]
+)
+def test_check_fails_on_fault(
+    topology: Topology, fault: str, check: Callable[[Inventory], object], message: str
+) -> None:
+    with topology.fault(fault) as broken:
+        with pytest.raises(checks.CheckFailedError, match=message):
+            check(_quick(broken))
+    assert topology.inventory is not None
+    check(topology.inventory)  # healthy again: the failure was the fault's
+
+
+def test_enabled_infisical_relay_passes_only_with_unit_and_ports(topology: Topology) -> None:
+    with topology.fault("infisical-relay-expected") as expecting:
+        topology.start_infisical_relay()
+        try:
+            _infisical_relay(_quick(expecting))
+        finally:
+            topology.stop_infisical_relay()
+
+
+def test_magicdns_fallback_is_used_when_the_name_does_not_resolve(topology: Topology) -> None:
+    inventory = topology.inventory
+    assert inventory is not None
+    worker = _host(inventory, inventory.workers[0].host)
+    assert checks.check_magicdns(worker, inventory, _orchestrator_ip(inventory)) == "fallback"
+    # And a name resolving to another address fails (a stale node holding the name).
+    stale = replace(inventory, orchestrator=replace(inventory.orchestrator, dns_name="localhost"))
+    with pytest.raises(checks.CheckFailedError, match="resolves to 127.0.0.1, not"):
+        checks.check_magicdns(worker, stale, _orchestrator_ip(inventory))
+
+
+def test_harness_leaves_nothing_behind(tmp_path: Any) -> None:
+    """A topology that is built and closed leaves no namespace, process or directory."""
+    from tests.support.topology.fixtures import GOLDEN, skip_reason
+    from tests.support.topology.netns import Namespaces
+
+    if skip_reason():
+        pytest.skip(skip_reason() or "")
+    built = Topology(GOLDEN, workers=1)
+    built.build()
+    names = list(built.namespaces.names)
+    processes = list(built.namespaces.processes)
+    built.close()
+    listed = Namespaces.listed()
+    assert not set(names) & set(listed)
+    assert all(process.poll() is not None for process in processes)
+    assert not built.directory.exists()
+    assert re.fullmatch(r"rmd\d+x\d+", built.prefix)
