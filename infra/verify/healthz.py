@@ -90,9 +90,7 @@ def _names(tailscale: dict[str, Any], expected: Expected, version: object) -> Ve
             )
     if expected.address is not None and expected.address not in tailscale.get("ips", []):
         return Verdict(False, f"tailnet IPs {tailscale.get('ips')} lack {expected.address}")
-    return Verdict(
-        True, f"healthy: {dns_name or hostname} {tailscale.get('ip')}, version {version}"
-    )
+    return Verdict(True, f"{dns_name or hostname} ({tailscale.get('ip')}), RelayMD {version}")
 
 
 def _one_line(value: object) -> str:

@@ -110,9 +110,8 @@ CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
 def test_check_fails_on_fault(
     topology: Topology, fault: str, check: Callable[[Inventory], object], message: str
 ) -> None:
-    with topology.fault(fault) as broken:
-        with pytest.raises(checks.CheckFailedError, match=message):
-            check(_quick(broken))
+    with topology.fault(fault) as broken, pytest.raises(checks.CheckFailedError, match=message):
+        check(_quick(broken))
     assert topology.inventory is not None
     check(topology.inventory)  # healthy again: the failure was the fault's
 
@@ -133,7 +132,7 @@ def test_magicdns_fallback_is_used_when_the_name_does_not_resolve(topology: Topo
     assert checks.check_magicdns(worker, inventory, _orchestrator_ip(inventory)) == "fallback"
     # And a name resolving to another address fails (a stale node holding the name).
     stale = replace(inventory, orchestrator=replace(inventory.orchestrator, dns_name="localhost"))
-    with pytest.raises(checks.CheckFailedError, match="resolves to 127.0.0.1, not"):
+    with pytest.raises(checks.CheckFailedError, match=r"resolves to 127\.0\.0\.1, not"):
         checks.check_magicdns(worker, stale, _orchestrator_ip(inventory))
 
 
