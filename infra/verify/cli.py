@@ -89,9 +89,10 @@ def load_inventory(stack: str, build_dir: Path, inventory_file: Path | None) -> 
     return inventory_from_document(document)
 
 
-def _host_groups(inventory: Inventory) -> int:
-    """xdist workers: one per checked host (worker view, orchestrator, each relay)."""
-    return 2 + len(inventory.relays)
+def _xdist_workers(inventory: Inventory) -> int:
+    """One per checked host (worker view, orchestrator, each relay), two per CPU at most:
+    checks mostly wait on the network, but each worker process costs its imports."""
+    return min(2 + len(inventory.relays), 2 * (os.cpu_count() or 1))
 
 
 def run_suite(inventory: Inventory, junit: Path, extra: Sequence[str]) -> int:
@@ -104,7 +105,7 @@ def run_suite(inventory: Inventory, junit: Path, extra: Sequence[str]) -> int:
             "pytest",
             SUITE,
             "-n",
-            str(_host_groups(inventory)),
+            str(_xdist_workers(inventory)),
             "--dist",
             "loadgroup",
             "-p",

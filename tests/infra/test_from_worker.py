@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,12 +26,11 @@ def orchestrator_ip(inventory: Inventory, host_for: Callable[[str], Any]) -> str
 
 @pytest.fixture(scope="module")
 def tailnet_ips(inventory: Inventory, host_for: Callable[[str], Any]) -> dict[str, str]:
-    """Every node's tailnet IP but the probing worker's, read once."""
-    return {
-        node.hostname: checks.tailnet_ip(host_for(node.host), node)
-        for node in inventory.nodes()
-        if node != inventory.workers[0]
-    }
+    """Every node's tailnet IP but the probing worker's, read once, from all nodes at once."""
+    nodes = [node for node in inventory.nodes() if node != inventory.workers[0]]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        addresses = pool.map(lambda node: checks.tailnet_ip(host_for(node.host), node), nodes)
+        return {node.hostname: address for node, address in zip(nodes, addresses, strict=True)}
 
 
 @pytest.fixture(scope="module")

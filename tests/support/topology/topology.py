@@ -291,7 +291,9 @@ class Topology:
             "StrictModes no",
             "PermitRootLogin prohibit-password",
             "PasswordAuthentication no",
-            f"SetEnv PATH={self.path} RELAYMD_HARNESS_UNITS={host.units_dir}",
+            "MaxStartups 200",
+            # HOME: a session must not run the machine's own ~/.bashrc (bash reads it under sshd).
+            f"SetEnv PATH={self.path} RELAYMD_HARNESS_UNITS={host.units_dir} HOME={host.directory}",
         ]
         config.write_text("\n".join(lines) + "\n")
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
