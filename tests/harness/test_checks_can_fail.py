@@ -125,15 +125,28 @@ def test_enabled_infisical_relay_passes_only_with_unit_and_ports(topology: Topol
             topology.stop_infisical_relay()
 
 
-def test_magicdns_fallback_is_used_when_the_name_does_not_resolve(topology: Topology) -> None:
+def test_magicdns_resolves_and_a_stale_name_fails(topology: Topology) -> None:
     inventory = topology.inventory
     assert inventory is not None
     worker = _host(inventory, inventory.workers[0].host)
-    assert checks.check_magicdns(worker, inventory, _orchestrator_ip(inventory)) == "fallback"
-    # And a name resolving to another address fails (a stale node holding the name).
-    stale = replace(inventory, orchestrator=replace(inventory.orchestrator, dns_name="localhost"))
-    with pytest.raises(checks.CheckFailedError, match=r"resolves to 127\.0\.0\.1, not"):
-        checks.check_magicdns(worker, stale, _orchestrator_ip(inventory))
+    ip = _orchestrator_ip(inventory)
+    assert checks.check_magicdns(worker, inventory, ip) == "magicdns"
+    stale = r"resolves to 100\.101\.0\.250, not"
+    with (
+        topology.fault("stale-name") as broken,
+        pytest.raises(checks.CheckFailedError, match=stale),
+    ):
+        checks.check_magicdns(worker, _quick(broken), ip)
+
+
+def test_without_magicdns_the_checks_fall_back_to_the_tailnet_ip(topology: Topology) -> None:
+    """The second worker has no MagicDNS (as a userspace node may not): curl --resolve."""
+    inventory = topology.inventory
+    assert inventory is not None
+    worker = _host(inventory, inventory.workers[1].host)
+    ip = _orchestrator_ip(inventory)
+    assert checks.check_magicdns(worker, inventory, ip) == "fallback"
+    assert "relaymd-orchestrator" in checks.check_healthz(worker, inventory, ip, "fallback")
 
 
 def test_harness_leaves_nothing_behind(tmp_path: Any) -> None:

@@ -115,8 +115,8 @@ def _ports(proto: str, ports: Iterable[int]) -> str:
     return f"{proto} dport {{ {', '.join(str(p) for p in listed)} }} accept" if listed else ""
 
 
-def ruleset(address: str, accepts: Sequence[Accept], firewall: NixosFirewall) -> str:
-    """The complete nftables ruleset of one host (``nft -f``)."""
+def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: NixosFirewall) -> str:
+    """The complete nftables ruleset of one host (``nft -f``); ``addresses`` are its own."""
     acl = [_accept_line(accept) for accept in accepts]
     nixos = [f'iifname "{name}" accept' for name in firewall.trusted]
     nixos.append("ct state established,related accept")
@@ -143,7 +143,7 @@ def ruleset(address: str, accepts: Sequence[Accept], firewall: NixosFirewall) ->
             "table inet nixos-fw {",
             "  chain input {",
             "    type filter hook input priority 0; policy drop;",
-            f'    iifname "lo" ip saddr {address} accept',
+            *(f'    iifname "lo" ip saddr {address} accept' for address in addresses),
             f'    iifname "{TAILNET_INTERFACE}" accept',
             f'    iifname != "{TAILNET_INTERFACE}" ip saddr {CHROMEOS_VM_RANGE} jump nixos',
             f'    iifname != "{TAILNET_INTERFACE}" ip saddr {CGNAT_RANGE} drop',

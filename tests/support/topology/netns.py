@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -24,6 +25,8 @@ from typing import IO, TypeVar
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
+NETNS_ETC = Path("/etc/netns")
+"""Files ``ip netns exec`` bind-mounts over ``/etc`` (a namespace's own resolv.conf)."""
 _counter = itertools.count()
 _T = TypeVar("_T")
 
@@ -122,6 +125,7 @@ class Namespaces:
                 process.wait(timeout=5)
         for name in reversed(self.names):
             subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+            shutil.rmtree(NETNS_ETC / name, ignore_errors=True)
         atexit.unregister(self.close)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,10 @@ WORKER_TAG = "tag:relaymd-worker"
 SCHEDULER_WARNING = "Queued jobs are waiting, but all SLURM clusters are disabled for provisioning."
 """RelayMD 0.2.21's runtime scheduler warning (services/slurm_provisioning_service.py)."""
 DASHBOARD_PORT = 36159
+MAGICDNS_ADDRESS = "100.100.100.100"
+"""Tailscale's resolver address (tailscale v1.76.6 net/tsaddr, ``TailscaleServiceIP``); in
+kernel mode tailscaled points resolv.conf at it, with the tailnet's suffix as search domain."""
+
 INFISICAL_RELAY_UNIT = "infisical-relay"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
 
@@ -59,6 +64,8 @@ class Host:
     units: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     dns_label: str | None = None
     backend_state: str = "Running"
+    magicdns: bool = False
+    """Whether the host resolves through a MagicDNS stand-in (a userspace node may not)."""
 
     @property
     def socket(self) -> Path:
@@ -118,6 +125,7 @@ class Topology:
         for host in self.hosts:
             self._create(host)
         self._apply_firewalls()
+        self.write_magicdns()
         for host in self.hosts:
             self._start_daemons(host)
         self._start_lan_services()
@@ -206,7 +214,9 @@ class Topology:
                 declarations=relay_settings,
             )
         for number in range(1, self.worker_count + 1):
-            add("worker", f"w{number}", f"relaymd-worker-{number}", WORKER_TAG)
+            add(
+                "worker", f"w{number}", f"relaymd-worker-{number}", WORKER_TAG, magicdns=number == 1
+            )
 
     def _lan_hub_address(self) -> None:
         prefix = self.lan_network.prefixlen
@@ -214,6 +224,13 @@ class Topology:
 
     def _create(self, host: Host) -> None:
         name = self.namespaces.add(host.namespace.removeprefix(self.prefix + "-"))
+        if host.magicdns:
+            netns.ip("-n", name, "addr", "add", f"{MAGICDNS_ADDRESS}/32", "dev", "lo")
+            etc = netns.NETNS_ETC / name
+            etc.mkdir(parents=True)
+            (etc / "resolv.conf").write_text(
+                f"nameserver {MAGICDNS_ADDRESS}\nsearch {self.magic_suffix()}\n"
+            )
         short = host.directory.name
         self.namespaces.veth(name, firewall.TAILNET_INTERFACE, self.tailnet_hub, f"t-{short}")
         netns.ip("-n", name, "addr", "add", f"{host.tailnet_ip}/10", "dev", "tailscale0")
@@ -246,10 +263,13 @@ class Topology:
         nodes = self.tailnet_nodes()
         for host, node in zip(self.hosts, nodes, strict=True):
             declared = host.declarations.firewall if host.declarations else firewall.NixosFirewall()
+            # The MagicDNS stand-in runs on the node itself, where tailscaled's own resolver
+            # answers without crossing the kernel's input chain: accept it on lo like an own IP.
+            local = [node.address, *([MAGICDNS_ADDRESS] if host.magicdns else [])]
             self.apply_firewall(
                 host,
                 firewall.ruleset(
-                    node.address, firewall.accepts_for(policy or self.policy, nodes, node), declared
+                    local, firewall.accepts_for(policy or self.policy, nodes, node), declared
                 ),
             )
 
@@ -299,9 +319,39 @@ class Topology:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         self.start_unit(host, "sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
 
+    def magic_suffix(self) -> str:
+        host = self.plan["outputs"]["RELAYMD_ORCHESTRATOR_URL"].split("//")[1].split(":")[0]
+        return str(host.split(".", 1)[1])
+
+    def write_magicdns(self, override: Mapping[str, str] | None = None) -> None:
+        """The names MagicDNS serves: each node's label (``override``: name → address)."""
+        names = {
+            f"{host.dns_label or host.hostname}.{self.magic_suffix()}": str(host.tailnet_ip)
+            for host in self.hosts
+        }
+        names.update(override or {})
+        path = self.directory / "magicdns.hosts"
+        path.write_text("".join(f"{address} {name}\n" for name, address in names.items()))
+        # After start-up only: a SIGHUP before dnsmasq installs its handler would kill it.
+        for host in self.hosts:
+            if "magicdns" in host.units:
+                host.units["magicdns"].send_signal(signal.SIGHUP)  # dnsmasq re-reads hosts
+
+    def start_magicdns(self, host: Host) -> None:
+        self.start_unit(
+            host,
+            "magicdns",
+            [
+                "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--user=root",
+                f"--listen-address={MAGICDNS_ADDRESS}", "--bind-interfaces",
+                f"--addn-hosts={self.directory / 'magicdns.hosts'}",
+                f"--local=/{self.magic_suffix()}/",
+                f"--pid-file={host.directory / 'magicdns.pid'}",
+            ],
+        )  # fmt: skip
+
     def write_node(self, host: Host) -> None:
-        suffix = self.plan["outputs"]["RELAYMD_ORCHESTRATOR_URL"].split("//")[1]
-        suffix = suffix.split(":")[0].split(".", 1)[1]
+        suffix = self.magic_suffix()
         node = {
             "BackendState": host.backend_state,
             "HostName": host.hostname,
@@ -365,6 +415,8 @@ class Topology:
     def _start_daemons(self, host: Host) -> None:
         self._sshd(host)
         self.start_tailscaled(host)
+        if host.magicdns:
+            self.start_magicdns(host)
         if host.role == "orchestrator":
             (host.directory / "warnings.json").write_text("[]")
             self.start_api(host)
@@ -414,6 +466,9 @@ class Topology:
             lambda: _listening(orchestrator.namespace, "127.0.0.1", self.api_port()),
             "the RelayMD API",
         )
+        for host in self.hosts:
+            if host.magicdns:
+                netns.wait_until((host.directory / "magicdns.pid").exists, "MagicDNS")
         for relay in self.relays():
             netns.wait_until(lambda r=relay: (r.directory / "dnsmasq.pid").exists(), "dnsmasq")  # type: ignore[misc]
 
@@ -529,11 +584,13 @@ class Topology:
         for key, value in change.items():
             setattr(host, key, value)
         self.write_node(host)
+        self.write_magicdns()
 
         def undo() -> None:
             for key, value in before.items():
                 setattr(host, key, value)
             self.write_node(host)
+            self.write_magicdns()
 
         return undo
 
@@ -542,6 +599,13 @@ class Topology:
 
     def _fault_wrong_hostname(self) -> Any:
         return self._node_fault(dns_label=self.orchestrator().hostname + "-1")
+
+    def _fault_stale_name(self) -> Any:
+        """MagicDNS hands the orchestrator's name to another (stale) node's address."""
+        orchestrator = self.orchestrator()
+        name = f"{orchestrator.hostname}.{self.magic_suffix()}"
+        self.write_magicdns({name: _tailnet_address(250)})
+        return self.write_magicdns
 
     def _fault_tailscaled_ephemeral(self) -> Any:
         host = self.orchestrator()

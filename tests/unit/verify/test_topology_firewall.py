@@ -34,7 +34,7 @@ def test_a_rule_without_proto_admits_tcp_udp_and_icmp() -> None:
 
 def test_ruleset_drops_the_tailnet_by_policy_and_the_lan_by_nixos() -> None:
     firewall = NixosFirewall(tcp=(22,), udp=(41641,), interfaces={"tailscale0": ((36158,), ())})
-    text = ruleset(ORCHESTRATOR.address, accepts_for(POLICY, NODES, ORCHESTRATOR), firewall)
+    text = ruleset([ORCHESTRATOR.address], accepts_for(POLICY, NODES, ORCHESTRATOR), firewall)
     assert "ip saddr { 100.101.0.3, 100.101.0.4 } tcp dport { 36158 } accept" in text
     assert 'iifname "tailscale0" tcp dport { 36158 } accept' in text
     assert "tcp dport { 22 } accept" in text
