@@ -31,7 +31,8 @@ TAILNET_INTERFACE = "tailscale0"
 CGNAT_RANGE = "100.64.0.0/10"
 CHROMEOS_VM_RANGE = "100.115.92.0/23"
 DEFAULT_PROTOCOLS = ("tcp", "udp", "icmp")
-"""What a rule without ``proto`` admits (Tailscale's default IP protocols)."""
+"""What a rule without ``proto`` admits: tailscale v1.76.6 wgengine/filter/tailcfg.go
+``defaultProtos`` (TCP, UDP, ICMPv4, ICMPv6; the topology is IPv4 only)."""
 
 
 @dataclass(frozen=True)

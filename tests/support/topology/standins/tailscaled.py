@@ -52,7 +52,7 @@ def peer_status(node: dict[str, Any], suffix: str) -> dict[str, Any]:
         "ExitNode": False,
         "ExitNodeOption": False,
         "Active": False,
-        "PeerAPIURL": [f"http://{ip}:41641" for ip in node["TailscaleIPs"]],
+        "PeerAPIURL": None,
         "InNetworkMap": True,
         "InMagicSock": False,
         "InEngine": False,
