@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if arguments.junit is not None:
-        return run_suite(inventory, arguments.junit, extra)
+        return run_suite(inventory, arguments.junit.resolve(), extra)
     with tempfile.TemporaryDirectory(prefix="relaymd-junit-") as scratch:
         return run_suite(inventory, Path(scratch) / "junit.xml", extra)
 

@@ -89,12 +89,6 @@ class Inventory:
     def nodes(self) -> tuple[Node, ...]:
         return (self.orchestrator, *self.relays, *self.workers)
 
-    def node(self, hostname: str) -> Node:
-        for node in self.nodes():
-            if node.hostname == hostname:
-                return node
-        raise InventoryError(f"no host named {hostname!r} in the inventory")
-
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 

@@ -14,6 +14,7 @@ import testinfra
 
 from infra.verify.inventory import Inventory
 from tests.infra import checks
+from tests.support.topology.faults import broken
 from tests.support.topology.topology import Topology
 
 pytestmark = [pytest.mark.netns, pytest.mark.xdist_group("topology")]
@@ -110,14 +111,14 @@ CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
 def test_check_fails_on_fault(
     topology: Topology, fault: str, check: Callable[[Inventory], object], message: str
 ) -> None:
-    with topology.fault(fault) as broken, pytest.raises(checks.CheckFailedError, match=message):
-        check(_quick(broken))
+    with broken(topology, fault) as faulty, pytest.raises(checks.CheckFailedError, match=message):
+        check(_quick(faulty))
     assert topology.inventory is not None
     check(topology.inventory)  # healthy again: the failure was the fault's
 
 
 def test_enabled_infisical_relay_passes_only_with_unit_and_ports(topology: Topology) -> None:
-    with topology.fault("infisical-relay-expected") as expecting:
+    with broken(topology, "infisical-relay-expected") as expecting:
         topology.start_infisical_relay()
         try:
             _infisical_relay(_quick(expecting))
@@ -133,10 +134,10 @@ def test_magicdns_resolves_and_a_stale_name_fails(topology: Topology) -> None:
     assert checks.check_magicdns(worker, inventory, ip) == "magicdns"
     stale = r"resolves to 100\.101\.0\.250, not"
     with (
-        topology.fault("stale-name") as broken,
+        broken(topology, "stale-name") as faulty,
         pytest.raises(checks.CheckFailedError, match=stale),
     ):
-        checks.check_magicdns(worker, _quick(broken), ip)
+        checks.check_magicdns(worker, _quick(faulty), ip)
 
 
 def test_without_magicdns_the_checks_fall_back_to_the_tailnet_ip(topology: Topology) -> None:

@@ -16,6 +16,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -159,3 +160,16 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 15.0) -> N
         if time.monotonic() > deadline:
             raise RuntimeError(f"topology: {what} did not come up within {timeout:.0f}s")
         time.sleep(0.05)
+
+
+def listening(namespace: str, address: str, port: int) -> bool:
+    """Does ``address:port`` accept a connection, seen from inside ``namespace``?"""
+
+    def attempt() -> bool:
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return in_namespace(namespace, attempt)

@@ -21,9 +21,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ INFISICAL_RELAY_UNIT = "infisical-relay"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
 
 
-def _tailnet_address(index: int) -> str:
+def tailnet_address(index: int) -> str:
     return str(TAILNET.network_address + (0x25_0000 + index))  # 100.101.0.x
 
 
@@ -124,7 +124,7 @@ class Topology:
         self._lan_hub_address()
         for host in self.hosts:
             self._create(host)
-        self._apply_firewalls()
+        self.apply_firewalls()
         self.write_magicdns()
         for host in self.hosts:
             self._start_daemons(host)
@@ -187,7 +187,7 @@ class Topology:
                 namespace=f"{self.prefix}-{short}",
                 directory=self.directory / short,
                 tags=(tag,),
-                tailnet_ip=_tailnet_address(next(index)),
+                tailnet_ip=tailnet_address(next(index)),
                 **extra,
             )
             host.directory.mkdir()
@@ -259,7 +259,7 @@ class Topology:
             for host in self.hosts
         ]
 
-    def _apply_firewalls(self, policy: Mapping[str, Any] | None = None) -> None:
+    def apply_firewalls(self, policy: Mapping[str, Any] | None = None) -> None:
         nodes = self.tailnet_nodes()
         for host, node in zip(self.hosts, nodes, strict=True):
             declared = host.declarations.firewall if host.declarations else firewall.NixosFirewall()
@@ -457,13 +457,14 @@ class Topology:
     def _wait_ready(self) -> None:
         for host in [*self.hosts, self.lan]:
             netns.wait_until(
-                lambda h=host: _listening(h.namespace, "127.0.0.1", 22), f"{host.hostname} sshd"
+                lambda h=host: netns.listening(h.namespace, "127.0.0.1", 22),
+                f"{host.hostname} sshd",
             )  # type: ignore[misc]
         for host in self.hosts:
             netns.wait_until(host.socket.exists, f"{host.hostname} tailscaled")
         orchestrator = self.orchestrator()
         netns.wait_until(
-            lambda: _listening(orchestrator.namespace, "127.0.0.1", self.api_port()),
+            lambda: netns.listening(orchestrator.namespace, "127.0.0.1", self.api_port()),
             "the RelayMD API",
         )
         for host in self.hosts:
@@ -549,139 +550,6 @@ class Topology:
     def api_port(self) -> int:
         return int(self.orchestrator().declarations.settings["relaymd"]["orchestrator"]["port"])  # type: ignore[union-attr]
 
-    # -- faults (each undone when its block ends) --------------------------------
-
-    @contextmanager
-    def fault(self, name: str) -> Iterator[Inventory]:
-        """Break one property; yields the inventory the checks should run with."""
-        assert self.inventory is not None
-        undo = getattr(self, "_fault_" + name.replace("-", "_"))()
-        try:
-            yield self.inventory
-        finally:
-            undo()
-
-    def _fault_healthz_down(self) -> Any:
-        host = self.orchestrator()
-        self.stop_unit(host, "podman-relaymd-orchestrator")
-
-        def undo() -> None:
-            self.start_api(host)
-            netns.wait_until(
-                lambda: _listening(host.namespace, "127.0.0.1", self.api_port()), "API"
-            )
-
-        return undo
-
-    def _fault_healthz_warning(self) -> Any:
-        warnings = self.orchestrator().directory / "warnings.json"
-        warnings.write_text(json.dumps([SCHEDULER_WARNING]))
-        return lambda: warnings.write_text("[]")
-
-    def _node_fault(self, **change: Any) -> Any:
-        host = self.orchestrator()
-        before = {key: getattr(host, key) for key in change}
-        for key, value in change.items():
-            setattr(host, key, value)
-        self.write_node(host)
-        self.write_magicdns()
-
-        def undo() -> None:
-            for key, value in before.items():
-                setattr(host, key, value)
-            self.write_node(host)
-            self.write_magicdns()
-
-        return undo
-
-    def _fault_tailscale_disconnected(self) -> Any:
-        return self._node_fault(backend_state="NeedsLogin")
-
-    def _fault_wrong_hostname(self) -> Any:
-        return self._node_fault(dns_label=self.orchestrator().hostname + "-1")
-
-    def _fault_stale_name(self) -> Any:
-        """MagicDNS hands the orchestrator's name to another (stale) node's address."""
-        orchestrator = self.orchestrator()
-        name = f"{orchestrator.hostname}.{self.magic_suffix()}"
-        self.write_magicdns({name: _tailnet_address(250)})
-        return self.write_magicdns
-
-    def _fault_tailscaled_ephemeral(self) -> Any:
-        host = self.orchestrator()
-        self.stop_unit(host, "tailscaled")
-        self.start_tailscaled(host, state="mem:")
-
-        def undo() -> None:
-            self.stop_unit(host, "tailscaled")
-            self.start_tailscaled(host)
-
-        return undo
-
-    def _fault_worker_to_worker(self) -> Any:
-        opened = json.loads(json.dumps(self.policy))
-        opened["acls"].append({"action": "accept", "src": [WORKER_TAG], "dst": [f"{WORKER_TAG}:*"]})
-        self._apply_firewalls(opened)
-        return self._apply_firewalls
-
-    def _fault_api_on_lan(self) -> Any:
-        host = self.orchestrator()
-        declared = host.declarations
-        assert declared is not None
-        exposed = replace(declared.firewall, tcp=(*declared.firewall.tcp, self.api_port()))
-        host.declarations = replace(declared, firewall=exposed)
-
-        def undo() -> None:
-            host.declarations = declared
-            self._apply_firewalls()
-
-        self._apply_firewalls()
-        return undo
-
-    def _fault_dnsmasq_stopped(self) -> Any:
-        relay = self.relays()[0]
-        self.stop_unit(relay, "dnsmasq")
-        (relay.directory / "dnsmasq.pid").unlink(missing_ok=True)
-
-        def undo() -> None:
-            self.start_dnsmasq(relay)
-            netns.wait_until((relay.directory / "dnsmasq.pid").exists, "dnsmasq")
-
-        return undo
-
-    def _fault_infisical_port_open(self) -> Any:
-        relay = self.relays()[0]
-        port = self.inventory.infisical_relay_ports[0]  # type: ignore[union-attr]
-        process = self.namespaces.start(
-            relay.namespace,
-            [
-                sys.executable,
-                str(STANDINS / "listener.py"),
-                ANY_ADDRESS,
-                str(port),
-            ],
-            relay.directory / "stray-listener.log",
-        )
-        netns.wait_until(lambda: _listening(relay.namespace, "127.0.0.1", port), "listener")
-
-        def undo() -> None:
-            process.kill()
-            process.wait(timeout=10)
-
-        return undo
-
-    def _fault_infisical_relay_expected(self) -> Any:
-        """Not a break of the host: the inventory now says the relay is enabled."""
-        inventory = self.inventory
-        assert inventory is not None
-        relays = tuple(replace(relay, infisical_relay=True) for relay in inventory.relays)
-        self.inventory = replace(inventory, relays=relays)
-
-        def undo() -> None:
-            self.inventory = inventory
-
-        return undo
-
     def start_infisical_relay(self) -> None:
         """What an enabled Infisical Relay looks like from its host: its unit and ports."""
         relay = self.relays()[0]
@@ -691,7 +559,9 @@ class Topology:
             INFISICAL_RELAY_UNIT,
             [sys.executable, str(STANDINS / "listener.py"), ANY_ADDRESS, *ports],
         )
-        netns.wait_until(lambda: _listening(relay.namespace, "127.0.0.1", int(ports[-1])), "relay")
+        netns.wait_until(
+            lambda: netns.listening(relay.namespace, "127.0.0.1", int(ports[-1])), "relay"
+        )
 
     def stop_infisical_relay(self) -> None:
         self.stop_unit(self.relays()[0], INFISICAL_RELAY_UNIT)
@@ -702,16 +572,3 @@ class Topology:
         self.namespaces.close()
         with suppress(OSError):
             shutil.rmtree(self.directory)
-
-
-def _listening(namespace: str, address: str, port: int) -> bool:
-    import socket
-
-    def attempt() -> bool:
-        try:
-            with socket.create_connection((address, port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    return netns.in_namespace(namespace, attempt)
