@@ -25,6 +25,8 @@ from infra.verify.inventory import (
 )
 
 PROBE_SOURCE = (Path(__file__).resolve().parent / "probe.py").read_text()
+NOT_REACHED = {"filtered", "unreachable"}
+"""Verdicts of a denied destination: dropped silently, or never routed there."""
 DNS_ANSWERED = {"rcode:0", "rcode:3"}
 """NOERROR or NXDOMAIN: the server answers for the domain (REFUSED/SERVFAIL do not)."""
 _T = TypeVar("_T")
@@ -249,7 +251,7 @@ def check_filtered(
         reached = {
             f"{specs[spec]} ({spec})": verdict
             for spec, verdict in verdicts.items()
-            if verdict != "filtered"
+            if verdict not in NOT_REACHED
         }
         if reached:
             detail = ", ".join(f"{where}: {verdict}" for where, verdict in sorted(reached.items()))

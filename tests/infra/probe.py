@@ -6,12 +6,14 @@ Each PROBE is ``tcp:ADDRESS:PORT`` or ``dns:ADDRESS:NAME`` (a UDP DNS query for 
 record). All run at once; one JSON object maps each probe to its verdict:
 - tcp: ``open`` (handshake completed), ``refused`` (a RST came back: the packet got
   through and nothing listens), ``filtered`` (no answer before TIMEOUT: a silent drop,
-  which is what Tailscale's filter and NixOS's firewall do);
+  which is what Tailscale's filter and NixOS's firewall do), ``unreachable`` (no route,
+  or an ICMP unreachable from a router: the packet never reached the host);
 - dns: ``rcode:<n>`` for an answer (0 NOERROR, 3 NXDOMAIN, 5 REFUSED, ...), or ``filtered``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import struct
@@ -19,6 +21,7 @@ import sys
 import threading
 
 QUERY_ID = 0x5EED
+UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH}
 
 
 def tcp(address: str, port: int, timeout: float) -> str:
@@ -30,6 +33,8 @@ def tcp(address: str, port: int, timeout: float) -> str:
     except TimeoutError:
         return "filtered"
     except OSError as error:
+        if error.errno in UNREACHABLE:
+            return "unreachable"
         return f"error:{error.strerror or error}"
 
 
@@ -39,11 +44,11 @@ def dns_query(name: str) -> bytes:
     return header + labels + b"\x00" + struct.pack(">HH", 1, 1)
 
 
-def dns(address: str, name: str, timeout: float) -> str:
+def dns(address: str, name: str, timeout: float, port: int = 53) -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.sendto(dns_query(name), (address, 53))
+            sock.sendto(dns_query(name), (address, port))
             while True:
                 reply, _ = sock.recvfrom(4096)
                 if len(reply) >= 4 and struct.unpack(">H", reply[:2])[0] == QUERY_ID:
