@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.topology.netns import reap_stale
 from tests.support.topology.topology import Topology
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "example"
@@ -44,6 +46,10 @@ def topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
+    reap_stale()
+    # A CI timeout sends SIGTERM: stop the run as Ctrl-C does, so finalizers and atexit run.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     built = Topology(GOLDEN)
     request.addfinalizer(built.close)
     built.build()

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,22 @@ NETNS_ETC = Path("/etc/netns")
 """Files ``ip netns exec`` bind-mounts over ``/etc`` (a namespace's own resolv.conf)."""
 _counter = itertools.count()
 _T = TypeVar("_T")
+
+
+STALE_NAME = re.compile(r"rmd(\d+)x\d+-")
+
+
+def reap_stale() -> list[str]:
+    """Remove namespaces left by runs that were killed outright (their pid is gone)."""
+    reaped = []
+    for name in Namespaces.listed():
+        match = STALE_NAME.match(name)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            leftover = Namespaces(name)
+            leftover.names.append(name)
+            leftover.close()
+            reaped.append(name)
+    return reaped
 
 
 def run_prefix() -> str:
