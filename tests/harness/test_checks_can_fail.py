@@ -5,6 +5,7 @@ fault is undone (so the failure is the fault's, not the topology's)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -167,3 +168,17 @@ def test_harness_leaves_nothing_behind(tmp_path: Any) -> None:
     assert all(process.poll() is not None for process in processes)
     assert not built.directory.exists()
     assert re.fullmatch(r"rmd\d+x\d+", built.prefix)
+
+
+def test_namespaces_of_a_killed_run_are_reaped() -> None:
+    from tests.support.topology.fixtures import skip_reason
+    from tests.support.topology.netns import Namespaces, ip, reap_stale
+
+    if skip_reason():
+        pytest.skip(skip_reason() or "")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    name = f"rmd{dead.pid}x0-orch"
+    ip("netns", "add", name)
+    assert name in reap_stale()
+    assert name not in Namespaces.listed()
