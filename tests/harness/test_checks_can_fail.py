@@ -61,6 +61,23 @@ def _worker_to_worker(inventory: Inventory) -> None:
     _filtered(inventory, inventory.workers[0].tag, 22)
 
 
+def _orchestrator_ssh(inventory: Inventory) -> None:
+    _filtered(inventory, inventory.orchestrator.tag, 22)
+
+
+def _relay_ssh(inventory: Inventory) -> None:
+    _filtered(inventory, inventory.relays[0].tag, 22)
+
+
+def _relay_dns_from_worker(inventory: Inventory) -> None:
+    _filtered(inventory, inventory.relays[0].tag, 53, "udp")
+
+
+def _relay_tailscaled(inventory: Inventory) -> None:
+    relay = inventory.relays[0]
+    checks.check_tailscaled(_host(inventory, relay.host), relay, inventory.budget_seconds)
+
+
 def _api_closed_on_lan(inventory: Inventory) -> None:
     checks.check_api_closed_on_lan(_host(inventory, inventory.lan_probe), inventory)
 
@@ -98,7 +115,13 @@ CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
     ("tailscale-disconnected", _orchestrator_tailscaled, r"BackendState is 'NeedsLogin'"),
     ("wrong-hostname", _healthz, r"dns_name is 'relaymd-orchestrator-1\..*', expected"),
     ("tailscaled-ephemeral", _not_ephemeral, r"runs with --state=mem:"),
+    ("orchestrator-untagged", _orchestrator_tailscaled, r"node tags are \[\], expected"),
+    ("relay-tag-lost", _relay_tailscaled, r"tags are \['tag:relaymd-worker'\], expected"),
+    ("relay-tailscaled-stopped", _relay_tailscaled, r"unit tailscaled is 'inactive'"),
     ("worker-to-worker", _worker_to_worker, r"tag:relaymd-worker:22/tcp is not filtered.*open"),
+    ("worker-to-orchestrator-ssh", _orchestrator_ssh, r"orchestrator:22/tcp is not filtered.*open"),
+    ("worker-to-relay-ssh", _relay_ssh, r"tag:relaymd-relay:22/tcp is not filtered.*open"),
+    ("worker-to-relay-dns", _relay_dns_from_worker, r"relay:53/udp is not filtered.*rcode:\d"),
     ("api-on-lan", _api_closed_on_lan, r"port 36158 accepts connections on the LAN"),
     ("dnsmasq-stopped", _relay_dns, r"dnsmasq does not answer internal .*: filtered"),
     ("infisical-port-open", _infisical_relay, r"ports \[8443\] listen, but the Infisical Relay"),

@@ -16,6 +16,7 @@ from tests.support.topology.topology import (
     SCHEDULER_WARNING,
     STANDINS,
     WORKER_TAG,
+    Host,
     Topology,
     tailnet_address,
 )
@@ -54,7 +55,10 @@ def healthz_warning(topology: Topology) -> Undo:
 
 
 def _orchestrator_node(topology: Topology, **change: object) -> Undo:
-    host = topology.orchestrator()
+    return _node(topology, topology.orchestrator(), **change)
+
+
+def _node(topology: Topology, host: Host, **change: object) -> Undo:
     before = {key: getattr(host, key) for key in change}
 
     def apply(values: dict[str, object]) -> None:
@@ -95,11 +99,45 @@ def tailscaled_ephemeral(topology: Topology) -> Undo:
     return undo
 
 
-def worker_to_worker(topology: Topology) -> Undo:
+def orchestrator_untagged(topology: Topology) -> Undo:
+    """The orchestrator joined with a key that carries no tag (a user's node)."""
+    return _orchestrator_node(topology, tags=())
+
+
+def relay_tag_lost(topology: Topology) -> Undo:
+    """The relay joined with the worker key, as RelayMD's fallback would have it."""
+    return _node(topology, topology.relays()[0], tags=(WORKER_TAG,))
+
+
+def relay_tailscaled_stopped(topology: Topology) -> Undo:
+    relay = topology.relays()[0]
+    topology.stop_unit(relay, "tailscaled")
+    return lambda: topology.start_tailscaled(relay)
+
+
+def _open_to_workers(topology: Topology, destination: str, proto: str | None) -> Undo:
+    """One more accept rule for workers in the policy, applied to every node's filter."""
     opened = json.loads(json.dumps(topology.policy))
-    opened["acls"].append({"action": "accept", "src": [WORKER_TAG], "dst": [f"{WORKER_TAG}:*"]})
+    rule = {"action": "accept", "src": [WORKER_TAG], "dst": [destination]}
+    opened["acls"].append({**rule, **({"proto": proto} if proto else {})})
     topology.apply_firewalls(opened)
     return topology.apply_firewalls
+
+
+def worker_to_worker(topology: Topology) -> Undo:
+    return _open_to_workers(topology, f"{WORKER_TAG}:*", None)
+
+
+def worker_to_orchestrator_ssh(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-orchestrator:22", "tcp")
+
+
+def worker_to_relay_ssh(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-relay:22", "tcp")
+
+
+def worker_to_relay_dns(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-relay:53", "udp")
 
 
 def api_on_lan(topology: Topology) -> Undo:
@@ -169,7 +207,13 @@ FAULTS: dict[str, Callable[[Topology], Undo]] = {
     "wrong-hostname": wrong_hostname,
     "stale-name": stale_name,
     "tailscaled-ephemeral": tailscaled_ephemeral,
+    "orchestrator-untagged": orchestrator_untagged,
+    "relay-tag-lost": relay_tag_lost,
+    "relay-tailscaled-stopped": relay_tailscaled_stopped,
     "worker-to-worker": worker_to_worker,
+    "worker-to-orchestrator-ssh": worker_to_orchestrator_ssh,
+    "worker-to-relay-ssh": worker_to_relay_ssh,
+    "worker-to-relay-dns": worker_to_relay_dns,
     "api-on-lan": api_on_lan,
     "dnsmasq-stopped": dnsmasq_stopped,
     "infisical-port-open": infisical_port_open,
