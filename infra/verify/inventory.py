@@ -17,6 +17,8 @@ DEFAULT_BUDGET_SECONDS = 20.0
 """How long eventually-consistent checks retry before they fail."""
 DEFAULT_PROBE_TIMEOUT_SECONDS = 3.0
 """A TCP probe unanswered for this long counts as filtered (the ACL drops silently)."""
+INFISICAL_RELAY_PORTS = (8443, 2222)
+"""What nixos/infisical-relay.nix opens when a relay enables it."""
 HEALTHZ_TIMEOUT_SECONDS = 15.0
 """RelayMD runs ``tailscale status --json`` up to twice per request, 5 s each."""
 
@@ -83,7 +85,7 @@ class Inventory:
     sudo: bool = False
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
     probe_timeout_seconds: float = DEFAULT_PROBE_TIMEOUT_SECONDS
-    infisical_relay_ports: tuple[int, ...] = (8443, 2222)
+    infisical_relay_ports: tuple[int, ...] = INFISICAL_RELAY_PORTS
     relay_unit: str = "infisical-relay"
 
     def nodes(self) -> tuple[Node, ...]:
@@ -147,6 +149,13 @@ def _list(document: Mapping[str, Any], name: str) -> Sequence[Any]:
     if not isinstance(value, list):
         raise InventoryError(f"{name}: got {value!r}; expected a list")
     return value
+
+
+def _ports(document: Mapping[str, Any], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    ports = tuple(_list(document, name)) or default
+    if not all(isinstance(port, int) and not isinstance(port, bool) for port in ports):
+        raise InventoryError(f"{name}: got {list(ports)!r}; expected a list of port numbers")
+    return ports
 
 
 def _denied(document: object, where: str) -> DeniedProbe:
@@ -216,17 +225,14 @@ def inventory_from_document(document: object) -> Inventory:
         probe_timeout_seconds=_optional(
             document, "probe_timeout_seconds", float, "inventory", DEFAULT_PROBE_TIMEOUT_SECONDS
         ),
-        infisical_relay_ports=tuple(
-            _field({"port": port}, "port", int, "infisical_relay_ports")
-            for port in _list(document, "infisical_relay_ports") or [8443, 2222]
-        ),
+        infisical_relay_ports=_ports(document, "infisical_relay_ports", INFISICAL_RELAY_PORTS),
         relay_unit=_optional(document, "relay_unit", str, "inventory", "infisical-relay"),
     )
-    _check_targets(inventory)
+    _check_unique_hostnames(inventory)
     return inventory
 
 
-def _check_targets(inventory: Inventory) -> None:
+def _check_unique_hostnames(inventory: Inventory) -> None:
     names = [node.hostname for node in inventory.nodes()]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -247,13 +253,12 @@ def overlay(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _overlay_by_hostname(base: list[Any], extra: list[Any]) -> list[Any]:
-    by_name = {item.get("hostname"): item for item in base if isinstance(item, Mapping)}
     result = [dict(item) for item in base]
+    positions = {item.get("hostname"): index for index, item in enumerate(result)}
     for item in extra:
-        name = item.get("hostname") if isinstance(item, Mapping) else None
-        if name in by_name:
-            index = next(i for i, old in enumerate(result) if old.get("hostname") == name)
-            result[index] = overlay(result[index], item)
-        else:
+        index = positions.get(item.get("hostname")) if isinstance(item, Mapping) else None
+        if index is None:
             result.append(item)
+        else:
+            result[index] = overlay(result[index], item)
     return result

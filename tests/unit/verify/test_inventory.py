@@ -77,6 +77,7 @@ def test_denied_probes_skip_routes_and_add_udp_for_dns() -> None:
         ({"relays": [{"host": "h", "hostname": "r", "tag": "t", "colour": 1}]}, "colour"),
         ({"surprise": 1}, "unknown top-level field(s) surprise"),
         ({"denied_from_workers": [{"tag": "tag:x", "port": 22, "proto": "sctp"}]}, "proto"),
+        ({"infisical_relay_ports": ["8443"]}, "infisical_relay_ports: got ['8443']"),
     ],
 )
 def test_bad_fields_are_named(change: dict[str, Any], message: str) -> None:
