@@ -1,4 +1,4 @@
-"""The namespaced RelayMD topology: hosts, links, firewalls, daemons and faults.
+"""The namespaced RelayMD topology: hosts, links, firewalls and daemons (faults: faults.py).
 
 Built from a stack's render (``build/<stack>/`` or the committed golden copy):
 
@@ -8,8 +8,8 @@ Built from a stack's render (``build/<stack>/`` or the committed golden copy):
 Each host runs sshd (the suite logs in through ``ip netns exec … socat`` to the
 namespace's own loopback, so the ssh backend is the one staging uses), the stand-in
 tailscaled, and what its role needs: the stand-in RelayMD API on the orchestrator,
-dnsmasq configured from the rendered relay module on each relay. Traffic stays on
-loopback and inside these namespaces.
+dnsmasq configured from the rendered relay module on each relay, a MagicDNS stand-in on
+the first worker. Traffic stays on loopback and inside these namespaces.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ DASHBOARD_PORT = 36159
 MAGICDNS_ADDRESS = "100.100.100.100"
 """Tailscale's resolver address (tailscale v1.76.6 net/tsaddr, ``TailscaleServiceIP``); in
 kernel mode tailscaled points resolv.conf at it, with the tailnet's suffix as search domain."""
-
 INFISICAL_RELAY_UNIT = "infisical-relay"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
 
