@@ -10,7 +10,7 @@ Transcribed from RelayMD 0.2.21, ``src/relaymd/orchestrator/main.py``:
   the first}``, or ``{"connected": false, "error": ...}``;
 - each of the two runs ``tailscale --socket=<tailscale_socket> status --json`` with a 5 s
   timeout. Starlette's JSONResponse serialises compactly (separators ``,`` and ``:``).
-- Other paths answer 404 ``{"detail": "Not Found"}`` (FastAPI's default).
+- Other paths answer 404 ``{"detail": "Not found"}`` (``frontend_spa_fallback``'s).
 
 The extra warnings come from a JSON file re-read on every request, standing in for the
 scheduler's state, so a test can raise one while HTTP stays 200 "ok".
@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] != "/healthz":
-            self._send(404, {"detail": "Not Found"})
+            self._send(404, {"detail": "Not found"})
             return
         warnings = list(json.loads(self.warnings_file.read_text()))
         warning = tailscale_warning(self.socket_path)
