@@ -1,4 +1,4 @@
-"""``scripts/bench --verify``: how ``scripts/verify`` scales with the number of hosts.
+"""``scripts/bench --verify`` (via infra/plan/bench.py): how verify scales with hosts.
 
 Times the testinfra suite (the same run ``scripts/verify --stack`` makes: pytest-xdist,
 one group per host) against namespaced topologies with 1 and with 10 relays, and prints
@@ -40,7 +40,7 @@ def time_verify(relays: int, runs: int) -> list[tuple[float, float]]:
     try:
         inventory = topology.build()
         times = []
-        with tempfile.TemporaryDirectory(prefix="relaymd-bench-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="relaymd-verify-bench-") as scratch:
             for _ in range(runs):
                 started, cpu = time.perf_counter(), _children_cpu()
                 with contextlib.redirect_stdout(io.StringIO()):  # the per-check summary
