@@ -9,12 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.nixos.nix_escape import nix_value
 from infra.tailnet import hujson
 from infra.verify.derive import inventory_document
 from infra.verify.inventory import InventoryError
 
-SETTINGS_EXPRESSION = 'let c = import (/. + "/{path}") {{ }}; in removeAttrs c [ "imports" ]'
-"""A rendered configuration.nix is a function of ``{ ... }`` returning plain data."""
+SETTINGS_EXPRESSION = (
+    "let c = import {path} {{ }}; in "
+    '(removeAttrs c [ "imports" ]) // {{ imports = map toString c.imports; }}'
+)
+"""A rendered configuration.nix is a function of ``{ ... }`` returning plain data; its
+imports come back as the paths they resolve to."""
 
 
 def _progress(message: str) -> None:
@@ -33,11 +38,12 @@ def _read_json(path: Path) -> Any:
 
 
 def host_settings(configuration: Path) -> Any:
-    """A rendered configuration.nix's own settings, evaluated by the real Nix evaluator."""
+    """A rendered configuration.nix's own settings and imports, from the real Nix evaluator."""
     binary = shutil.which("nix-instantiate")
     if binary is None:
         raise InventoryError("nix-instantiate is missing; install Debian's nix-bin")
-    expression = SETTINGS_EXPRESSION.format(path=str(configuration.resolve()).lstrip("/"))
+    # An absolute path as an escaped Nix string: no file name can change the expression.
+    expression = SETTINGS_EXPRESSION.format(path=nix_value(str(configuration.resolve())))
     result = subprocess.run(
         [binary, "--readonly-mode", "--eval", "--strict", "--json", "--expr", expression],
         capture_output=True,
