@@ -95,6 +95,11 @@ def _xdist_workers(inventory: Inventory) -> int:
     return min(2 + len(inventory.relays), 2 * (os.cpu_count() or 1))
 
 
+def _own_environment() -> dict[str, str]:
+    """This environment without a calling pytest's markers, which would confuse the run's own."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+
+
 def run_suite(inventory: Inventory, junit: Path, extra: Sequence[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="relaymd-verify-") as scratch:
         path = Path(scratch) / "inventory.json"
@@ -124,7 +129,7 @@ def run_suite(inventory: Inventory, junit: Path, extra: Sequence[str]) -> int:
         result = subprocess.run(
             command,
             cwd=PROJECT_ROOT,
-            env={**os.environ, INVENTORY_VARIABLE: str(path)},
+            env={**_own_environment(), INVENTORY_VARIABLE: str(path)},
             check=False,
             capture_output=True,
             text=True,

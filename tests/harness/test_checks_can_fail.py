@@ -8,11 +8,13 @@ import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
 
+from infra.verify import cli
 from infra.verify.inventory import Inventory
 from tests.infra import checks
 from tests.support.topology.faults import broken
@@ -205,3 +207,26 @@ def test_namespaces_of_a_killed_run_are_reaped() -> None:
     ip("netns", "add", name)
     assert name in reap_stale()
     assert name not in Namespaces.listed()
+
+
+def test_scripts_verify_runs_the_suite_and_reports_a_failure(
+    topology: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command a tester runs, end to end: xdist across hosts, JUnit XML, the summary."""
+    inventory = tmp_path / "inventory.json"
+    assert topology.inventory is not None
+    inventory.write_text(_quick(topology.inventory).to_json())
+    junit = tmp_path / "junit.xml"
+    arguments = ["--stack", "example", "--inventory", str(inventory), "--build", str(tmp_path)]
+    assert cli.main([*arguments, "--junit", str(junit)]) == 0
+    healthy = capsys.readouterr().out
+    assert "PASS  test_from_worker::test_healthz_is_healthy" in healthy
+    assert "FAIL" not in healthy
+    assert junit.read_text().count("<testcase") == healthy.count("PASS")
+
+    with broken(topology, "healthz-warning"):
+        assert cli.main(arguments) == 1
+    summary = capsys.readouterr().out
+    assert "FAIL  test_from_worker::test_healthz_is_healthy" in summary
+    assert "warnings present" in summary
+    assert summary.count("FAIL") == 1
