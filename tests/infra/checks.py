@@ -125,7 +125,7 @@ def check_not_ephemeral(host: Host, inventory: Inventory) -> None:
 
     ``tailscale status`` does not say whether a node is ephemeral; a node is when its
     auth key was (plan.json), or when tailscaled runs with ``--state=mem:``
-    (tailscale v1.76.6 cmd/tailscaled/tailscaled.go registers such a node as ephemeral).
+    (tailscale v1.84.3 cmd/tailscaled/tailscaled.go registers such a node as ephemeral).
     """
     node = inventory.orchestrator
     if node.key_ephemeral:

@@ -145,7 +145,7 @@ def api_on_lan(topology: Topology) -> Undo:
     host = topology.orchestrator()
     declared = host.declarations
     assert declared is not None
-    exposed = replace(declared.firewall, tcp=(*declared.firewall.tcp, topology.api_port()))
+    exposed = replace(declared.firewall, tcp=(*declared.firewall.tcp, str(topology.api_port())))
     host.declarations = replace(declared, firewall=exposed)
     topology.apply_firewalls()
 

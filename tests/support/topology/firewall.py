@@ -4,14 +4,14 @@ Two filters guard a real node, in this order:
 
 1. tailscaled's packet filter, applied to everything arriving over the tailnet. It
    accepts what the policy's ``acls`` accept and drops the rest without a reply
-   (tailscale v1.76.6 wgengine/filter/filter.go: ``Drop``), keeping return traffic of
+   (tailscale v1.84.3 wgengine/filter/filter.go: ``Drop``), keeping return traffic of
    connections the node opened. Rules without ``proto`` cover TCP, UDP and ICMP.
 2. The kernel firewall. tailscaled inserts its ``ts-input`` chain first
    (util/linuxfw/iptables_runner.go, ``addBase4``): CGNAT sources (100.64.0.0/10, except
    ChromeOS's 100.115.92.0/23) on any other interface are dropped, except the node's own
    address on ``lo`` (``AddLoopbackRule``), and everything on
    ``tailscale0`` is accepted, so the NixOS firewall never sees tailnet traffic. On
-   every other interface NixOS's rules apply (nixpkgs nixos-24.11,
+   every other interface NixOS's rules apply (nixpkgs nixos-26.05,
    nixos/modules/services/networking/firewall.nix and firewall-iptables.nix): ``lo`` is
    trusted, established traffic passes, the global and per-interface allowed ports
    pass, ICMP echo when ``allowPing``, and the rest is dropped (``rejectPackets``
@@ -31,7 +31,7 @@ TAILNET_INTERFACE = "tailscale0"
 CGNAT_RANGE = "100.64.0.0/10"
 CHROMEOS_VM_RANGE = "100.115.92.0/23"
 DEFAULT_PROTOCOLS = ("tcp", "udp", "icmp")
-"""What a rule without ``proto`` admits: tailscale v1.76.6 wgengine/filter/tailcfg.go
+"""What a rule without ``proto`` admits: tailscale v1.84.3 wgengine/filter/tailcfg.go
 ``defaultProtos`` (TCP, UDP, ICMPv4, ICMPv6; the topology is IPv4 only)."""
 
 
@@ -111,9 +111,9 @@ def _accept_line(accept: Accept) -> str:
     return f'ip saddr {sources} {protocol} accept comment "{accept.rule}"'
 
 
-def _ports(proto: str, ports: Iterable[int]) -> str:
-    listed = sorted(set(ports))
-    return f"{proto} dport {{ {', '.join(str(p) for p in listed)} }} accept" if listed else ""
+def _ports(proto: str, ports: Iterable[str]) -> str:
+    listed = sorted(set(ports), key=lambda port: int(port.split("-")[0]))
+    return f"{proto} dport {{ {', '.join(listed)} }} accept" if listed else ""
 
 
 def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: NixosFirewall) -> str:

@@ -1,27 +1,24 @@
-"""A host's firewall and dnsmasq settings, read from its rendered NixOS configuration.
+"""A host's firewall and dnsmasq settings, from its rendered NixOS configuration evaluated whole.
 
-Each relaymd module the rendered ``configuration.nix`` imports is evaluated with real Nix
-(:mod:`tests.support.nixeval`), and the declarations are merged. Upstream modules add
-ports of their own, transcribed from nixpkgs nixos-24.11:
-- ``services.openssh.openFirewall`` opens ``services.openssh.ports`` on every interface
-  (nixos/modules/services/networking/ssh/sshd.nix);
-- ``services.tailscale.openFirewall`` opens UDP ``services.tailscale.port``, default
-  41641 (nixos/modules/services/networking/tailscale.nix);
-- ``networking.firewall.trustedInterfaces`` always holds ``lo``, and ``allowPing``
-  defaults to true (nixos/modules/services/networking/firewall.nix).
+:func:`tests.support.nixeval.evaluate_host` runs the real module system over the rendered
+``configuration.nix``, the project's modules and the transcribed upstream NixOS modules
+(``tests/support/nix/upstream``), so what upstream adds is in: sshd's and tailscale's
+``openFirewall`` ports, ``lo`` among the trusted interfaces, dnsmasq's defaults. The global
+allowed ports are ``allInterfaces.default`` (nixpkgs firewall.nix).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.support.nixeval import evaluate_module, rendered_settings
+from tests.support.nixeval import evaluate_host, rendered_settings
 from tests.support.topology.firewall import NixosFirewall
 
-TAILSCALE_DEFAULT_PORT = 41641
+GLOBAL = "default"
 
 
 @dataclass(frozen=True)
@@ -33,58 +30,32 @@ class HostDeclarations:
     ssh_ports: tuple[int, ...]
 
 
-def _merge(into: dict[str, Any], declared: Mapping[str, Any]) -> None:
-    for key, value in declared.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        elif isinstance(value, list) and isinstance(into.get(key), list):
-            into[key] = [*into[key], *value]
-        else:
-            into[key] = value if not isinstance(value, Mapping) else dict(value)
+def _ports(section: Mapping[str, Any], protocol: str) -> tuple[str, ...]:
+    ports = [str(port) for port in section.get(f"allowed{protocol}Ports", [])]
+    ranges = section.get(f"allowed{protocol}PortRanges", [])
+    return (*ports, *(f"{span['from']}-{span['to']}" for span in ranges))
 
 
-def _declared(configuration: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    settings = rendered_settings(configuration)
-    merged: dict[str, Any] = {}
-    for module in settings["imports"]:
-        if "/modules/" in module:
-            declared = evaluate_module(Path(module), configuration)["declared"]
-            _merge(merged, declared or {})
-    return settings, merged
-
-
-def _ports(section: Mapping[str, Any], key: str) -> tuple[int, ...]:
-    return tuple(int(port) for port in section.get(key, []))
-
-
+@cache
 def host_declarations(configuration: Path) -> HostDeclarations:
-    settings, declared = _declared(configuration)
-    networking = declared.get("networking", {}).get("firewall", {})
-    services = declared.get("services", {})
-    openssh = services.get("openssh", {})
-    tailscale = services.get("tailscale", {})
-    ssh_ports = _ports(openssh, "ports") or (22,)
-    tcp = list(_ports(networking, "allowedTCPPorts"))
-    udp = list(_ports(networking, "allowedUDPPorts"))
-    if openssh.get("openFirewall"):
-        tcp += ssh_ports
-    if tailscale.get("openFirewall"):
-        udp.append(int(tailscale.get("port", TAILSCALE_DEFAULT_PORT)))
-    interfaces = {
-        name: (_ports(section, "allowedTCPPorts"), _ports(section, "allowedUDPPorts"))
-        for name, section in networking.get("interfaces", {}).items()
-    }
+    evaluated = evaluate_host(configuration)
+    declared = evaluated["firewall"]
+    interfaces = declared["interfaces"]
     firewall = NixosFirewall(
-        tcp=tuple(tcp),
-        udp=tuple(udp),
-        interfaces=interfaces,
-        trusted=("lo", *networking.get("trustedInterfaces", [])),
-        allow_ping=bool(networking.get("allowPing", True)),
+        tcp=_ports(interfaces.get(GLOBAL, {}), "TCP"),
+        udp=_ports(interfaces.get(GLOBAL, {}), "UDP"),
+        interfaces={
+            name: (_ports(section, "TCP"), _ports(section, "UDP"))
+            for name, section in interfaces.items()
+            if name != GLOBAL
+        },
+        trusted=tuple(declared["trustedInterfaces"]),
+        allow_ping=bool(declared["allowPing"]),
     )
-    dnsmasq = services.get("dnsmasq")
+    dnsmasq = evaluated["dnsmasq"]
     return HostDeclarations(
-        settings=settings,
+        settings=rendered_settings(configuration),
         firewall=firewall,
-        dnsmasq=dnsmasq.get("settings") if dnsmasq and dnsmasq.get("enable") else None,
-        ssh_ports=ssh_ports,
+        dnsmasq=dnsmasq["settings"] if dnsmasq["enable"] else None,
+        ssh_ports=tuple(int(port) for port in evaluated["openssh"]["ports"]),
     )

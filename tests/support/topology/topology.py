@@ -40,9 +40,11 @@ SCHEDULER_WARNING = "Queued jobs are waiting, but all SLURM clusters are disable
 """RelayMD 0.2.21's runtime scheduler warning (services/slurm_provisioning_service.py)."""
 DASHBOARD_PORT = 36159
 MAGICDNS_ADDRESS = "100.100.100.100"
-"""Tailscale's resolver address (tailscale v1.76.6 net/tsaddr, ``TailscaleServiceIP``); in
+"""Tailscale's resolver address (tailscale v1.84.3 net/tsaddr, ``TailscaleServiceIP``); in
 kernel mode tailscaled points resolv.conf at it, with the tailnet's suffix as search domain."""
 INFISICAL_RELAY_UNIT = "infisical-relay"
+OWN_DNSMASQ_FILES = frozenset({"dhcp-leasefile", "pid-file"})
+"""Paths of the real host's dnsmasq that each topology keeps in its own directory."""
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
 
 
@@ -398,6 +400,8 @@ class Topology:
         settings = dict(host.declarations.dnsmasq or {})  # type: ignore[union-attr]
         lines = []
         for key, value in sorted(settings.items()):
+            if key in OWN_DNSMASQ_FILES:
+                continue  # this run's own files, below
             for item in value if isinstance(value, list) else [value]:
                 lines.append(key if item is True else f"{key}={item}")
         lines += [

@@ -19,7 +19,7 @@ from infra.verify import cli
 ROOT = Path(__file__).resolve().parents[3]
 STANDINS = ROOT / "tests" / "support" / "topology" / "standins"
 
-# ipnstate.Status and PeerStatus fields at tailscale v1.76.6 (ipn/ipnstate/ipnstate.go).
+# ipnstate.Status and PeerStatus fields at tailscale v1.84.3 (ipn/ipnstate/ipnstate.go).
 STATUS_FIELDS = {
     "Version",
     "TUN",
@@ -36,7 +36,12 @@ STATUS_FIELDS = {
     "User",
     "ClientVersion",
 }
-SELF_FIELDS = {"ID", "PublicKey", "HostName", "DNSName", "OS", "TailscaleIPs", "Tags", "Online"}
+SELF_FIELDS = {
+    "ID", "PublicKey", "HostName", "DNSName", "OS", "UserID", "TailscaleIPs", "AllowedIPs",
+    "Tags", "Addrs", "CurAddr", "Relay", "RxBytes", "TxBytes", "Created", "LastWrite",
+    "LastSeen", "LastHandshake", "Online", "ExitNode", "ExitNodeOption", "Active", "PeerAPIURL",
+    "TaildropTarget", "NoFileSharingReason", "InNetworkMap", "InMagicSock", "InEngine",
+}  # fmt: skip
 
 
 def _free_port() -> int:

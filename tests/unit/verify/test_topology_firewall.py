@@ -33,11 +33,13 @@ def test_a_rule_without_proto_admits_tcp_udp_and_icmp() -> None:
 
 
 def test_ruleset_drops_the_tailnet_by_policy_and_the_lan_by_nixos() -> None:
-    firewall = NixosFirewall(tcp=(22,), udp=(41641,), interfaces={"tailscale0": ((36158,), ())})
+    firewall = NixosFirewall(
+        tcp=("22", "60000-60010"), udp=("41641",), interfaces={"tailscale0": (("36158",), ())}
+    )
     text = ruleset([ORCHESTRATOR.address], accepts_for(POLICY, NODES, ORCHESTRATOR), firewall)
     assert "ip saddr { 100.101.0.3, 100.101.0.4 } tcp dport { 36158 } accept" in text
     assert 'iifname "tailscale0" tcp dport { 36158 } accept' in text
-    assert "tcp dport { 22 } accept" in text
+    assert "tcp dport { 22, 60000-60010 } accept" in text
     # tailscaled accepts all of tailscale0 ahead of NixOS's rules; CGNAT elsewhere drops.
     assert text.index('iifname "tailscale0" accept') < text.index("jump nixos")
     assert 'iifname != "tailscale0" ip saddr 100.64.0.0/10 drop' in text

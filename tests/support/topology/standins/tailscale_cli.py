@@ -1,6 +1,6 @@
 """Stand-in ``tailscale`` CLI (installed as ``tailscale``): ``[--socket=PATH] status --json``.
 
-Upstream (tailscale v1.76.6): the global ``--socket`` flag defaults to
+Upstream (tailscale v1.84.3): the global ``--socket`` flag defaults to
 ``/var/run/tailscale/tailscaled.sock`` on Linux (paths/paths.go); ``status --json``
 prints ``json.MarshalIndent(status, "", "  ")`` with no trailing newline
 (cmd/tailscale/cli/status.go); when nothing answers on the socket it fails with

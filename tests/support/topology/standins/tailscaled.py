@@ -1,10 +1,11 @@
 """Stand-in tailscaled: serves the LocalAPI status on a unix socket.
 
-Upstream (tailscale v1.76.6): the CLI reads ``GET /localapi/v0/status`` over
-``--socket`` (client/tailscale/localclient.go, ``status``) and prints the decoded
-``ipnstate.Status`` (ipn/ipnstate/ipnstate.go). This stand-in answers that one request
-from a node file the topology writes (re-read on every request, so a test can take the
-node offline), with the fields ``Status`` and ``PeerStatus`` carry at that version.
+Upstream (tailscale v1.84.3, what the default nixos-26.05 pin ships): the CLI
+reads ``GET /localapi/v0/status`` over ``--socket`` (client/local/local.go,
+``status``) and prints the decoded ``ipnstate.Status`` (ipn/ipnstate/ipnstate.go).
+This stand-in answers that one request from a node file the topology writes (re-read on
+every request, so a test can take the node offline), with the fields ``Status`` and
+``PeerStatus`` carry at that version.
 ``--state=mem:`` is how tailscaled registers an ephemeral node
 (cmd/tailscaled/tailscaled.go); any other ``--state`` path is written like a state file.
 
@@ -21,12 +22,12 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-VERSION = "1.76.6-standin"
+VERSION = "1.84.3-standin"
 STATUS_PATH = "/localapi/v0/status"
 
 
 def peer_status(node: dict[str, Any], suffix: str) -> dict[str, Any]:
-    """ipnstate.PeerStatus for the node itself (``Self``), v1.76.6 field names."""
+    """ipnstate.PeerStatus for the node itself (``Self``), v1.84.3 field names."""
     hostname = node["HostName"]
     return {
         "ID": node.get("ID", "n" + hostname),
@@ -53,6 +54,8 @@ def peer_status(node: dict[str, Any], suffix: str) -> dict[str, Any]:
         "ExitNodeOption": False,
         "Active": False,
         "PeerAPIURL": None,
+        "TaildropTarget": 0,
+        "NoFileSharingReason": "",
         "InNetworkMap": True,
         "InMagicSock": False,
         "InEngine": False,
@@ -60,7 +63,7 @@ def peer_status(node: dict[str, Any], suffix: str) -> dict[str, Any]:
 
 
 def status(node: dict[str, Any]) -> dict[str, Any]:
-    """ipnstate.Status as ``tailscale status --json`` prints it (v1.76.6)."""
+    """ipnstate.Status as ``tailscale status --json`` prints it (v1.84.3)."""
     running = node["BackendState"] == "Running"
     suffix = node["MagicDNSSuffix"]
     return {
