@@ -22,7 +22,8 @@ SETTINGS_EXPRESSION = (
 imports come back as the paths they resolve to."""
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
+    """A step of a long run, on stderr (stdout carries the results)."""
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
@@ -60,9 +61,9 @@ def stack_outputs(stack: str, project_root: Path, plan: Any) -> Any:
     """``pulumi stack output --json`` when the CLI is there; else the planned outputs."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        _progress("no pulumi CLI: taking the stack outputs from plan.json")
+        progress("no pulumi CLI: taking the stack outputs from plan.json")
         return plan.get("outputs", {})
-    _progress(f"Reading `pulumi stack output --json --stack {stack}`")
+    progress(f"Reading `pulumi stack output --json --stack {stack}`")
     result = subprocess.run(
         [pulumi, "stack", "output", "--json", "--stack", stack],
         cwd=project_root,

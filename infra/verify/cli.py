@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from infra.edge.loading import PROJECT_ROOT
 from infra.verify import healthz
-from infra.verify.artifacts import inventory_from_build
+from infra.verify.artifacts import inventory_from_build, progress
 from infra.verify.inventory import (
     HEALTHZ_TIMEOUT_SECONDS,
     Inventory,
@@ -36,10 +36,6 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 SUITE = "tests/infra"
 INVENTORY_VARIABLE = "RELAYMD_INVENTORY"
-
-
-def _progress(message: str) -> None:
-    print(f"==> {message}", file=sys.stderr, flush=True)
 
 
 def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
@@ -70,7 +66,7 @@ def load_inventory(stack: str, build_dir: Path, inventory_file: Path | None) -> 
     """Artifacts of ``build_dir`` (when rendered), overlaid with ``inventory_file``."""
     document: dict[str, Any] = {}
     if (build_dir / "plan.json").exists():
-        _progress(f"Deriving the inventory from {build_dir}")
+        progress(f"Deriving the inventory from {build_dir}")
         document = inventory_from_build(stack, build_dir, project_root=PROJECT_ROOT)
     elif inventory_file is None:
         raise InventoryError(
@@ -121,7 +117,7 @@ def run_suite(inventory: Inventory, junit: Path, extra: Sequence[str]) -> int:
             f"--junit-xml={junit}",
             *extra,
         ]
-        _progress(
+        progress(
             f"Checking stack {inventory.stack}: {len(inventory.nodes())} hosts, "
             f"retry budget {inventory.budget_seconds:g}s"
         )
