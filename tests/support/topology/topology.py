@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ class Host:
     backend_state: str = "Running"
     magicdns: bool = False
     """Whether the host resolves through a MagicDNS stand-in (a userspace node may not)."""
+
+    def rendered(self) -> HostDeclarations:
+        assert self.declarations is not None, f"{self.hostname} has no rendered configuration"
+        return self.declarations
+
+    def relaymd(self, area: str) -> Mapping[str, Any]:
+        """This host's rendered ``relaymd.<area>`` settings."""
+        settings: Mapping[str, Any] = self.rendered().settings["relaymd"][area]
+        return settings
 
     @property
     def socket(self) -> Path:
@@ -248,8 +258,9 @@ class Topology:
             )
 
     def _lan_interface(self, host: Host) -> str:
-        if host.role == "orchestrator" and host.declarations is not None:
-            return str(host.declarations.settings["relaymd"]["orchestrator"]["lanInterface"])
+        """The orchestrator's rendered LAN interface; a relay's NIC (no rule names it)."""
+        if host.role == "orchestrator":
+            return str(host.relaymd("orchestrator")["lanInterface"])
         return "eth0"
 
     # -- firewalls --------------------------------------------------------------
@@ -380,7 +391,7 @@ class Topology:
         )
 
     def start_api(self, host: Host) -> None:
-        port = str(host.declarations.settings["relaymd"]["orchestrator"]["port"])  # type: ignore[union-attr]
+        port = str(host.relaymd("orchestrator")["port"])
         self.start_unit(
             host,
             "podman-relaymd-orchestrator",
@@ -397,7 +408,7 @@ class Topology:
         )
 
     def start_dnsmasq(self, host: Host) -> None:
-        settings = dict(host.declarations.dnsmasq or {})  # type: ignore[union-attr]
+        settings = dict(host.rendered().dnsmasq or {})
         lines = []
         for key, value in sorted(settings.items()):
             if key in OWN_DNSMASQ_FILES:
@@ -433,7 +444,7 @@ class Topology:
 
     def _start_lan_services(self) -> None:
         relay = self.relays()[0]
-        domain = relay.declarations.settings["relaymd"]["relay"]["internalDomain"]  # type: ignore[union-attr]
+        domain = relay.relaymd("relay")["internalDomain"]
         lan = Host("lan", "lan", self.lan_hub, self.directory / "lan")
         lan.directory.mkdir()
         lan.units_dir.mkdir()
@@ -459,10 +470,8 @@ class Topology:
 
     def _wait_ready(self) -> None:
         for host in [*self.hosts, self.lan]:
-            netns.wait_until(
-                lambda h=host: netns.listening(h.namespace, "127.0.0.1", 22),
-                f"{host.hostname} sshd",
-            )  # type: ignore[misc]
+            sshd = partial(netns.listening, host.namespace, "127.0.0.1", 22)
+            netns.wait_until(sshd, f"{host.hostname} sshd")
         for host in self.hosts:
             netns.wait_until(host.socket.exists, f"{host.hostname} tailscaled")
         orchestrator = self.orchestrator()
@@ -474,7 +483,7 @@ class Topology:
             if host.magicdns:
                 netns.wait_until((host.directory / "magicdns.pid").exists, "MagicDNS")
         for relay in self.relays():
-            netns.wait_until(lambda r=relay: (r.directory / "dnsmasq.pid").exists(), "dnsmasq")  # type: ignore[misc]
+            netns.wait_until((relay.directory / "dnsmasq.pid").exists, "dnsmasq")
 
     # -- the inventory ----------------------------------------------------------
 
@@ -551,12 +560,13 @@ class Topology:
         return [host for host in self.hosts if host.role == "worker"]
 
     def api_port(self) -> int:
-        return int(self.orchestrator().declarations.settings["relaymd"]["orchestrator"]["port"])  # type: ignore[union-attr]
+        return int(self.orchestrator().relaymd("orchestrator")["port"])
 
     def start_infisical_relay(self) -> None:
         """What an enabled Infisical Relay looks like from its host: its unit and ports."""
         relay = self.relays()[0]
-        ports = [str(port) for port in self.inventory.infisical_relay_ports]  # type: ignore[union-attr]
+        assert self.inventory is not None
+        ports = [str(port) for port in self.inventory.infisical_relay_ports]
         self.start_unit(
             relay,
             INFISICAL_RELAY_UNIT,
