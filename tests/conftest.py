@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 
 from tests.support.stacks import canary_secrets_document, example_raw_config, stack_with_secrets
+from tests.support.topology.fixtures import topology
+
+__all__ = ["topology"]  # the namespaced hosts, shared by tests/infra and tests/harness
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ PLAN_OVER_FLOOR_TARGET = 1.3
 RELAYS_OVER_ONE_TARGET = 1.6
 """For the largest synthetic stack (50 relays by default) against the 1-relay one."""
 DEFAULT_RELAYS = (1, 10, 50)
+VERIFY_BENCH = "tests.support.topology.bench"
+"""``--verify``: scripts/verify across namespaced hosts, which the test support builds."""
 SDK_PREFIX = "pulumi"
 """Top-level names of the SDK packages: pulumi, pulumi_tailscale, pulumiverse_time, ..."""
 
@@ -265,9 +267,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=PROJECT_ROOT / "build" / "bench.json",
         help="where to write the figures (default build/bench.json)",
     )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="instead: time scripts/verify across 1 and 10 namespaced hosts (needs root)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.runs < 1:
         parser.error("--runs must be at least 1")
+    if arguments.verify:
+        command = _python("-m", VERIFY_BENCH, "--runs", str(arguments.runs))
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=_environment(), check=False).returncode
     with tempfile.TemporaryDirectory(prefix="relaymd-bench-") as work:
         report = benchmark(arguments.runs, arguments.relays, Path(work))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)

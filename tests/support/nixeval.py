@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.nixos.nix_escape import nix_value
+from infra.verify.artifacts import host_settings
 
 HOST_HARNESS = Path(__file__).resolve().parent / "nix" / "eval_host.nix"
 
@@ -131,9 +132,6 @@ def evaluate_host(configuration: Path, extra_modules: tuple[str, ...] = ()) -> d
 
 def rendered_settings(configuration: Path) -> dict[str, Any]:
     """A rendered configuration.nix's own settings, and its imports as paths."""
-    path = nix_value(str(configuration))
-    result: dict[str, Any] = evaluate_json(
-        f"let c = import {path} {{ }}; in "
-        '(removeAttrs c [ "imports" ]) // { imports = map toString c.imports; }'
-    )
-    return result
+    nix_instantiate()
+    settings: dict[str, Any] = host_settings(configuration)
+    return settings

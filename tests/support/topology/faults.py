@@ -1,0 +1,221 @@
+"""Faults for the negative runs: each breaks one property of a built topology and returns
+how to undo it. ``broken(topology, name)`` applies one for the length of a ``with`` block."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from infra.verify.inventory import Inventory
+from tests.support.topology import netns
+from tests.support.topology.topology import (
+    ANY_ADDRESS,
+    SCHEDULER_WARNING,
+    STANDINS,
+    WORKER_TAG,
+    Host,
+    Topology,
+    tailnet_address,
+)
+
+Undo = Callable[[], object]
+
+
+@contextmanager
+def broken(topology: Topology, name: str) -> Iterator[Inventory]:
+    """Break one property; yields the inventory the checks should run with."""
+    assert topology.inventory is not None
+    undo = FAULTS[name](topology)
+    try:
+        assert topology.inventory is not None
+        yield topology.inventory
+    finally:
+        undo()
+
+
+def healthz_down(topology: Topology) -> Undo:
+    host = topology.orchestrator()
+    topology.stop_unit(host, "podman-relaymd-orchestrator")
+
+    def undo() -> None:
+        topology.start_api(host)
+        port = topology.api_port()
+        netns.wait_until(lambda: netns.listening(host.namespace, "127.0.0.1", port), "API")
+
+    return undo
+
+
+def healthz_warning(topology: Topology) -> Undo:
+    warnings = topology.orchestrator().directory / "warnings.json"
+    warnings.write_text(json.dumps([SCHEDULER_WARNING]))
+    return lambda: warnings.write_text("[]")
+
+
+def _orchestrator_node(topology: Topology, **change: object) -> Undo:
+    return _node(topology, topology.orchestrator(), **change)
+
+
+def _node(topology: Topology, host: Host, **change: object) -> Undo:
+    before = {key: getattr(host, key) for key in change}
+
+    def apply(values: dict[str, object]) -> None:
+        for key, value in values.items():
+            setattr(host, key, value)
+        topology.write_node(host)
+        topology.write_magicdns()
+
+    apply(change)
+    return lambda: apply(before)
+
+
+def tailscale_disconnected(topology: Topology) -> Undo:
+    return _orchestrator_node(topology, backend_state="NeedsLogin")
+
+
+def wrong_hostname(topology: Topology) -> Undo:
+    """Tailscale names a node whose name is still held by an old one ``<name>-1``."""
+    return _orchestrator_node(topology, dns_label=topology.orchestrator().hostname + "-1")
+
+
+def stale_name(topology: Topology) -> Undo:
+    """MagicDNS hands the orchestrator's name to another (stale) node's address."""
+    name = f"{topology.orchestrator().hostname}.{topology.magic_suffix()}"
+    topology.write_magicdns({name: tailnet_address(250)})
+    return topology.write_magicdns
+
+
+def tailscaled_ephemeral(topology: Topology) -> Undo:
+    host = topology.orchestrator()
+    topology.stop_unit(host, "tailscaled")
+    topology.start_tailscaled(host, state="mem:")
+
+    def undo() -> None:
+        topology.stop_unit(host, "tailscaled")
+        topology.start_tailscaled(host)
+
+    return undo
+
+
+def orchestrator_untagged(topology: Topology) -> Undo:
+    """The orchestrator joined with a key that carries no tag (a user's node)."""
+    return _orchestrator_node(topology, tags=())
+
+
+def relay_tag_lost(topology: Topology) -> Undo:
+    """The relay joined with the worker key, as RelayMD's fallback would have it."""
+    return _node(topology, topology.relays()[0], tags=(WORKER_TAG,))
+
+
+def relay_tailscaled_stopped(topology: Topology) -> Undo:
+    relay = topology.relays()[0]
+    topology.stop_unit(relay, "tailscaled")
+    return lambda: topology.start_tailscaled(relay)
+
+
+def _open_to_workers(topology: Topology, destination: str, proto: str | None) -> Undo:
+    """One more accept rule for workers in the policy, applied to every node's filter."""
+    opened = json.loads(json.dumps(topology.policy))
+    rule = {"action": "accept", "src": [WORKER_TAG], "dst": [destination]}
+    opened["acls"].append({**rule, **({"proto": proto} if proto else {})})
+    topology.apply_firewalls(opened)
+    return topology.apply_firewalls
+
+
+def worker_to_worker(topology: Topology) -> Undo:
+    return _open_to_workers(topology, f"{WORKER_TAG}:*", None)
+
+
+def worker_to_orchestrator_ssh(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-orchestrator:22", "tcp")
+
+
+def worker_to_relay_ssh(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-relay:22", "tcp")
+
+
+def worker_to_relay_dns(topology: Topology) -> Undo:
+    return _open_to_workers(topology, "tag:relaymd-relay:53", "udp")
+
+
+def api_on_lan(topology: Topology) -> Undo:
+    """The API port added to the NixOS firewall's global (every interface) list."""
+    host = topology.orchestrator()
+    declared = host.declarations
+    assert declared is not None
+    exposed = replace(declared.firewall, tcp=(*declared.firewall.tcp, str(topology.api_port())))
+    host.declarations = replace(declared, firewall=exposed)
+    topology.apply_firewalls()
+
+    def undo() -> None:
+        host.declarations = declared
+        topology.apply_firewalls()
+
+    return undo
+
+
+def dnsmasq_stopped(topology: Topology) -> Undo:
+    relay = topology.relays()[0]
+    topology.stop_unit(relay, "dnsmasq")
+    (relay.directory / "dnsmasq.pid").unlink(missing_ok=True)
+
+    def undo() -> None:
+        topology.start_dnsmasq(relay)
+        netns.wait_until((relay.directory / "dnsmasq.pid").exists, "dnsmasq")
+
+    return undo
+
+
+def infisical_port_open(topology: Topology) -> Undo:
+    """Something listens on an Infisical Relay port of a relay that does not enable it."""
+    relay = topology.relays()[0]
+    assert topology.inventory is not None
+    port = topology.inventory.infisical_relay_ports[0]
+    process = topology.namespaces.start(
+        relay.namespace,
+        [sys.executable, str(STANDINS / "listener.py"), ANY_ADDRESS, str(port)],
+        relay.directory / "stray-listener.log",
+    )
+    netns.wait_until(lambda: netns.listening(relay.namespace, "127.0.0.1", port), "listener")
+
+    def undo() -> None:
+        process.kill()
+        process.wait(timeout=10)
+
+    return undo
+
+
+def infisical_relay_expected(topology: Topology) -> Undo:
+    """Not a break of the host: the inventory now says the relay is enabled."""
+    inventory = topology.inventory
+    assert inventory is not None
+    relays = tuple(replace(relay, infisical_relay=True) for relay in inventory.relays)
+    topology.inventory = replace(inventory, relays=relays)
+
+    def undo() -> None:
+        topology.inventory = inventory
+
+    return undo
+
+
+FAULTS: dict[str, Callable[[Topology], Undo]] = {
+    "healthz-down": healthz_down,
+    "healthz-warning": healthz_warning,
+    "tailscale-disconnected": tailscale_disconnected,
+    "wrong-hostname": wrong_hostname,
+    "stale-name": stale_name,
+    "tailscaled-ephemeral": tailscaled_ephemeral,
+    "orchestrator-untagged": orchestrator_untagged,
+    "relay-tag-lost": relay_tag_lost,
+    "relay-tailscaled-stopped": relay_tailscaled_stopped,
+    "worker-to-worker": worker_to_worker,
+    "worker-to-orchestrator-ssh": worker_to_orchestrator_ssh,
+    "worker-to-relay-ssh": worker_to_relay_ssh,
+    "worker-to-relay-dns": worker_to_relay_dns,
+    "api-on-lan": api_on_lan,
+    "dnsmasq-stopped": dnsmasq_stopped,
+    "infisical-port-open": infisical_port_open,
+    "infisical-relay-expected": infisical_relay_expected,
+}

@@ -1,0 +1,61 @@
+"""A host's firewall and dnsmasq settings, from its rendered NixOS configuration evaluated whole.
+
+:func:`tests.support.nixeval.evaluate_host` runs the real module system over the rendered
+``configuration.nix``, the project's modules and the transcribed upstream NixOS modules
+(``tests/support/nix/upstream``), so what upstream adds is in: sshd's and tailscale's
+``openFirewall`` ports, ``lo`` among the trusted interfaces, dnsmasq's defaults. The global
+allowed ports are ``allInterfaces.default`` (nixpkgs firewall.nix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tests.support.nixeval import evaluate_host, rendered_settings
+from tests.support.topology.firewall import NixosFirewall
+
+GLOBAL = "default"
+
+
+@dataclass(frozen=True)
+class HostDeclarations:
+    settings: Mapping[str, Any]
+    """The rendered file's own values (relaymd.*, networking.hostName)."""
+    firewall: NixosFirewall
+    dnsmasq: Mapping[str, Any] | None
+    ssh_ports: tuple[int, ...]
+
+
+def _ports(section: Mapping[str, Any], protocol: str) -> tuple[str, ...]:
+    ports = [str(port) for port in section.get(f"allowed{protocol}Ports", [])]
+    ranges = section.get(f"allowed{protocol}PortRanges", [])
+    return (*ports, *(f"{span['from']}-{span['to']}" for span in ranges))
+
+
+@cache
+def host_declarations(configuration: Path) -> HostDeclarations:
+    evaluated = evaluate_host(configuration)
+    declared = evaluated["firewall"]
+    interfaces = declared["interfaces"]
+    firewall = NixosFirewall(
+        tcp=_ports(interfaces.get(GLOBAL, {}), "TCP"),
+        udp=_ports(interfaces.get(GLOBAL, {}), "UDP"),
+        interfaces={
+            name: (_ports(section, "TCP"), _ports(section, "UDP"))
+            for name, section in interfaces.items()
+            if name != GLOBAL
+        },
+        trusted=tuple(declared["trustedInterfaces"]),
+        allow_ping=bool(declared["allowPing"]),
+    )
+    dnsmasq = evaluated["dnsmasq"]
+    return HostDeclarations(
+        settings=rendered_settings(configuration),
+        firewall=firewall,
+        dnsmasq=dnsmasq["settings"] if dnsmasq["enable"] else None,
+        ssh_ports=tuple(int(port) for port in evaluated["openssh"]["ports"]),
+    )

@@ -1,0 +1,587 @@
+"""The namespaced RelayMD topology: hosts, links, firewalls and daemons (faults: faults.py).
+
+Built from a stack's render (``build/<stack>/`` or the committed golden copy):
+
+    tailnet hub (bridge)  ── tailscale0 ── orchestrator, relay(s), worker-1, worker-2
+    LAN hub (bridge, also the LAN's gateway, resolver and probe) ── eth0 ── orchestrator, relay(s)
+
+Each host runs sshd (the suite logs in through ``ip netns exec … socat`` to the
+namespace's own loopback, so the ssh backend is the one staging uses), the stand-in
+tailscaled, and what its role needs: the stand-in RelayMD API on the orchestrator,
+dnsmasq configured from the rendered relay module on each relay, a MagicDNS stand-in on
+the first worker. Traffic stays on loopback and inside these namespaces.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from infra.tailnet import hujson
+from infra.verify.artifacts import inventory_from_build
+from infra.verify.inventory import Inventory, inventory_from_document, overlay
+from tests.support.topology import firewall, netns
+from tests.support.topology.nixos_firewall import HostDeclarations, host_declarations
+
+STANDINS = Path(__file__).resolve().parent / "standins"
+TAILNET = ipaddress.ip_network("100.64.0.0/10")
+WORKER_TAG = "tag:relaymd-worker"
+SCHEDULER_WARNING = "Queued jobs are waiting, but all SLURM clusters are disabled for provisioning."
+"""RelayMD 0.2.21's runtime scheduler warning (services/slurm_provisioning_service.py)."""
+DASHBOARD_PORT = 36159
+MAGICDNS_ADDRESS = "100.100.100.100"
+"""Tailscale's resolver address (tailscale v1.84.3 net/tsaddr, ``TailscaleServiceIP``); in
+kernel mode tailscaled points resolv.conf at it, with the tailnet's suffix as search domain."""
+INFISICAL_RELAY_UNIT = "infisical-relay"
+OWN_DNSMASQ_FILES = frozenset({"dhcp-leasefile", "pid-file"})
+"""Paths of the real host's dnsmasq that each topology keeps in its own directory."""
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
+
+
+def tailnet_address(index: int) -> str:
+    return str(TAILNET.network_address + (0x25_0000 + index))  # 100.101.0.x
+
+
+@dataclass
+class Host:
+    role: str
+    hostname: str
+    namespace: str
+    directory: Path
+    tags: tuple[str, ...] = ()
+    tailnet_ip: str | None = None
+    lan_ip: str | None = None
+    declarations: HostDeclarations | None = None
+    units: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    dns_label: str | None = None
+    backend_state: str = "Running"
+    magicdns: bool = False
+    """Whether the host resolves through a MagicDNS stand-in (a userspace node may not)."""
+
+    def rendered(self) -> HostDeclarations:
+        assert self.declarations is not None, f"{self.hostname} has no rendered configuration"
+        return self.declarations
+
+    def relaymd(self, area: str) -> Mapping[str, Any]:
+        """This host's rendered ``relaymd.<area>`` settings."""
+        settings: Mapping[str, Any] = self.rendered().settings["relaymd"][area]
+        return settings
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "tailscaled.sock"
+
+    @property
+    def units_dir(self) -> Path:
+        return self.directory / "units"
+
+
+class Topology:
+    def __init__(
+        self,
+        render_dir: Path,
+        *,
+        relays: int = 1,
+        workers: int = 2,
+        budget_seconds: float = 4.0,
+        probe_timeout_seconds: float = 1.0,
+    ) -> None:
+        self.render_dir = render_dir
+        self.relay_count = relays
+        self.worker_count = workers
+        self.budget_seconds = budget_seconds
+        self.probe_timeout_seconds = probe_timeout_seconds
+        self.prefix = netns.run_prefix()
+        self.directory = Path(tempfile.mkdtemp(prefix=f"relaymd-topology-{self.prefix}-"))
+        self.namespaces = netns.Namespaces(self.prefix)
+        self.hosts: list[Host] = []
+        self.plan: dict[str, Any] = json.loads((render_dir / "plan.json").read_text())
+        self.policy: dict[str, Any] = hujson.parse(
+            (render_dir / "tailscale" / "policy.hujson").read_text()
+        )
+        self.inventory: Inventory | None = None
+
+    # -- building ---------------------------------------------------------------
+
+    def build(self) -> Inventory:
+        try:
+            return self._build()
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self) -> Inventory:
+        base = inventory_from_build(
+            self.plan.get("stack", "example"), self.render_dir, outputs=self.plan["outputs"]
+        )
+        self._bin()
+        self._keys()
+        self._plan_hosts(base)
+        self.tailnet_hub = self.namespaces.add("tnet")
+        self.lan_hub = self.namespaces.add("lan")
+        for hub in (self.tailnet_hub, self.lan_hub):
+            self.namespaces.bridge(hub)
+        self._lan_hub_address()
+        for host in self.hosts:
+            self._create(host)
+        self.apply_firewalls()
+        self.write_magicdns()
+        for host in self.hosts:
+            self._start_daemons(host)
+        self._start_lan_services()
+        self._wait_ready()
+        self.inventory = inventory_from_document(overlay(base, self._overlay(base)))
+        (self.directory / "inventory.json").write_text(self.inventory.to_json())
+        return self.inventory
+
+    def _bin(self) -> None:
+        binary = self.directory / "bin"
+        binary.mkdir()
+        for name, script in (("tailscale", "tailscale_cli.py"), ("systemctl", "systemctl.py")):
+            launcher = binary / name
+            launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDINS / script} "$@"\n')
+            launcher.chmod(0o755)
+        self.path = f"{binary}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    def _keys(self) -> None:
+        for name in ("client", "host"):
+            subprocess.run(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    f"topology-{name}",
+                    "-f",
+                    str(self.directory / f"{name}_key"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        shutil.copy(self.directory / "client_key.pub", self.directory / "authorized_keys")
+        host_key = (self.directory / "host_key.pub").read_text().split()
+        self.known_host_key = f"{host_key[0]} {host_key[1]}"
+
+    def _plan_hosts(self, base: Mapping[str, Any]) -> None:
+        nixos = self.render_dir / "nixos"
+        orchestrator = base["orchestrator"]
+        relay = base["relays"][0]
+        relay_settings = host_declarations(nixos / relay["hostname"] / "configuration.nix")
+        lan = ipaddress.ip_interface(relay_settings.settings["relaymd"]["proxmoxGuest"]["address"])
+        self.lan_network = lan.network
+        self.lan_gateway = str(relay_settings.settings["relaymd"]["proxmoxGuest"]["gateway"])
+        free = (
+            str(address)
+            for address in lan.network.hosts()
+            if str(address) not in (self.lan_gateway, str(lan.ip))
+        )
+        index = iter(range(1, 200))
+
+        def add(role: str, short: str, hostname: str, tag: str, **extra: Any) -> Host:
+            host = Host(
+                role=role,
+                hostname=hostname,
+                namespace=f"{self.prefix}-{short}",
+                directory=self.directory / short,
+                tags=(tag,),
+                tailnet_ip=tailnet_address(next(index)),
+                **extra,
+            )
+            host.directory.mkdir()
+            host.units_dir.mkdir()
+            self.hosts.append(host)
+            return host
+
+        add(
+            "orchestrator",
+            "orch",
+            orchestrator["hostname"],
+            orchestrator["tag"],
+            lan_ip=next(free),
+            declarations=host_declarations(nixos / orchestrator["hostname"] / "configuration.nix"),
+        )
+        for number in range(1, self.relay_count + 1):
+            suffix = "" if number == 1 else f"-{number}"
+            add(
+                "relay",
+                f"relay{number}",
+                relay["hostname"] + suffix,
+                relay["tag"],
+                lan_ip=str(lan.ip) if number == 1 else next(free),
+                declarations=relay_settings,
+            )
+        for number in range(1, self.worker_count + 1):
+            add(
+                "worker", f"w{number}", f"relaymd-worker-{number}", WORKER_TAG, magicdns=number == 1
+            )
+
+    def _lan_hub_address(self) -> None:
+        prefix = self.lan_network.prefixlen
+        netns.ip("-n", self.lan_hub, "addr", "add", f"{self.lan_gateway}/{prefix}", "dev", "br0")
+
+    def _create(self, host: Host) -> None:
+        name = self.namespaces.add(host.namespace.removeprefix(self.prefix + "-"))
+        if host.magicdns:
+            netns.ip("-n", name, "addr", "add", f"{MAGICDNS_ADDRESS}/32", "dev", "lo")
+            etc = netns.NETNS_ETC / name
+            etc.mkdir(parents=True)
+            (etc / "resolv.conf").write_text(
+                f"nameserver {MAGICDNS_ADDRESS}\nsearch {self.magic_suffix()}\n"
+            )
+        short = host.directory.name
+        self.namespaces.veth(name, firewall.TAILNET_INTERFACE, self.tailnet_hub, f"t-{short}")
+        netns.ip("-n", name, "addr", "add", f"{host.tailnet_ip}/10", "dev", "tailscale0")
+        if host.lan_ip is not None:
+            self.namespaces.veth(name, self._lan_interface(host), self.lan_hub, f"l-{short}")
+            netns.ip(
+                "-n",
+                name,
+                "addr",
+                "add",
+                f"{host.lan_ip}/{self.lan_network.prefixlen}",
+                "dev",
+                self._lan_interface(host),
+            )
+
+    def _lan_interface(self, host: Host) -> str:
+        """The orchestrator's rendered LAN interface; a relay's NIC (no rule names it)."""
+        if host.role == "orchestrator":
+            return str(host.relaymd("orchestrator")["lanInterface"])
+        return "eth0"
+
+    # -- firewalls --------------------------------------------------------------
+
+    def tailnet_nodes(self) -> list[firewall.TailnetNode]:
+        return [
+            firewall.TailnetNode(host.hostname, host.tags, str(host.tailnet_ip))
+            for host in self.hosts
+        ]
+
+    def apply_firewalls(self, policy: Mapping[str, Any] | None = None) -> None:
+        nodes = self.tailnet_nodes()
+        for host, node in zip(self.hosts, nodes, strict=True):
+            declared = host.declarations.firewall if host.declarations else firewall.NixosFirewall()
+            # The MagicDNS stand-in runs on the node itself, where tailscaled's own resolver
+            # answers without crossing the kernel's input chain: accept it on lo like an own IP.
+            local = [node.address, *([MAGICDNS_ADDRESS] if host.magicdns else [])]
+            self.apply_firewall(
+                host,
+                firewall.ruleset(
+                    local, firewall.accepts_for(policy or self.policy, nodes, node), declared
+                ),
+            )
+
+    def apply_firewall(self, host: Host, rules: str) -> None:
+        path = host.directory / "ruleset.nft"
+        path.write_text(rules)
+        subprocess.run(
+            ["ip", "netns", "exec", host.namespace, "nft", "-f", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    # -- daemons ----------------------------------------------------------------
+
+    def _env(self, host: Host) -> dict[str, str]:
+        return {"PATH": self.path, "RELAYMD_HARNESS_UNITS": str(host.units_dir)}
+
+    def start_unit(self, host: Host, unit: str, argv: list[str]) -> None:
+        process = self.namespaces.start(
+            host.namespace, argv, host.directory / f"{unit}.log", env=self._env(host)
+        )
+        host.units[unit] = process
+        (host.units_dir / f"{unit}.pid").write_text(f"{process.pid}\n")
+
+    def stop_unit(self, host: Host, unit: str) -> None:
+        process = host.units.pop(unit)
+        process.kill()
+        process.wait(timeout=10)
+
+    def _sshd(self, host: Host) -> None:
+        config = host.directory / "sshd_config"
+        ports = host.declarations.ssh_ports if host.declarations else (22,)
+        lines = [f"Port {port}" for port in ports] + [
+            f"HostKey {self.directory / 'host_key'}",
+            f"AuthorizedKeysFile {self.directory / 'authorized_keys'}",
+            f"PidFile {host.directory / 'sshd.pid'}",
+            "UsePAM no",
+            "StrictModes no",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "MaxStartups 200",
+            # HOME: a session must not run the machine's own ~/.bashrc (bash reads it under sshd).
+            f"SetEnv PATH={self.path} RELAYMD_HARNESS_UNITS={host.units_dir} HOME={host.directory}",
+        ]
+        config.write_text("\n".join(lines) + "\n")
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+        self.start_unit(host, "sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
+
+    def magic_suffix(self) -> str:
+        host = self.plan["outputs"]["RELAYMD_ORCHESTRATOR_URL"].split("//")[1].split(":")[0]
+        return str(host.split(".", 1)[1])
+
+    def write_magicdns(self, override: Mapping[str, str] | None = None) -> None:
+        """The names MagicDNS serves: each node's label (``override``: name → address)."""
+        names = {
+            f"{host.dns_label or host.hostname}.{self.magic_suffix()}": str(host.tailnet_ip)
+            for host in self.hosts
+        }
+        names.update(override or {})
+        path = self.directory / "magicdns.hosts"
+        path.write_text("".join(f"{address} {name}\n" for name, address in names.items()))
+        # After start-up only: a SIGHUP before dnsmasq installs its handler would kill it.
+        for host in self.hosts:
+            if "magicdns" in host.units:
+                host.units["magicdns"].send_signal(signal.SIGHUP)  # dnsmasq re-reads hosts
+
+    def start_magicdns(self, host: Host) -> None:
+        self.start_unit(
+            host,
+            "magicdns",
+            [
+                "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--user=root",
+                f"--listen-address={MAGICDNS_ADDRESS}", "--bind-interfaces",
+                f"--addn-hosts={self.directory / 'magicdns.hosts'}",
+                f"--local=/{self.magic_suffix()}/",
+                f"--pid-file={host.directory / 'magicdns.pid'}",
+            ],
+        )  # fmt: skip
+
+    def write_node(self, host: Host) -> None:
+        suffix = self.magic_suffix()
+        node = {
+            "BackendState": host.backend_state,
+            "HostName": host.hostname,
+            "DNSLabel": host.dns_label or host.hostname,
+            "TailscaleIPs": [host.tailnet_ip],
+            "Tags": list(host.tags),
+            "MagicDNSSuffix": suffix,
+        }
+        path = host.directory / "node.json"
+        path.with_suffix(".tmp").write_text(json.dumps(node))
+        path.with_suffix(".tmp").replace(path)
+
+    def start_tailscaled(self, host: Host, state: str | None = None) -> None:
+        self.write_node(host)
+        self.start_unit(
+            host,
+            "tailscaled",
+            [
+                sys.executable,
+                str(STANDINS / "tailscaled.py"),
+                f"--socket={host.socket}",
+                f"--state={state or host.directory / 'tailscaled.state'}",
+                f"--node={host.directory / 'node.json'}",
+            ],
+        )
+
+    def start_api(self, host: Host) -> None:
+        port = str(host.relaymd("orchestrator")["port"])
+        self.start_unit(
+            host,
+            "podman-relaymd-orchestrator",
+            [
+                sys.executable,
+                str(STANDINS / "relaymd_healthz.py"),
+                "--port",
+                port,
+                "--socket",
+                str(host.socket),
+                "--warnings",
+                str(host.directory / "warnings.json"),
+            ],
+        )
+
+    def start_dnsmasq(self, host: Host) -> None:
+        settings = dict(host.rendered().dnsmasq or {})
+        lines = []
+        for key, value in sorted(settings.items()):
+            if key in OWN_DNSMASQ_FILES:
+                continue  # this run's own files, below
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(key if item is True else f"{key}={item}")
+        lines += [
+            f"pid-file={host.directory / 'dnsmasq.pid'}",
+            f"dhcp-leasefile={host.directory / 'dnsmasq.leases'}",
+            "user=root",
+        ]
+        config = host.directory / "dnsmasq.conf"
+        config.write_text("\n".join(lines) + "\n")
+        self.start_unit(
+            host, "dnsmasq", ["dnsmasq", "--keep-in-foreground", f"--conf-file={config}"]
+        )
+
+    def _start_daemons(self, host: Host) -> None:
+        self._sshd(host)
+        self.start_tailscaled(host)
+        if host.magicdns:
+            self.start_magicdns(host)
+        if host.role == "orchestrator":
+            (host.directory / "warnings.json").write_text("[]")
+            self.start_api(host)
+            self.namespaces.start(
+                host.namespace,
+                [sys.executable, str(STANDINS / "listener.py"), "127.0.0.1", str(DASHBOARD_PORT)],
+                host.directory / "dashboard.log",
+            )
+        if host.role == "relay":
+            self.start_dnsmasq(host)
+
+    def _start_lan_services(self) -> None:
+        relay = self.relays()[0]
+        domain = relay.relaymd("relay")["internalDomain"]
+        lan = Host("lan", "lan", self.lan_hub, self.directory / "lan")
+        lan.directory.mkdir()
+        lan.units_dir.mkdir()
+        self.lan = lan
+        self._sshd(lan)
+        # The LAN's own resolver, which the relay forwards the internal domain to.
+        self.start_unit(
+            lan,
+            "resolver",
+            [
+                "dnsmasq",
+                "--keep-in-foreground",
+                "--no-resolv",
+                "--no-hosts",
+                "--user=root",
+                f"--listen-address={self.lan_gateway}",
+                "--bind-interfaces",
+                f"--local=/{domain}/",
+                f"--host-record=gateway.{domain},{self.lan_gateway}",
+                f"--pid-file={lan.directory / 'resolver.pid'}",
+            ],
+        )
+
+    def _wait_ready(self) -> None:
+        for host in [*self.hosts, self.lan]:
+            sshd = partial(netns.listening, host.namespace, "127.0.0.1", 22)
+            netns.wait_until(sshd, f"{host.hostname} sshd")
+        for host in self.hosts:
+            netns.wait_until(host.socket.exists, f"{host.hostname} tailscaled")
+        orchestrator = self.orchestrator()
+        netns.wait_until(
+            lambda: netns.listening(orchestrator.namespace, "127.0.0.1", self.api_port()),
+            "the RelayMD API",
+        )
+        for host in self.hosts:
+            if host.magicdns:
+                netns.wait_until((host.directory / "magicdns.pid").exists, "MagicDNS")
+        for relay in self.relays():
+            netns.wait_until((relay.directory / "dnsmasq.pid").exists, "dnsmasq")
+
+    # -- the inventory ----------------------------------------------------------
+
+    def ssh_alias(self, host: Host) -> str:
+        return f"{self.prefix}-{host.directory.name}"
+
+    def _ssh_config(self) -> Path:
+        entries = []
+        for host in [*self.hosts, self.lan]:
+            entries.append(
+                "\n".join(
+                    [
+                        f"Host {self.ssh_alias(host)}",
+                        "  User root",
+                        f"  IdentityFile {self.directory / 'client_key'}",
+                        "  IdentitiesOnly yes",
+                        "  BatchMode yes",
+                        f"  HostKeyAlias {self.prefix}",
+                        f"  UserKnownHostsFile {self.directory / 'known_hosts'}",
+                        "  StrictHostKeyChecking yes",
+                        f"  ProxyCommand ip netns exec {host.namespace} socat - TCP:127.0.0.1:22",
+                        f"  ControlPath {self.directory}/cm-%h",
+                        "  LogLevel ERROR",
+                    ]
+                )
+            )
+        (self.directory / "known_hosts").write_text(f"{self.prefix} {self.known_host_key}\n")
+        path = self.directory / "ssh_config"
+        path.write_text("\n\n".join(entries) + "\n")
+        return path
+
+    def _overlay(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        orchestrator = self.orchestrator()
+        relay_base = base["relays"][0]
+        return {
+            "orchestrator": {
+                "host": f"ssh://{self.ssh_alias(orchestrator)}",
+                "tailscale_socket": str(orchestrator.socket),
+                "lan_address": orchestrator.lan_ip,
+            },
+            "relays": [
+                {
+                    **relay_base,
+                    "hostname": relay.hostname,
+                    "host": f"ssh://{self.ssh_alias(relay)}",
+                    "tailscale_socket": str(relay.socket),
+                }
+                for relay in self.relays()
+            ],
+            "workers": [
+                {
+                    "host": f"ssh://{self.ssh_alias(worker)}",
+                    "hostname": worker.hostname,
+                    "tag": WORKER_TAG,
+                    "tailscale_socket": str(worker.socket),
+                }
+                for worker in self.workers()
+            ],
+            "lan_probe": f"ssh://{self.ssh_alias(self.lan)}",
+            "ssh_config": str(self._ssh_config()),
+            "budget_seconds": self.budget_seconds,
+            "probe_timeout_seconds": self.probe_timeout_seconds,
+        }
+
+    # -- lookups ----------------------------------------------------------------
+
+    def orchestrator(self) -> Host:
+        return next(host for host in self.hosts if host.role == "orchestrator")
+
+    def relays(self) -> list[Host]:
+        return [host for host in self.hosts if host.role == "relay"]
+
+    def workers(self) -> list[Host]:
+        return [host for host in self.hosts if host.role == "worker"]
+
+    def api_port(self) -> int:
+        return int(self.orchestrator().relaymd("orchestrator")["port"])
+
+    def start_infisical_relay(self) -> None:
+        """What an enabled Infisical Relay looks like from its host: its unit and ports."""
+        relay = self.relays()[0]
+        assert self.inventory is not None
+        ports = [str(port) for port in self.inventory.infisical_relay_ports]
+        self.start_unit(
+            relay,
+            INFISICAL_RELAY_UNIT,
+            [sys.executable, str(STANDINS / "listener.py"), ANY_ADDRESS, *ports],
+        )
+        netns.wait_until(
+            lambda: netns.listening(relay.namespace, "127.0.0.1", int(ports[-1])), "relay"
+        )
+
+    def stop_infisical_relay(self) -> None:
+        self.stop_unit(self.relays()[0], INFISICAL_RELAY_UNIT)
+
+    # -- teardown ---------------------------------------------------------------
+
+    def close(self) -> None:
+        self.namespaces.close()
+        with suppress(OSError):
+            shutil.rmtree(self.directory)

@@ -1,0 +1,190 @@
+"""The stand-ins behave like upstream where the checks look, and ``scripts/verify
+--healthz`` judges the stand-in RelayMD API over loopback (no root needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.verify import cli
+
+ROOT = Path(__file__).resolve().parents[3]
+STANDINS = ROOT / "tests" / "support" / "topology" / "standins"
+
+# ipnstate.Status and PeerStatus fields at tailscale v1.84.3 (ipn/ipnstate/ipnstate.go).
+STATUS_FIELDS = {
+    "Version",
+    "TUN",
+    "BackendState",
+    "HaveNodeKey",
+    "AuthURL",
+    "TailscaleIPs",
+    "Self",
+    "Health",
+    "MagicDNSSuffix",
+    "CurrentTailnet",
+    "CertDomains",
+    "Peer",
+    "User",
+    "ClientVersion",
+}
+SELF_FIELDS = {
+    "ID", "PublicKey", "HostName", "DNSName", "OS", "UserID", "TailscaleIPs", "AllowedIPs",
+    "Tags", "Addrs", "CurAddr", "Relay", "RxBytes", "TxBytes", "Created", "LastWrite",
+    "LastSeen", "LastHandshake", "Online", "ExitNode", "ExitNodeOption", "Active", "PeerAPIURL",
+    "TaildropTarget", "NoFileSharingReason", "InNetworkMap", "InMagicSock", "InEngine",
+}  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Node:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / "tailscaled.sock"
+        self.file = directory / "node.json"
+        self.bin = directory / "bin"
+        self.bin.mkdir()
+        launcher = self.bin / "tailscale"
+        launcher.write_text(
+            f'#!/bin/sh\nexec {sys.executable} {STANDINS / "tailscale_cli.py"} "$@"\n'
+        )
+        launcher.chmod(0o755)
+        self.env = {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}"}
+        self.write("Running")
+
+    def write(self, state: str, label: str = "relaymd-orchestrator") -> None:
+        self.file.write_text(
+            json.dumps(
+                {
+                    "BackendState": state,
+                    "HostName": "relaymd-orchestrator",
+                    "DNSLabel": label,
+                    "TailscaleIPs": ["100.101.0.1"],
+                    "Tags": ["tag:relaymd-orchestrator"],
+                    "MagicDNSSuffix": "tail0a1b2c.ts.net",
+                }
+            )
+        )
+
+    def status(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tailscale", f"--socket={self.socket}", "status", "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    node = Node(tmp_path)
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            str(STANDINS / "tailscaled.py"),
+            f"--socket={node.socket}",
+            f"--state={tmp_path / 'state'}",
+            f"--node={node.file}",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not node.socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield node
+    finally:
+        daemon.kill()
+        daemon.wait()
+
+
+def test_tailscale_status_json_has_upstream_shape(node: Node) -> None:
+    result = node.status()
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert set(status) == STATUS_FIELDS
+    assert set(status["Self"]) >= SELF_FIELDS
+    assert status["Self"]["DNSName"] == "relaymd-orchestrator.tail0a1b2c.ts.net."
+    assert status["BackendState"] == "Running"
+
+
+def test_tailscale_cli_without_a_daemon_fails_like_upstream(tmp_path: Path) -> None:
+    lonely = Node(tmp_path)
+    result = lonely.status()
+    assert result.returncode == 1
+    assert "failed to connect to local tailscaled" in result.stderr
+
+
+@pytest.fixture
+def api(node: Node) -> Iterator[tuple[Node, str]]:
+    port = _free_port()
+    warnings = node.directory / "warnings.json"
+    warnings.write_text("[]")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(STANDINS / "relaymd_healthz.py"),
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--socket",
+            str(node.socket),
+            "--warnings",
+            str(warnings),
+        ],
+        env=node.env,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield node, f"http://127.0.0.1:{port}/healthz"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_verify_healthz_exit_status_and_one_line(
+    api: tuple[Node, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    node, url = api
+    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: relaymd-orchestrator.tail0a1b2c.ts.net")
+
+    node.write("NeedsLogin")
+    assert cli.main(["--healthz", url]) == 1
+    out = capsys.readouterr().out
+    assert out == "unhealthy: tailscale not connected: BackendState='NeedsLogin'\n"
+
+    node.write("Running", label="relaymd-orchestrator-1")
+    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 1
+    assert "MagicDNS label 'relaymd-orchestrator-1'" in capsys.readouterr().out
+
+
+def test_verify_healthz_without_an_answer_and_with_a_bad_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        cli.main(["--healthz", f"http://127.0.0.1:{_free_port()}/healthz", "--timeout", "2"]) == 1
+    )
+    assert capsys.readouterr().out.startswith("unhealthy: http://127.0.0.1:")
+    assert cli.main(["--healthz", "relaymd-orchestrator:36158"]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
