@@ -52,7 +52,8 @@ def _seed_step(ci: str) -> str:
 def test_ci_restores_the_nix_source_cache_before_the_tests_when_it_has_one() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
     seed = _seed_step(ci)
-    assert f"if [[ -x {seed} ]]; then" in ci
+    assert f"if [[ -f {seed} ]]; then" in ci
+    assert f"bash {seed}" in ci
     assert ci.index(seed) < ci.index("scripts/test")
 
 
