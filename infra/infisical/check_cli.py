@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.errors import ConfigError
+from infra.edge.errors import ConfigError
+from infra.edge.loading import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
 from infra.infisical.api import Identity, InfisicalApiError, SecretsApi, SecretScope
 from infra.infisical.check import check_findings, render_findings
 from infra.infisical.consumers import DEFAULT_STORAGE_PROVIDER
-from infra.stack_loader import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
 
 EXIT_MISSING = 1
 EXIT_BAD_CONFIG = 2
