@@ -60,7 +60,12 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
     file without a value."""
     specs = host_specs(config)
     tailnet = build_tailnet_model(config, specs)
-    catalog = catalog_document(config.infisical.environment, config.infisical.secret_path)
+    catalog = catalog_document(
+        config.infisical.project_id,
+        config.infisical.environment,
+        config.infisical.secret_path,
+        config.orchestrator.storage_provider,
+    )
     nixos_files = nixos_tree(config, specs, sources)
     hosts = []
     for spec in specs:

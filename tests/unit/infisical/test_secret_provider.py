@@ -48,10 +48,19 @@ def inputs(
     }
 
 
+def serialized(outs: dict[str, Any]) -> Any:
+    """Serialise as the dynamic-provider host does (pulumi/dynamic/__main__.py): on a private
+    event loop, so the Pulumi mocks of other tests keep the current one."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(outs, {}))
+    finally:
+        loop.close()
+
+
 def engine_view(outs: dict[str, Any]) -> dict[str, Any]:
-    """What the dynamic-provider host sends the engine (pulumi/dynamic/__main__.py)."""
-    struct = asyncio.run(rpc.serialize_properties(outs, {}))
-    return json.loads(json_format.MessageToJson(struct))
+    """What the dynamic-provider host sends the engine, as JSON."""
+    return json.loads(json_format.MessageToJson(serialized(outs)))
 
 
 def test_create_makes_the_folder_and_stores_the_value(
@@ -74,11 +83,8 @@ def test_outputs_carry_the_value_only_as_a_pulumi_secret(provider: InfisicalSecr
     }
     clear = {key: value for key, value in sent.items() if key != "secret_value"}
     assert CANARY not in json.dumps(clear)
-    assert rpc.is_rpc_secret(
-        rpc.deserialize_properties(asyncio.run(rpc.serialize_properties(created.outs, {})))[
-            "secret_value"
-        ]
-    )
+    engine_side = rpc.deserialize_properties(serialized(created.outs))
+    assert rpc.is_rpc_secret(engine_side["secret_value"])
 
 
 def test_refresh_reads_by_id_and_a_404_drops_the_secret(
