@@ -12,7 +12,11 @@ from infra.deploy.machines import declare_hosts, declare_relay_vms, declare_swit
 from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
 from infra.edge.loading import load_stack, project_settings
+from infra.edge.secrets import StackSecrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT
+from infra.infisical.api import Identity
+from infra.infisical.catalog import COMPUTED_SOURCES, Source
+from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.nixos.pipeline import JoinsTailnet
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
@@ -38,6 +42,23 @@ def read_pulumi_config(source: str) -> dict[str, Any]:
     }
     present = {name: value for name, value in entries.items() if value is not None}
     return project_settings(present, source, secret_keys)
+
+
+def _infisical_values(secrets: StackSecrets, tailnet: Tailnet) -> dict[str, pulumi.Input[str]]:
+    """Every value written to Infisical: the SOPS file's, plus those the program computes.
+
+    The worker key is the Tailnet component's output, so the ``pulumi up`` that mints a new
+    one also writes it where workers read it.
+    """
+    computed: dict[Source, pulumi.Input[str]] = {
+        Source.WORKER_KEY: tailnet.worker_key,
+        Source.ORCHESTRATOR_URL: tailnet.orchestrator_url,
+    }
+    values: dict[str, pulumi.Input[str]] = {
+        name: computed[source] for name, source in COMPUTED_SOURCES.items()
+    }
+    values.update({name: value.get_secret_value() for name, value in secrets.relaymd.items()})
+    return values
 
 
 def declare_stack(stack: DecidedStack) -> None:
@@ -82,6 +103,18 @@ def declare_stack(stack: DecidedStack) -> None:
         for host in stack.hosts
         if host.pipeline.joins_tailnet is JoinsTailnet.AT_INSTALL
     }
+    InfisicalSecrets(
+        "infisical",
+        InfisicalSecretsArgs(
+            coordinates=stack.config.infisical,
+            identity=Identity(
+                stack.config.infisical.site_url,
+                stack.secrets.infisical.client_id.get_secret_value(),
+                stack.secrets.infisical.client_secret.get_secret_value(),
+            ),
+            values=_infisical_values(stack.secrets, tailnet),
+        ),
+    )
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)
     pulumi.export("TAILSCALE_AUTH_KEY", tailnet.worker_key)
 

@@ -62,7 +62,6 @@ def secret_outputs(live: LiveSecret) -> dict[str, Any]:
         PATH: live.scope.secret_path,
         PROJECT: live.scope.project_id,
         VALUE: wrap_rpc_secret(live.value),
-        "version": live.version,
     }
 
 
@@ -175,7 +174,6 @@ class InfisicalSecret(Resource, module="infisical", name="Secret"):
     secret_path: pulumi.Output[str]
     project_id: pulumi.Output[str]
     secret_value: pulumi.Output[str]
-    version: pulumi.Output[int]
 
     def __init__(
         self,
@@ -190,7 +188,6 @@ class InfisicalSecret(Resource, module="infisical", name="Secret"):
             PATH: args.secret_path,
             PROJECT: args.project_id,
             VALUE: pulumi.Output.secret(args.secret_value),
-            "version": None,
         }
         secret_only = pulumi.ResourceOptions(additional_secret_outputs=[VALUE])
         super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret_only))
