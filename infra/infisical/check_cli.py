@@ -18,7 +18,6 @@ from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
 from infra.infisical.api import Identity, InfisicalApiError, SecretsApi, SecretScope
 from infra.infisical.check import check_findings, render_findings
-from infra.infisical.consumers import DEFAULT_STORAGE_PROVIDER
 
 EXIT_MISSING = 1
 EXIT_BAD_CONFIG = 2
@@ -66,7 +65,8 @@ def run_check(arguments: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     wanted = {name: value.get_secret_value() for name, value in stack.secrets.relaymd.items()}
-    findings = check_findings(location, DEFAULT_STORAGE_PROVIDER, live, wanted)
+    storage = stack.config.orchestrator.storage_provider
+    findings = check_findings(location, storage, live, wanted)
     print(render_findings(findings))
     return EXIT_MISSING if findings.anything_missing else 0
 

@@ -450,18 +450,24 @@ class InfisicalContractFake:
         self.secrets[secret.id] = secret
         return {"secret": secret.raw(with_path=False)}
 
-    def _update(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _existing(
+        self, name: str, body: dict[str, Any]
+    ) -> tuple[StoredSecret, dict[str, Any] | None]:
+        """The secret an update or delete names, and the approval answer if a policy applies."""
         project_id, environment, path = self._scope(body)
         self._folder(project_id, environment, path)
         secret = self._find(project_id, environment, path, name)
         if secret is None:
             raise _not_found(f"Secret with name '{name}' not found")
-        approval = self._approval(project_id, environment, path)
+        return secret, self._approval(project_id, environment, path)
+
+    def _update(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        secret, approval = self._existing(name, body)
         if approval is not None:
             return approval
         new_name = body.get("newSecretName")
         if new_name and new_name != name:
-            if self._find(project_id, environment, path, str(new_name)) is not None:
+            if self._find(secret.project_id, secret.environment, secret.path, str(new_name)):
                 raise _bad_request("Secret with the new name already exist")
             secret.key = str(new_name)
         if "secretValue" in body:
@@ -471,12 +477,7 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
     def _delete(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        project_id, environment, path = self._scope(body)
-        self._folder(project_id, environment, path)
-        secret = self._find(project_id, environment, path, name)
-        if secret is None:
-            raise _not_found(f"Secret with name '{name}' not found")
-        approval = self._approval(project_id, environment, path)
+        secret, approval = self._existing(name, body)
         if approval is not None:
             return approval
         del self.secrets[secret.id]

@@ -80,7 +80,8 @@ def test_a_complete_project_passes_and_names_extras_and_trimmed_values(
 ) -> None:
     fake, url = infisical
     project_id = project[1]["infisical"]["project_id"]
-    required = {name for c in Consumer for name in required_names(c, StorageProvider.PURDUE)}
+    storage = StorageProvider(project[1]["orchestrator"]["storage_provider"])
+    required = {name for c in Consumer for name in required_names(c, storage)}
     for name in sorted(required):
         fake.put_secret(project_id, "prod", "/RelayMD", name, f"CANARY-{name}-live")
     fake.put_secret(project_id, "prod", "/RelayMD", "LEFTOVER", "CANARY-leftover")
@@ -92,6 +93,7 @@ def test_a_complete_project_passes_and_names_extras_and_trimmed_values(
     assert "extra names no RelayMD component reads: LEFTOVER" in out
     assert f"(trimmed on the next write): {stored.key}" in out
     assert "Result: every component ok" in out
+    assert f"(storage provider: {storage.value})" in out
     assert "CANARY" not in out
     assert set(fake.calls("POST")) == {"/api/v1/auth/universal-auth/login"}
     assert not fake.calls("PATCH") and not fake.calls("DELETE")
