@@ -168,7 +168,8 @@ class SecretsApi:
                 ),
             )
         except InfisicalApiError as error:
-            # Older servers refuse an existing folder with 400; today's return it.
+            # Servers since Infisical PR #4690 refuse an existing folder with 400; older
+            # ones return it.
             if "already exists" not in str(error):
                 raise
 

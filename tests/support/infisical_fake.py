@@ -5,7 +5,8 @@ request shapes, responses and failures of the upstream server. Each behaviour na
 upstream file it was read from (github.com/Infisical/infisical, backend/src/...):
 
 - router   = server/routes/v3/deprecated-secret-router.ts (commit 03e75b2), the v3 raw API
-- folders  = services/secret-folder/secret-folder-service.ts (commit 00e59be)
+- folders  = services/secret-folder/secret-folder-service.ts (commit 4af4016, after
+             Infisical PR #4690 of 2025-10; commit 00e59be before it)
 - errors   = server/plugins/error-handler.ts (commit 036d891): ``{reqId, statusCode,
              message, error}`` bodies, BadRequest 400, NotFound 404, Unauthorized 401,
              RateLimit 429, anything else 500 "Something went wrong"
@@ -153,7 +154,7 @@ class _Injected:
 class InfisicalContractFake:
     """State and behaviour of the fake; ``serve()`` puts it on 127.0.0.1 at a free port."""
 
-    def __init__(self, *, existing_folder_is_400: bool = False) -> None:
+    def __init__(self, *, idempotent_folder_create: bool = False) -> None:
         self._lock = threading.RLock()
         self.identities: dict[str, str] = {}
         self.tokens: set[str] = set()
@@ -164,10 +165,10 @@ class InfisicalContractFake:
         self.requests: list[tuple[str, str]] = []
         self._injected: list[_Injected] = []
         self._ids = itertools.count(1)
-        # folders: today's server answers a repeated create with the existing folder (the
-        # create is idempotent under an advisory lock); servers before that change refused it
-        # with 400 "Folder with specified name already exists". Both are reproduced.
-        self.existing_folder_is_400 = existing_folder_is_400
+        # folders: since PR #4690 creating an existing folder is a 400 ("Folder with name
+        # '<name>' already exists in path '<path>'"); servers before it answered with the
+        # existing folder. Both are reproduced.
+        self.idempotent_folder_create = idempotent_folder_create
 
     # --- test set-up -------------------------------------------------------------------
     def add_identity(self, client_id: str, client_secret: str) -> None:
@@ -343,8 +344,8 @@ class InfisicalContractFake:
         parent = _secret_path(body.get("path") or body.get("directory"))
         name = str(body.get("name", "")).strip()
         full = f"{parent.rstrip('/')}/{name}"
-        if (project_id, environment, full) in self.folders and self.existing_folder_is_400:
-            raise _bad_request("Folder with specified name already exists")
+        if (project_id, environment, full) in self.folders and not self.idempotent_folder_create:
+            raise _bad_request(f"Folder with name '{name}' already exists in path '{parent}'")
         return {"folder": self._ensure_folder(project_id, environment, full).raw()}
 
     def _list_folders(self, query: dict[str, str]) -> dict[str, Any]:

@@ -27,8 +27,8 @@ class FakeInfisical:
 
 
 @contextmanager
-def running_fake(*, existing_folder_is_400: bool = False) -> Iterator[FakeInfisical]:
-    fake = InfisicalContractFake(existing_folder_is_400=existing_folder_is_400)
+def running_fake(*, idempotent_folder_create: bool = False) -> Iterator[FakeInfisical]:
+    fake = InfisicalContractFake(idempotent_folder_create=idempotent_folder_create)
     fake.add_identity(CLIENT_ID, CLIENT_SECRET)
     fake.add_environment(PROJECT_ID, "prod")
     with serve(fake) as url:

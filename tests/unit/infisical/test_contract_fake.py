@@ -96,23 +96,23 @@ def test_writing_into_a_missing_folder_is_404(client: InfisicalSDKClient) -> Non
     assert "Folder with path '/RelayMD' not found" in str(missing.value)
 
 
-def test_creating_a_folder_then_an_existing_one(client: InfisicalSDKClient) -> None:
-    first = client.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
-    again = client.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
-    assert again.id == first.id  # today's server: the create is idempotent
+def test_creating_an_existing_folder_is_400(client: InfisicalSDKClient) -> None:
+    client.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
+    with pytest.raises(APIError) as exists:
+        client.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
+    assert exists.value.status_code == 400
+    assert "Folder with name 'RelayMD' already exists in path '/'" in str(exists.value)
     names = [f.name for f in client.folders.list_folders(PROJECT_ID, "prod", "/").folders]
     assert names == ["RelayMD"]
 
 
-def test_older_servers_refuse_an_existing_folder_with_400() -> None:
-    with running_fake(existing_folder_is_400=True) as infisical:
+def test_servers_before_pr_4690_answer_with_the_existing_folder() -> None:
+    with running_fake(idempotent_folder_create=True) as infisical:
         sdk = InfisicalSDKClient(host=infisical.url, cache_ttl=None)
         sdk.auth.universal_auth.login(CLIENT_ID, CLIENT_SECRET)
-        sdk.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
-        with pytest.raises(APIError) as exists:
-            sdk.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
-        assert exists.value.status_code == 400
-        assert "already exists" in str(exists.value)
+        first = sdk.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
+        again = sdk.folders.create_folder("RelayMD", "prod", PROJECT_ID, path="/")
+        assert again.id == first.id
 
 
 def test_creating_an_existing_secret_is_400(client: InfisicalSDKClient) -> None:

@@ -175,8 +175,11 @@ def test_an_existing_secret_is_adopted(
     assert infisical.fake.secrets_at(PROJECT_ID, "prod", "/RelayMD") == {"AXIOM_TOKEN": CANARY}
 
 
-def test_an_existing_folder_on_an_older_server_is_fine() -> None:
-    with running_fake(existing_folder_is_400=True) as infisical:
+@pytest.mark.parametrize("idempotent_folder_create", [False, True])
+def test_an_existing_folder_is_fine_whichever_way_the_server_answers(
+    idempotent_folder_create: bool,
+) -> None:
+    with running_fake(idempotent_folder_create=idempotent_folder_create) as infisical:
         infisical.fake.put_secret(PROJECT_ID, "prod", "/RelayMD", "OTHER", "x")
         infisical.fake.fail_next("POST", r"^/api/v3/secrets/raw/AXIOM_TOKEN$", 404)
         provider = InfisicalSecretProvider(infisical.identity, FAST_RETRY)
@@ -185,7 +188,7 @@ def test_an_existing_folder_on_an_older_server_is_fine() -> None:
         provider.create(inputs())
         assert infisical.fake.secrets_at(PROJECT_ID, "prod", "/RelayMD")["AXIOM_TOKEN"] == CANARY
         api = SecretsApi(infisical.identity, FAST_RETRY)
-        api.ensure_folder(PROJECT_ID, "prod", "/RelayMD")  # 400 "already exists": fine
+        api.ensure_folder(PROJECT_ID, "prod", "/RelayMD")  # exists: a 400, or the folder
         api.ensure_folder(PROJECT_ID, "prod", "/RelayMD/nested")
         assert ("/api/v2/folders") in infisical.fake.calls("POST")
 
