@@ -208,18 +208,17 @@ class SecretsApi:
 
     def create(self, scope: SecretScope, name: str, value: str) -> LiveSecret:
         """Create the secret, its folder when missing; a secret already there is adopted."""
-        try:
-            return self._write("POST", scope, name, {"secretValue": value})
-        except _NotFoundError as error:
-            if "Folder with path" not in str(error):
-                raise
+        folder_created = False
+        while True:
+            try:
+                return self._write("POST", scope, name, {"secretValue": value})
+            except _AlreadyExistsError:
+                return self.update(scope, name, name, value)
+            except _NotFoundError as error:
+                if folder_created or "Folder with path" not in str(error):
+                    raise
             self.ensure_folder(scope.project_id, scope.environment_slug, scope.secret_path)
-        except _AlreadyExistsError:
-            return self.update(scope, name, name, value)
-        try:
-            return self._write("POST", scope, name, {"secretValue": value})
-        except _AlreadyExistsError:
-            return self.update(scope, name, name, value)
+            folder_created = True
 
     def update(
         self, scope: SecretScope, current_name: str, new_name: str, value: str
