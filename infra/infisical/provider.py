@@ -16,7 +16,9 @@ Pulumi's secret envelope, and the resource also names it in ``additional_secret_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pulumi
@@ -147,6 +149,23 @@ class InfisicalSecretProvider(ResourceProvider):
             api.close()
 
 
+@contextmanager
+def _pickler_restored() -> Iterator[None]:
+    """Undo what serialising a dynamic provider leaves behind in ``pickle``.
+
+    pulumi 3.272's ``serialize_provider`` (pulumi/dynamic/dynamic.py) replaces
+    ``pickle._Pickler._batch_setitems`` and ``save_dict`` with wrappers around the current
+    ones and never puts them back, so each dynamic resource nests one more wrapper: a
+    process declaring a few hundred of them (the test suite) hits RecursionError.
+    """
+    pickler = pickle._Pickler
+    saved = (pickler._batch_setitems, pickler.save_dict)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pickler._batch_setitems, pickler.save_dict = saved  # type: ignore[attr-defined]
+
+
 class InfisicalSecretArgs:
     """The five inputs; ``secret_value`` is made a Pulumi secret whatever it arrives as."""
 
@@ -190,4 +209,5 @@ class InfisicalSecret(Resource, module="infisical", name="Secret"):
             VALUE: pulumi.Output.secret(args.secret_value),
         }
         secret_only = pulumi.ResourceOptions(additional_secret_outputs=[VALUE])
-        super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret_only))
+        with _pickler_restored():
+            super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret_only))

@@ -41,3 +41,13 @@ def test_the_orchestrator_url_comes_from_the_tailnet_output(canary_stack: dict[s
     assert rpc.unwrap_rpc_secret(url.inputs["secret_value"]) == (
         deployment.outputs["RELAYMD_ORCHESTRATOR_URL"].value
     )
+
+
+def test_declaring_secrets_leaves_pickle_as_it_found_it(canary_stack: dict[str, Any]) -> None:
+    """Each dynamic resource would otherwise nest another pickle wrapper (RecursionError)."""
+    import pickle
+
+    before = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)
+    deploy(canary_stack)
+    after = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)
+    assert after == before
