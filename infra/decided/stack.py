@@ -17,7 +17,7 @@ from infra.decided.artifacts import artifact_files
 from infra.decided.hosts import HostSpec, host_specs
 from infra.edge.secrets import StackSecrets
 from infra.edge.settings import StackConfig
-from infra.infisical.catalog import catalog_document
+from infra.infisical.catalog import Source, catalog_document, infisical_writes
 from infra.nixos.pipeline import HostPipeline, host_pipeline
 from infra.nixos.sources import NixosSources
 from infra.nixos.tree import host_tree, nixos_tree
@@ -47,6 +47,8 @@ class DecidedStack:
     hosts: tuple[DecidedHost, ...]
     tailnet: TailnetModel
     secret_catalog: Mapping[str, Any]
+    infisical_writes: Mapping[str, Source]
+    """Every secret written to Infisical and where its value comes from."""
     artifacts: Mapping[str, str]
     """Every rendered file by its path under ``build/<stack>/``; never a secret value."""
 
@@ -84,5 +86,6 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
         hosts=tuple(hosts),
         tailnet=tailnet,
         secret_catalog=MappingProxyType(catalog),
+        infisical_writes=MappingProxyType(infisical_writes(secrets.relaymd)),
         artifacts=MappingProxyType(artifact_files(catalog, tailnet.policy_text, nixos_files)),
     )

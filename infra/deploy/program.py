@@ -12,10 +12,9 @@ from infra.deploy.machines import declare_hosts, declare_relay_vms, declare_swit
 from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
 from infra.edge.loading import load_stack, project_settings
-from infra.edge.secrets import StackSecrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT
 from infra.infisical.api import Identity
-from infra.infisical.catalog import COMPUTED_SOURCES, Source
+from infra.infisical.catalog import Source
 from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.nixos.pipeline import JoinsTailnet
 from infra.tailnet.component import Tailnet, TailnetArgs
@@ -44,8 +43,8 @@ def read_pulumi_config(source: str) -> dict[str, Any]:
     return project_settings(present, source, secret_keys)
 
 
-def _infisical_values(secrets: StackSecrets, tailnet: Tailnet) -> dict[str, pulumi.Input[str]]:
-    """Every value written to Infisical: the SOPS file's, plus those the program computes.
+def _infisical_values(stack: DecidedStack, tailnet: Tailnet) -> dict[str, pulumi.Input[str]]:
+    """The value of every secret the decided stack writes to Infisical.
 
     The worker key is the Tailnet component's output, so the ``pulumi up`` that mints a new
     one also writes it where workers read it.
@@ -54,11 +53,12 @@ def _infisical_values(secrets: StackSecrets, tailnet: Tailnet) -> dict[str, pulu
         Source.WORKER_KEY: tailnet.worker_key,
         Source.ORCHESTRATOR_URL: tailnet.orchestrator_url,
     }
-    values: dict[str, pulumi.Input[str]] = {
-        name: computed[source] for name, source in COMPUTED_SOURCES.items()
+    return {
+        name: stack.secrets.relaymd[name].get_secret_value()
+        if source is Source.SOPS
+        else computed[source]
+        for name, source in stack.infisical_writes.items()
     }
-    values.update({name: value.get_secret_value() for name, value in secrets.relaymd.items()})
-    return values
 
 
 def declare_stack(stack: DecidedStack) -> None:
@@ -112,7 +112,7 @@ def declare_stack(stack: DecidedStack) -> None:
                 stack.secrets.infisical.client_id.get_secret_value(),
                 stack.secrets.infisical.client_secret.get_secret_value(),
             ),
-            values=_infisical_values(stack.secrets, tailnet),
+            values=_infisical_values(stack, tailnet),
         ),
     )
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)

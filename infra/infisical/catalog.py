@@ -8,6 +8,7 @@ are not here: RelayMD reads them only from the orchestrator's process environmen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -95,6 +96,14 @@ def required_sops_secret_names(storage: StorageProvider) -> frozenset[str]:
         for entry in secret_catalog(storage)
         if entry.required and entry.source is Source.SOPS
     )
+
+
+def infisical_writes(sops_names: Iterable[str]) -> dict[str, Source]:
+    """Which secrets the program writes and where each value comes from: every name the SOPS
+    file sets (the edge has checked them against the catalog) and the computed ones."""
+    writes = dict(COMPUTED_SOURCES)
+    writes.update({name: Source.SOPS for name in sops_names})
+    return dict(sorted(writes.items()))
 
 
 def catalog_document(

@@ -7,7 +7,13 @@ import pytest
 from infra.edge.errors import ConfigError
 from infra.edge.loading import parse_config
 from infra.edge.secrets import parse_secrets
-from infra.infisical.catalog import Source, catalog_document, secret_catalog, sops_secret_names
+from infra.infisical.catalog import (
+    Source,
+    catalog_document,
+    infisical_writes,
+    secret_catalog,
+    sops_secret_names,
+)
 from infra.infisical.consumers import STORAGE_SECRETS, StorageProvider
 from infra.infisical.coordinates import RELAYMD_COORDINATES, RELAYMD_PROJECT_ID
 from tests.support.stacks import example_raw_config, example_secrets_document
@@ -79,3 +85,13 @@ def test_purdue_by_default_requires_purdue_secrets_naming_the_sops_keys() -> Non
         f"relaymd.{name}" for name in sorted(STORAGE_SECRETS[StorageProvider.PURDUE])
     ]
     assert "add relaymd.PURDUE_S3_ENDPOINT to the SOPS file" in str(refused.value)
+
+
+def test_writes_are_the_sops_values_and_the_computed_ones() -> None:
+    writes = infisical_writes(["AXIOM_TOKEN", "RELAYMD_API_TOKEN"])
+    assert writes == {
+        "AXIOM_TOKEN": Source.SOPS,
+        "RELAYMD_API_TOKEN": Source.SOPS,
+        "RELAYMD_ORCHESTRATOR_URL": Source.ORCHESTRATOR_URL,
+        "TAILSCALE_AUTH_KEY": Source.WORKER_KEY,
+    }
