@@ -2,7 +2,8 @@
 
 ``decide_stack`` takes the validated config, the secrets and the repository's NixOS sources
 (all read at the edge) and decides everything else: per host its spec, VM, rendered files and
-pipeline; the tailnet policy and keys; the secret catalog and the artifacts reviewers diff.
+pipeline; the tailnet policy and keys; the secret catalog, what is written to Infisical, and
+the artifacts reviewers diff.
 No Pulumi, no I/O: the components only map this value onto resources.
 """
 
