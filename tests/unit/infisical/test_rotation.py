@@ -121,8 +121,10 @@ def test_two_rotations_each_reach_infisical_in_the_up_that_mints_the_key(
     for number, rotated_at in ((2, "2026-03-02T00:00:00Z"), (3, "2026-05-01T00:00:00Z")):
         deployment = up(canary_stack, f"CANARY-worker-key-{number}", rotated_at)
         worker_key = deployment.named(TAILNET_KEY, WORKER_KEY)
-        # The rotation clock's timestamp is what replaces the key...
+        # The rotation clock's timestamp is what replaces the key; the replaced key is
+        # forgotten, not revoked, so it stays valid until its own expiry...
         assert worker_key.replacement_trigger == rotated_at
+        assert worker_key.retain_on_delete
         engine.operations.clear()
         engine.apply(deployment)
         # ...and the same up writes the new key where workers read it, touching nothing else.
