@@ -166,6 +166,7 @@ def _pickler_restored() -> Iterator[None]:
         pickler._batch_setitems, pickler.save_dict = saved  # type: ignore[attr-defined]
 
 
+@pulumi.input_type
 class InfisicalSecretArgs:
     """The five inputs; ``secret_value`` is made a Pulumi secret whatever it arrives as."""
 
@@ -178,21 +179,44 @@ class InfisicalSecretArgs:
         project_id: pulumi.Input[str],
         secret_value: pulumi.Input[str],
     ) -> None:
-        self.secret_name = secret_name
-        self.environment_slug = environment_slug
-        self.secret_path = secret_path
-        self.project_id = project_id
-        self.secret_value = secret_value
+        pulumi.set(self, NAME, secret_name)
+        pulumi.set(self, ENVIRONMENT, environment_slug)
+        pulumi.set(self, PATH, secret_path)
+        pulumi.set(self, PROJECT, project_id)
+        pulumi.set(self, VALUE, secret_value)
+
+    @property
+    @pulumi.getter(name=NAME)
+    def secret_name(self) -> pulumi.Input[str]:
+        return pulumi.get(self, NAME)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=ENVIRONMENT)
+    def environment_slug(self) -> pulumi.Input[str]:
+        return pulumi.get(self, ENVIRONMENT)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=PATH)
+    def secret_path(self) -> pulumi.Input[str]:
+        return pulumi.get(self, PATH)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=PROJECT)
+    def project_id(self) -> pulumi.Input[str]:
+        return pulumi.get(self, PROJECT)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=VALUE)
+    def secret_value(self) -> pulumi.Input[str]:
+        return pulumi.get(self, VALUE)  # type: ignore[no-any-return]
 
 
 class InfisicalSecret(Resource, module="infisical", name="Secret"):
-    """One secret in Infisical (type ``pulumi-python:dynamic/infisical:Secret``)."""
+    """One secret in Infisical (type ``pulumi-python:dynamic/infisical:Secret``).
 
-    secret_name: pulumi.Output[str]
-    environment_slug: pulumi.Output[str]
-    secret_path: pulumi.Output[str]
-    project_id: pulumi.Output[str]
-    secret_value: pulumi.Output[str]
+    Its properties are declared as the provider SDKs declare theirs, so the plan's input
+    check knows them like any other resource's.
+    """
 
     def __init__(
         self,
@@ -211,3 +235,32 @@ class InfisicalSecret(Resource, module="infisical", name="Secret"):
         secret_only = pulumi.ResourceOptions(additional_secret_outputs=[VALUE])
         with _pickler_restored():
             super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, secret_only))
+
+    @property
+    @pulumi.getter(name=NAME)
+    def secret_name(self) -> pulumi.Output[str]:
+        return pulumi.get(self, NAME)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=ENVIRONMENT)
+    def environment_slug(self) -> pulumi.Output[str]:
+        return pulumi.get(self, ENVIRONMENT)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=PATH)
+    def secret_path(self) -> pulumi.Output[str]:
+        return pulumi.get(self, PATH)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=PROJECT)
+    def project_id(self) -> pulumi.Output[str]:
+        return pulumi.get(self, PROJECT)  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name=VALUE)
+    def secret_value(self) -> pulumi.Output[str]:
+        return pulumi.get(self, VALUE)  # type: ignore[no-any-return]
+
+
+SECRET_TYPE = "pulumi-python:dynamic/infisical:Secret"
+"""The type token Pulumi gives :class:`InfisicalSecret` (``dynamic/<module>:<name>``)."""

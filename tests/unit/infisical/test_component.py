@@ -51,3 +51,15 @@ def test_declaring_secrets_leaves_pickle_as_it_found_it(canary_stack: dict[str, 
     deploy(canary_stack)
     after = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)
     assert after == before
+
+
+def test_the_plans_input_check_knows_the_secret_resource(canary_stack: dict[str, Any]) -> None:
+    from infra.plan.input_schema import DeclaredResource, resource_problems
+
+    written = deploy(canary_stack).named(SECRET_TYPE, "infisical-AXIOM_TOKEN")
+    declared = DeclaredResource(SECRET_TYPE, written.name, written.inputs, ("secret_value",))
+    assert resource_problems(declared) == []
+    misspelt = {**written.inputs, "secret_nam": written.inputs["secret_name"]}
+    problems = resource_problems(DeclaredResource(SECRET_TYPE, written.name, misspelt))
+    assert len(problems) == 1
+    assert "'secret_nam' is not declared" in problems[0]
