@@ -28,7 +28,8 @@ class SecretSource(StrEnum):
     TAILSCALE_HOST_KEY = "tailscale-host-key"
     """The host's own single-use, pre-authorized, tagged Tailscale auth key."""
     ORCHESTRATOR_INFISICAL_TOKEN = "orchestrator-infisical-token"
-    """``INFISICAL_TOKEN=<client_id>:<client_secret>`` as an environment file."""
+    """The orchestrator's environment file: ``INFISICAL_TOKEN=<client_id>:<client_secret>``
+    and, when the SOPS file sets them, ``APPTAINER_DOCKER_USERNAME``/``_PASSWORD``."""
     INFISICAL_RELAY_TOKEN = "infisical-relay-token"
     """Infisical Relay enrollment token as an environment file."""
 

@@ -2,7 +2,8 @@
 
 ``decide_stack`` takes the validated config, the secrets and the repository's NixOS sources
 (all read at the edge) and decides everything else: per host its spec, VM, rendered files and
-pipeline; the tailnet policy and keys; the secret catalog and the artifacts reviewers diff.
+pipeline; the tailnet policy and keys; the secret catalog, what is written to Infisical, and
+the artifacts reviewers diff.
 No Pulumi, no I/O: the components only map this value onto resources.
 """
 
@@ -17,7 +18,7 @@ from infra.decided.artifacts import artifact_files
 from infra.decided.hosts import HostSpec, host_specs
 from infra.edge.secrets import StackSecrets
 from infra.edge.settings import StackConfig
-from infra.infisical.catalog import catalog_document
+from infra.infisical.catalog import Source, catalog_document, infisical_writes
 from infra.nixos.pipeline import HostPipeline, host_pipeline
 from infra.nixos.sources import NixosSources
 from infra.nixos.tree import host_tree, nixos_tree
@@ -47,6 +48,8 @@ class DecidedStack:
     hosts: tuple[DecidedHost, ...]
     tailnet: TailnetModel
     secret_catalog: Mapping[str, Any]
+    infisical_writes: Mapping[str, Source]
+    """Every secret written to Infisical and where its value comes from."""
     artifacts: Mapping[str, str]
     """Every rendered file by its path under ``build/<stack>/``; never a secret value."""
 
@@ -60,7 +63,12 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
     file without a value."""
     specs = host_specs(config)
     tailnet = build_tailnet_model(config, specs)
-    catalog = catalog_document(config.infisical.environment, config.infisical.secret_path)
+    catalog = catalog_document(
+        config.infisical.project_id,
+        config.infisical.environment,
+        config.infisical.secret_path,
+        config.orchestrator.storage_provider,
+    )
     nixos_files = nixos_tree(config, specs, sources)
     hosts = []
     for spec in specs:
@@ -79,5 +87,6 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
         hosts=tuple(hosts),
         tailnet=tailnet,
         secret_catalog=MappingProxyType(catalog),
+        infisical_writes=MappingProxyType(infisical_writes(secrets.relaymd)),
         artifacts=MappingProxyType(artifact_files(catalog, tailnet.policy_text, nixos_files)),
     )

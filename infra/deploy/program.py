@@ -13,6 +13,9 @@ from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
 from infra.edge.loading import load_stack, project_settings
 from infra.edge.settings import CONFIG_KEYS, PROJECT
+from infra.infisical.api import Identity
+from infra.infisical.catalog import Source
+from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.nixos.pipeline import JoinsTailnet
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
@@ -38,6 +41,24 @@ def read_pulumi_config(source: str) -> dict[str, Any]:
     }
     present = {name: value for name, value in entries.items() if value is not None}
     return project_settings(present, source, secret_keys)
+
+
+def _infisical_values(stack: DecidedStack, tailnet: Tailnet) -> dict[str, pulumi.Input[str]]:
+    """The value of every secret the decided stack writes to Infisical.
+
+    The worker key is the Tailnet component's output, so the ``pulumi up`` that mints a new
+    one also writes it where workers read it.
+    """
+    computed: dict[Source, pulumi.Input[str]] = {
+        Source.WORKER_KEY: tailnet.worker_key,
+        Source.ORCHESTRATOR_URL: tailnet.orchestrator_url,
+    }
+    return {
+        name: stack.secrets.relaymd[name].get_secret_value()
+        if source is Source.SOPS
+        else computed[source]
+        for name, source in stack.infisical_writes.items()
+    }
 
 
 def declare_stack(stack: DecidedStack) -> None:
@@ -82,6 +103,18 @@ def declare_stack(stack: DecidedStack) -> None:
         for host in stack.hosts
         if host.pipeline.joins_tailnet is JoinsTailnet.AT_INSTALL
     }
+    InfisicalSecrets(
+        "infisical",
+        InfisicalSecretsArgs(
+            coordinates=stack.config.infisical,
+            identity=Identity(
+                stack.config.infisical.site_url,
+                stack.secrets.infisical.client_id.get_secret_value(),
+                stack.secrets.infisical.client_secret.get_secret_value(),
+            ),
+            values=_infisical_values(stack, tailnet),
+        ),
+    )
     pulumi.export("RELAYMD_ORCHESTRATOR_URL", tailnet.orchestrator_url)
     pulumi.export("TAILSCALE_AUTH_KEY", tailnet.worker_key)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from infra.edge.errors import ConfigIssue
 from infra.edge.settings import RelayConfig, StackConfig
+from infra.infisical.coordinates import RELAYMD_COORDINATES
 from infra.nixos.hardware import declares_boot_loader
 from infra.nixos.sources import hardware_file, hardware_source
 
@@ -22,6 +23,7 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _hardware_file_issues(config)
     issues += _reserved_hostname_issues(config)
     issues += _state_version_issues(config)
+    issues += _infisical_coordinate_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -177,6 +179,23 @@ def _reserved_hostname_issues(config: StackConfig) -> Iterator[ConfigIssue]:
         if name in RESERVED_HOSTNAMES:
             yield ConfigIssue(
                 path, name, "another tailnet hostname: 'modules' names the shared NixOS modules"
+            )
+
+
+def _infisical_coordinate_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # Stock RelayMD reads only its built-in coordinates: secrets written elsewhere would
+    # leave every component failing at start.
+    if config.infisical.custom_relaymd_build:
+        return
+    settings = config.infisical.model_dump()
+    for name, stock in RELAYMD_COORDINATES.items():
+        if settings[name] != stock:
+            yield ConfigIssue(
+                f"infisical.{name}",
+                settings[name],
+                f"{stock!r}, where stock RelayMD reads its secrets (or remove the setting); "
+                "for a RelayMD built with other constants set infisical.custom_relaymd_build: "
+                "true (README: Infisical)",
             )
 
 

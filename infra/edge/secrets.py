@@ -10,7 +10,8 @@ from pydantic_core import PydanticCustomError
 
 from infra.edge.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.settings import StackConfig
-from infra.infisical.catalog import REQUIRED_SOPS_SECRET_NAMES, SOPS_SECRET_NAMES
+from infra.infisical.catalog import required_sops_secret_names, sops_secret_names
+from infra.infisical.consumers import STORAGE_SECRETS
 from infra.tailnet.credentials import FILE_PREFIX
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -47,6 +48,20 @@ def _not_a_file_reference(value: SecretStr) -> SecretStr:
 TailscaleCredential = Annotated[NonEmptySecret, AfterValidator(_not_a_file_reference)]
 
 
+def _client_id_and_secret(value: SecretStr) -> SecretStr:
+    # RelayMD splits INFISICAL_TOKEN at the first ':' and refuses to start otherwise
+    # ("INFISICAL_TOKEN is malformed").
+    client_id, colon, client_secret = value.get_secret_value().partition(":")
+    if not (colon and client_id.strip() and client_secret.strip()):
+        raise PydanticCustomError(
+            "relaymd_value", "<client_id>:<client_secret>, both parts non-empty"
+        )
+    return value
+
+
+InfisicalToken = Annotated[NonEmptySecret, AfterValidator(_client_id_and_secret)]
+
+
 class _SecretModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -72,8 +87,12 @@ class InfisicalCredentials(_SecretModel):
 
 
 class OrchestratorSecrets(_SecretModel):
-    infisical_token: NonEmptySecret
+    infisical_token: InfisicalToken
     """INFISICAL_TOKEN for the orchestrator container: ``<client_id>:<client_secret>``."""
+    apptainer_docker_username: NonEmptySecret | None = None
+    apptainer_docker_password: NonEmptySecret | None = None
+    """Registry login for private ``docker://`` pulls in job scripts: RelayMD reads these
+    from the orchestrator's environment only, so they go in its root-only environment file."""
 
 
 class RelaySecrets(_SecretModel):
@@ -145,18 +164,38 @@ def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[Conf
                 "proxmox.api_token", MISSING, "a Proxmox API token because relays are configured"
             )
         )
-    for name in sorted(REQUIRED_SOPS_SECRET_NAMES - secrets.relaymd.keys()):
-        issues.append(
-            ConfigIssue(
-                f"relaymd.{name}", MISSING, "a value: RelayMD components fail to start without it"
-            )
+    storage = config.orchestrator.storage_provider
+    for name in sorted(required_sops_secret_names(storage) - secrets.relaymd.keys()):
+        why = (
+            f"the storage provider is {storage.value} (orchestrator.storage_provider)"
+            if name in STORAGE_SECRETS[storage]
+            else "RelayMD components fail to start without it"
         )
-    for name in sorted(secrets.relaymd.keys() - SOPS_SECRET_NAMES):
         issues.append(
             ConfigIssue(
                 f"relaymd.{name}",
+                MISSING,
+                f"a value: {why}; add relaymd.{name} to the SOPS file",
+            )
+        )
+    for name in sorted(secrets.relaymd.keys() - sops_secret_names()):
+        hint = (
+            f"orchestrator.{name.lower()} instead: RelayMD reads it from the orchestrator's "
+            "environment, not from Infisical"
+            if name.startswith("APPTAINER_DOCKER_")
+            else "one of the catalog's names (README: Secrets); remove it or fix its spelling"
+        )
+        issues.append(ConfigIssue(f"relaymd.{name}", "[secret]", hint))
+    apptainer = (
+        secrets.orchestrator.apptainer_docker_username,
+        secrets.orchestrator.apptainer_docker_password,
+    )
+    if (apptainer[0] is None) != (apptainer[1] is None):
+        issues.append(
+            ConfigIssue(
+                "orchestrator.apptainer_docker_username",
                 "[secret]",
-                "one of the catalog's names (README: Secrets); remove it or fix its spelling",
+                "both apptainer_docker_username and apptainer_docker_password, or neither",
             )
         )
     relay_names = {relay.name for relay in config.relays}

@@ -35,6 +35,13 @@ from infra.edge.fields import (
     TagOwner,
     WholeNumber,
 )
+from infra.infisical.consumers import DEFAULT_STORAGE_PROVIDER, StorageProvider
+from infra.infisical.coordinates import (
+    RELAYMD_ENVIRONMENT,
+    RELAYMD_PROJECT_ID,
+    RELAYMD_SECRET_PATH,
+    RELAYMD_SITE_URL,
+)
 
 PROJECT = "relaymd-infra"
 ORCHESTRATOR_PORT = 36158
@@ -80,6 +87,9 @@ class OrchestratorConfig(_Model):
     data_root: AbsolutePath = "/var/lib/relaymd"
     lan_interface: DnsLabel = "eth0"
     """The LAN-facing interface, named so the firewall can keep 36158 off it."""
+    storage_provider: StorageProvider = DEFAULT_STORAGE_PROVIDER
+    """RelayMD's ``storage_provider`` (its settings YAML); decides which storage secrets the
+    workers and the CLI require."""
     hardware_configuration: NixosHardwareFile
     """The existing host's boot loader and file systems: a file in this repo, copied verbatim
     (its own ``nixos-generate-config`` output), never invented by the renderer."""
@@ -127,10 +137,15 @@ class RelayConfig(_Model):
 
 
 class InfisicalConfig(_Model):
-    site_url: HttpsUrl = "https://app.infisical.com"
-    project_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,64}$")]
-    environment: Slug = "prod"
-    secret_path: SecretPath = "/RelayMD"
+    """Where secrets are written. Stock RelayMD reads only its built-in coordinates."""
+
+    site_url: HttpsUrl = RELAYMD_SITE_URL
+    project_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,64}$")] = RELAYMD_PROJECT_ID
+    environment: Slug = RELAYMD_ENVIRONMENT
+    secret_path: SecretPath = RELAYMD_SECRET_PATH
+    custom_relaymd_build: bool = False
+    """Declare that the deployed RelayMD was built with other Infisical constants; only then
+    may the four coordinates differ from stock RelayMD's."""
 
 
 class ProxmoxConfig(_Model):
@@ -185,7 +200,7 @@ class StackConfig(_Model):
     tailnet: TailnetConfig
     orchestrator: OrchestratorConfig
     relays: list[RelayConfig] = []
-    infisical: InfisicalConfig
+    infisical: InfisicalConfig = InfisicalConfig()
     proxmox: ProxmoxConfig | None = None
     keys: KeyLifetimes = KeyLifetimes()
     nixos: NixosSettings = NixosSettings()

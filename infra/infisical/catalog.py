@@ -1,19 +1,24 @@
 """The catalog of RelayMD's Infisical secrets: names, who reads them, where values come from.
 
-Required/optional follows what each RelayMD component reads at runtime (v0.2.21).
+Required/optional follows what each RelayMD component reads at runtime (v0.2.21), under
+the stack's storage provider (see :mod:`infra.infisical.consumers`). ``APPTAINER_DOCKER_*``
+are not here: RelayMD reads them only from the orchestrator's process environment
+(``slurm.py``), so they travel in its root-only environment file instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Consumer(StrEnum):
-    ORCHESTRATOR = "orchestrator"
-    WORKER = "worker"
-    CLI = "cli"
-    DASHBOARD = "dashboard"
+from infra.infisical.consumers import (
+    Consumer,
+    StorageProvider,
+    consumers_of,
+    known_names,
+    required_names,
+)
 
 
 class Source(StrEnum):
@@ -25,6 +30,37 @@ class Source(StrEnum):
     """Derived from the orchestrator's MagicDNS name; not secret, stored for workers."""
 
 
+COMPUTED_SOURCES: dict[str, Source] = {
+    "TAILSCALE_AUTH_KEY": Source.WORKER_KEY,
+    "RELAYMD_ORCHESTRATOR_URL": Source.ORCHESTRATOR_URL,
+}
+
+_DESCRIPTIONS: dict[str, str] = {
+    "RELAYMD_API_TOKEN": "Bearer token between workers, CLI, dashboard and the orchestrator API.",
+    "AXIOM_TOKEN": "Log shipping token.",
+    "TAILSCALE_AUTH_KEY": "Reusable, ephemeral, pre-authorized worker key tagged for workers.",
+    "RELAYMD_ORCHESTRATOR_URL": "http://<orchestrator MagicDNS name>:36158",
+    "RELAYMD_DASHBOARD_USERNAME": "Dashboard login.",
+    "RELAYMD_DASHBOARD_PASSWORD": "Dashboard login.",
+    "RELAYMD_DASHBOARD_SESSION_SECRET": (
+        "Signs dashboard sessions; random per process when unset."
+    ),
+    "DOWNLOAD_BEARER_TOKEN": (
+        "Artifact download token; workers fall back to RELAYMD_API_TOKEN, "
+        "the CLI sends an empty token without it."
+    ),
+    "B2_APPLICATION_KEY_ID": "Backblaze B2 key id (storage provider cloudflare_backblaze).",
+    "B2_APPLICATION_KEY": "Backblaze B2 key (storage provider cloudflare_backblaze).",
+    "B2_ENDPOINT": "Backblaze B2 S3 endpoint (storage provider cloudflare_backblaze).",
+    "BUCKET_NAME": "Backblaze B2 bucket (storage provider cloudflare_backblaze).",
+    "PURDUE_S3_ENDPOINT": "Purdue S3 endpoint (storage provider purdue).",
+    "PURDUE_S3_BUCKET_NAME": "Purdue S3 bucket (storage provider purdue).",
+    "PURDUE_S3_ACCESS_KEY": "Purdue S3 access key (storage provider purdue).",
+    "PURDUE_S3_SECRET_KEY": "Purdue S3 secret key (storage provider purdue).",
+    "PURDUE_S3_USER": "Purdue S3 user; optional under either storage provider.",
+}
+
+
 @dataclass(frozen=True)
 class SecretEntry:
     name: str
@@ -34,83 +70,51 @@ class SecretEntry:
     description: str
 
 
-_O, _W, _C, _D = Consumer.ORCHESTRATOR, Consumer.WORKER, Consumer.CLI, Consumer.DASHBOARD
-
-SECRET_CATALOG: tuple[SecretEntry, ...] = (
-    SecretEntry(
-        "RELAYMD_API_TOKEN",
-        True,
-        (_O, _W, _C, _D),
-        Source.SOPS,
-        "Bearer token between workers, CLI, dashboard and the orchestrator API.",
-    ),
-    SecretEntry("AXIOM_TOKEN", True, (_O, _W), Source.SOPS, "Log shipping token."),
-    SecretEntry(
-        "TAILSCALE_AUTH_KEY",
-        True,
-        (_O, _W),
-        Source.WORKER_KEY,
-        "Reusable, ephemeral, pre-authorized worker key tagged for workers.",
-    ),
-    SecretEntry(
-        "RELAYMD_ORCHESTRATOR_URL",
-        True,
-        (_W,),
-        Source.ORCHESTRATOR_URL,
-        "http://<orchestrator MagicDNS name>:36158",
-    ),
-    SecretEntry("RELAYMD_DASHBOARD_USERNAME", True, (_D,), Source.SOPS, "Dashboard login."),
-    SecretEntry("RELAYMD_DASHBOARD_PASSWORD", True, (_D,), Source.SOPS, "Dashboard login."),
-    SecretEntry(
-        "RELAYMD_DASHBOARD_SESSION_SECRET",
-        False,
-        (_D,),
-        Source.SOPS,
-        "Signs dashboard sessions; generated per process when unset.",
-    ),
-    SecretEntry(
-        "DOWNLOAD_BEARER_TOKEN",
-        False,
-        (_W, _C),
-        Source.SOPS,
-        "Artifact download token; defaults to RELAYMD_API_TOKEN.",
-    ),
-    SecretEntry("B2_APPLICATION_KEY_ID", False, (_W, _C), Source.SOPS, "Backblaze B2 key id."),
-    SecretEntry("B2_APPLICATION_KEY", False, (_W, _C), Source.SOPS, "Backblaze B2 key."),
-    SecretEntry("B2_ENDPOINT", False, (_W, _C), Source.SOPS, "Backblaze B2 S3 endpoint."),
-    SecretEntry("BUCKET_NAME", False, (_W, _C), Source.SOPS, "Backblaze B2 bucket."),
-    SecretEntry("PURDUE_S3_ENDPOINT", False, (_W, _C), Source.SOPS, "Purdue S3 endpoint."),
-    SecretEntry("PURDUE_S3_BUCKET_NAME", False, (_W, _C), Source.SOPS, "Purdue S3 bucket."),
-    SecretEntry("PURDUE_S3_ACCESS_KEY", False, (_W, _C), Source.SOPS, "Purdue S3 access key."),
-    SecretEntry("PURDUE_S3_SECRET_KEY", False, (_W, _C), Source.SOPS, "Purdue S3 secret key."),
-    SecretEntry("PURDUE_S3_USER", False, (_W, _C), Source.SOPS, "Purdue S3 user."),
-    SecretEntry(
-        "APPTAINER_DOCKER_USERNAME",
-        False,
-        (_O,),
-        Source.SOPS,
-        "Registry user for private docker:// pulls in job scripts.",
-    ),
-    SecretEntry(
-        "APPTAINER_DOCKER_PASSWORD",
-        False,
-        (_O,),
-        Source.SOPS,
-        "Registry password for private docker:// pulls in job scripts.",
-    ),
-)
-
-SOPS_SECRET_NAMES = frozenset(e.name for e in SECRET_CATALOG if e.source is Source.SOPS)
-REQUIRED_SOPS_SECRET_NAMES = frozenset(
-    e.name for e in SECRET_CATALOG if e.source is Source.SOPS and e.required
-)
+def secret_catalog(storage: StorageProvider) -> tuple[SecretEntry, ...]:
+    """Every name a RelayMD component reads, sorted; required ones under ``storage``."""
+    required = {name for consumer in Consumer for name in required_names(consumer, storage)}
+    return tuple(
+        SecretEntry(
+            name,
+            name in required,
+            consumers_of(name, storage),
+            COMPUTED_SOURCES.get(name, Source.SOPS),
+            _DESCRIPTIONS[name],
+        )
+        for name in sorted(known_names())
+    )
 
 
-def catalog_document(environment: str, secret_path: str) -> dict[str, object]:
+def sops_secret_names() -> frozenset[str]:
+    """Names the SOPS file may set under ``relaymd``."""
+    return frozenset(known_names() - COMPUTED_SOURCES.keys())
+
+
+def required_sops_secret_names(storage: StorageProvider) -> frozenset[str]:
+    return frozenset(
+        entry.name
+        for entry in secret_catalog(storage)
+        if entry.required and entry.source is Source.SOPS
+    )
+
+
+def infisical_writes(sops_names: Iterable[str]) -> dict[str, Source]:
+    """Which secrets the program writes and where each value comes from: every name the SOPS
+    file sets (the edge has checked them against the catalog) and the computed ones."""
+    writes = dict(COMPUTED_SOURCES)
+    writes.update({name: Source.SOPS for name in sops_names})
+    return dict(sorted(writes.items()))
+
+
+def catalog_document(
+    project_id: str, environment: str, secret_path: str, storage: StorageProvider
+) -> dict[str, object]:
     """The reviewable ``infisical/secrets.json``: names and provenance, never values."""
     return {
+        "project_id": project_id,
         "environment": environment,
         "secret_path": secret_path,
+        "storage_provider": storage.value,
         "secrets": [
             {
                 "name": entry.name,
@@ -119,6 +123,6 @@ def catalog_document(environment: str, secret_path: str) -> dict[str, object]:
                 "source": entry.source.value,
                 "description": entry.description,
             }
-            for entry in sorted(SECRET_CATALOG, key=lambda entry: entry.name)
+            for entry in secret_catalog(storage)
         ],
     }

@@ -62,6 +62,7 @@ def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
             "dataRoot": orchestrator.data_root.rstrip("/"),
             "environmentFile": ORCHESTRATOR_ENV_FILE.path,
             "lanInterface": orchestrator.lan_interface,
+            "storageProvider": orchestrator.storage_provider.value,
         }
         return values
     relay = host.relay

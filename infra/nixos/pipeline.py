@@ -103,6 +103,29 @@ class JoinsTailnet(StrEnum):
     """The orchestrator joins with its first switch: lookups wait for that switch."""
 
 
+def environment_file(variables: Mapping[str, str]) -> str:
+    """``NAME=value`` lines; a value spanning lines would smuggle in another variable."""
+    for name, value in variables.items():
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"the value of {name} must be a single line")
+    return "".join(f"{name}={value}\n" for name, value in variables.items())
+
+
+def orchestrator_environment(secrets: StackSecrets) -> str:
+    """The orchestrator's root-only environment file: its Infisical identity and, when set,
+    the registry login RelayMD reads only from its own environment (``slurm.py``)."""
+    orchestrator = secrets.orchestrator
+    variables = {"INFISICAL_TOKEN": orchestrator.infisical_token.get_secret_value()}
+    if orchestrator.apptainer_docker_username and orchestrator.apptainer_docker_password:
+        variables["APPTAINER_DOCKER_USERNAME"] = (
+            orchestrator.apptainer_docker_username.get_secret_value()
+        )
+        variables["APPTAINER_DOCKER_PASSWORD"] = (
+            orchestrator.apptainer_docker_password.get_secret_value()
+        )
+    return environment_file(variables)
+
+
 def host_file_name(source: SecretSource) -> str:
     """The name a root-only file's content travels under: ``secrets/host/<name>``."""
     return f"{STDIN_HOST_FILES_DIR}/{source.value}"
@@ -274,6 +297,8 @@ def _host_file_contents(host: HostSpec, secrets: StackSecrets) -> dict[str, Stdi
         value, path, why = _sops_value(source, host, secrets)
         if value is None:
             issues.append(ConfigIssue(path, MISSING, why))
+        elif source is SecretSource.ORCHESTRATOR_INFISICAL_TOKEN:
+            contents[host_file_name(source)] = SecretStr(orchestrator_environment(secrets))
         else:
             content = secret_file_content(source, value.get_secret_value())
             contents[host_file_name(source)] = SecretStr(content)

@@ -32,6 +32,8 @@ from pulumi import _types as pulumi_types
 from pulumi.output import Output, Unknown
 from pulumi.runtime import rpc
 
+from infra.infisical.provider import SECRET_TYPE, InfisicalSecret
+
 PROVIDER_PREFIX = "pulumi:providers:"
 # Inputs the engine adds to every provider resource, whatever its schema says.
 _ENGINE_PROVIDER_INPUTS = frozenset({"version", "pluginDownloadURL"})
@@ -125,7 +127,14 @@ def args_class_for(type_token: str) -> type | None:
     return None
 
 
+# This program's own dynamic resources: no SDK registers them, but their classes declare
+# properties and an ``*Args`` input type the way the SDKs' do.
+_DYNAMIC_RESOURCES: Mapping[str, type] = {SECRET_TYPE: InfisicalSecret}
+
+
 def _resource_class(type_token: str) -> type | None:
+    if type_token in _DYNAMIC_RESOURCES:
+        return _DYNAMIC_RESOURCES[type_token]
     if type_token.startswith(PROVIDER_PREFIX):
         package = rpc._RESOURCE_PACKAGES.get(type_token.removeprefix(PROVIDER_PREFIX), [])
         for provider_package in package:

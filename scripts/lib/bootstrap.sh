@@ -28,6 +28,7 @@ ensure_venv() {
   wanted="$(sha256sum "$PROJECT_ROOT/pyproject.toml" | cut -c1-16)${extras:+-$extras}"
   if [[ -f "$stamp" ]] && { [[ "$(cat "$stamp")" == "$wanted" ]] ||
        [[ -z "$extras" && "$(cat "$stamp")" == "${wanted}-test" ]]; }; then
+    link_checkout
     return 0
   fi
   local python
@@ -52,7 +53,18 @@ if sys.argv[2]:
 print("\n".join(requirements))
 PY
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$VENV/requirements.txt"
+  link_checkout
   echo "$wanted" >"$stamp"
+}
+
+# link_checkout: a .pth file makes this checkout importable by every interpreter of the venv.
+# Pulumi starts the Infisical secrets' dynamic-provider host in the program's directory
+# (infra/), where `infra` itself is not on sys.path; unpickling the provider imports it.
+link_checkout() {
+  local site
+  site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  [[ "$(cat "$site/relaymd-infra.pth" 2>/dev/null)" == "$PROJECT_ROOT" ]] && return 0
+  echo "$PROJECT_ROOT" >"$site/relaymd-infra.pth"
 }
 
 # ensure_python_venv PYTHON: Debian ships venv's ensurepip separately (python3-venv), so

@@ -329,6 +329,8 @@ def test_orchestrator_config_points_at_the_system_tailscaled_and_the_data_root(
     assert settings["tailscale_socket"] == "/run/tailscale/tailscaled.sock"
     assert settings["database_url"] == "sqlite+aiosqlite:////var/lib/relaymd/db/relaymd.db"
     assert settings["tailscale_hostname"] == ORCHESTRATOR
+    # The example's stack setting orchestrator.storage_provider, as RelayMD's config key.
+    assert settings["storage_provider"] == "cloudflare_backblaze"
     volumes = evaluated["containers"]["relaymd-orchestrator"]["volumes"]
     assert "/run/tailscale:/run/tailscale" in volumes
     assert "/var/lib/relaymd:/var/lib/relaymd" in volumes

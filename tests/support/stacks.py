@@ -87,7 +87,9 @@ def canary_secrets_document() -> dict[str, Any]:
             return {
                 key: replace(value, f"{path}.{key}" if path else key) for key, value in node.items()
             }
-        return f"{CANARY_PREFIX}-{path.replace('.', '-')}-7f3a9c"
+        canary = f"{CANARY_PREFIX}-{path.replace('.', '-')}-7f3a9c"
+        # INFISICAL_TOKEN must keep its <client_id>:<client_secret> shape.
+        return f"{canary}-id:{canary}-secret" if path == "orchestrator.infisical_token" else canary
 
     canaries: dict[str, Any] = replace(document, "")
     return canaries

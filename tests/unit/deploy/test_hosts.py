@@ -368,6 +368,26 @@ def test_orchestrator_token_lands_as_an_environment_file(
     )
 
 
+def test_registry_login_joins_the_orchestrators_environment_file(
+    tmp_path: Path, canary_document: dict[str, Any]
+) -> None:
+    document = {**canary_document}
+    document["orchestrator"] = {
+        **document["orchestrator"],
+        "apptainer_docker_username": "CANARY-registry-user-5e1f",
+        "apptainer_docker_password": "CANARY-registry-password-5e1f",
+    }
+    deployment = deploy(stack_with_secrets(tmp_path, document))
+    delivered = stdin_secrets(commands(deployment, ORCHESTRATOR)["secrets"])
+    token = document["orchestrator"]["infisical_token"]
+    assert delivered[host_file_name_for("ORCHESTRATOR_INFISICAL_TOKEN")] == (
+        f"INFISICAL_TOKEN={token}\n"
+        "APPTAINER_DOCKER_USERNAME=CANARY-registry-user-5e1f\n"
+        "APPTAINER_DOCKER_PASSWORD=CANARY-registry-password-5e1f\n"
+    )
+    assert "CANARY-registry" not in plan_json(deployment)
+
+
 def host_file_name_for(name: str) -> str:
     from infra.decided.hosts import SecretSource
 

@@ -69,6 +69,36 @@ def _second_relay(raw: dict[str, Any], **changes: Any) -> None:
 
 CONFIG_CASES: dict[str, tuple[Mutation, str, str, str]] = {
     # case: (mutation, dotted path, shown value, words of the expectation)
+    "a project stock RelayMD does not read": (
+        lambda raw: raw["infisical"].update(project_id="5f2c9a1e-0000-4000-8000-000000000000"),
+        "infisical.project_id",
+        '"5f2c9a1e-0000-4000-8000-000000000000"',
+        "infisical.custom_relaymd_build: true",
+    ),
+    "an environment stock RelayMD does not read": (
+        lambda raw: raw["infisical"].update(environment="production"),
+        "infisical.environment",
+        '"production"',
+        "'prod', where stock RelayMD reads its secrets",
+    ),
+    "a path stock RelayMD does not read": (
+        lambda raw: raw["infisical"].update(secret_path="/relaymd"),
+        "infisical.secret_path",
+        '"/relaymd"',
+        "'/RelayMD'",
+    ),
+    "an Infisical stock RelayMD does not ask": (
+        lambda raw: raw["infisical"].update(site_url="https://eu.infisical.com"),
+        "infisical.site_url",
+        '"https://eu.infisical.com"',
+        "'https://app.infisical.com'",
+    ),
+    "an unknown storage provider": (
+        lambda raw: raw["orchestrator"].update(storage_provider="s3"),
+        "orchestrator.storage_provider",
+        '"s3"',
+        "cloudflare_backblaze",
+    ),
     "invalid CIDR": (
         lambda raw: _relay(raw).update(address="10.100.10.300/24"),
         "relays[0].address",
@@ -327,6 +357,38 @@ SECRET_CASES: dict[str, tuple[Mutation, str, str]] = {
         lambda d: d.update(tailscale={}),
         "tailscale",
         "oauth_client_id and oauth_client_secret",
+    ),
+    "INFISICAL_TOKEN without a colon": (
+        lambda d: d["orchestrator"].update(infisical_token=CANARY),
+        "orchestrator.infisical_token",
+        "<client_id>:<client_secret>, both parts non-empty",
+    ),
+    "INFISICAL_TOKEN with an empty client secret": (
+        lambda d: d["orchestrator"].update(infisical_token=f"{CANARY}:"),
+        "orchestrator.infisical_token",
+        "<client_id>:<client_secret>, both parts non-empty",
+    ),
+    "a storage secret the storage provider requires": (
+        _without("relaymd.BUCKET_NAME"),
+        "relaymd.BUCKET_NAME",
+        "(orchestrator.storage_provider); add relaymd.BUCKET_NAME to the SOPS file",
+    ),
+    "a registry login stored for Infisical": (
+        lambda d: d["relaymd"].update(APPTAINER_DOCKER_USERNAME=CANARY),
+        "relaymd.APPTAINER_DOCKER_USERNAME",
+        "orchestrator.apptainer_docker_username instead",
+    ),
+    "a registry user without its password": (
+        lambda d: d["orchestrator"].update(apptainer_docker_username=CANARY),
+        "orchestrator.apptainer_docker_username",
+        "or neither",
+    ),
+    "a registry password on two lines": (
+        lambda d: d["orchestrator"].update(
+            apptainer_docker_username=CANARY, apptainer_docker_password=f"{CANARY}\nX=1"
+        ),
+        "orchestrator.apptainer_docker_password",
+        "without control characters",
     ),
     "misspelt secret name": (
         lambda d: d["relaymd"].update(AXIOM_TOKN=CANARY),

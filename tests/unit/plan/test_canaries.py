@@ -78,3 +78,27 @@ def test_secret_inputs_reach_resources_only_as_pulumi_secrets(
     assert plain_canaries == []
     assert "CANARY-tailscale-oauth_client_secret-7f3a9c" in secret_canaries
     assert "CANARY-proxmox-api_token-7f3a9c" in secret_canaries
+    # Infisical values: SOPS ones and the worker key, each an InfisicalSecret's secret input.
+    assert "CANARY-relaymd-RELAYMD_API_TOKEN-7f3a9c" in secret_canaries
+
+
+def test_the_worker_key_reaches_infisical_only_as_a_secret(
+    canary_stack: dict[str, Any], canary_document: dict[str, Any]
+) -> None:
+    from pulumi.runtime import rpc
+
+    from infra.plan.document import plan_json
+    from tests.support.deployments import deploy, host_key_canary
+
+    deployment = deploy(canary_stack)
+    written = deployment.named(
+        "pulumi-python:dynamic/infisical:Secret", "infisical-TAILSCALE_AUTH_KEY"
+    )
+    value = written.inputs["secret_value"]
+    assert rpc.is_rpc_secret(value)
+    assert rpc.unwrap_rpc_secret(value) == host_key_canary("worker-key")
+    plan = plan_json(deployment)
+    leaked = [
+        c for c in [host_key_canary("worker-key"), *canary_values(canary_document)] if c in plan
+    ]
+    assert leaked == []

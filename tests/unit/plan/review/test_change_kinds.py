@@ -141,7 +141,8 @@ def test_new_secret_name(base_files: dict[str, str], monkeypatch: pytest.MonkeyP
     entry = SecretEntry(
         "RELAYMD_NEW_TOKEN", False, (Consumer.WORKER,), Source.SOPS, "A token workers will read."
     )
-    monkeypatch.setattr(catalog, "SECRET_CATALOG", (*catalog.SECRET_CATALOG, entry))
+    catalog_of = catalog.secret_catalog
+    monkeypatch.setattr(catalog, "secret_catalog", lambda storage: (*catalog_of(storage), entry))
     review = review_of(base_files, copy.deepcopy)
     assert "Secrets: 1 name added" in review
     assert "- RELAYMD_NEW_TOKEN (optional, read by worker, source sops)" in review

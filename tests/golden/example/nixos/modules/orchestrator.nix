@@ -50,7 +50,10 @@ in
     };
     environmentFile = lib.mkOption {
       type = lib.types.strMatching "/[^ ]+";
-      description = "Root-only file with INFISICAL_TOKEN=<client_id>:<client_secret>.";
+      description = ''
+        Root-only file with INFISICAL_TOKEN=<client_id>:<client_secret> and, for private
+        docker:// images in job scripts, APPTAINER_DOCKER_USERNAME/APPTAINER_DOCKER_PASSWORD.
+      '';
     };
     lanInterface = lib.mkOption {
       type = lib.types.str;
@@ -62,6 +65,17 @@ in
       description = ''
         The system tailscaled's socket. RelayMD must see this daemon Running; otherwise it
         starts its own userspace tailscaled with the worker key and joins as a worker.
+      '';
+    };
+    storageProvider = lib.mkOption {
+      type = lib.types.enum [
+        "purdue"
+        "cloudflare_backblaze"
+      ];
+      default = "purdue";
+      description = ''
+        RelayMD's storage_provider, passed to the workers it launches; it decides which
+        storage secrets workers and the CLI require from Infisical.
       '';
     };
     settings = lib.mkOption {
@@ -76,6 +90,7 @@ in
       database_url = lib.mkDefault "sqlite+aiosqlite:///${cfg.dataRoot}/db/relaymd.db";
       log_directory = lib.mkDefault "${cfg.dataRoot}/logs";
       tailscale_hostname = lib.mkDefault cfg.hostname;
+      storage_provider = cfg.storageProvider;
       # Not a default: pointing elsewhere would let RelayMD join as a worker (see above).
       tailscale_socket = cfg.tailscaleSocket;
     };

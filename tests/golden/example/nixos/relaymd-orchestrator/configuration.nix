@@ -44,5 +44,6 @@
     dataRoot = "/var/lib/relaymd";
     environmentFile = "/var/lib/relaymd-secrets/orchestrator.env";
     lanInterface = "eth0";
+    storageProvider = "cloudflare_backblaze";
   };
 }

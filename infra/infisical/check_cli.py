@@ -1,0 +1,103 @@
+"""``scripts/secrets-check --stack NAME``: is everything RelayMD reads in Infisical?
+
+Read-only: it logs in, lists the secrets at the stack's coordinates and reports, per
+component, the required names that are missing, extra names, and values the server trims.
+It prints names, never values. Exit 0 when every component has what it requires, 1 when
+something required is missing, 2 for a bad stack configuration, 3 when Infisical could
+not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.edge.errors import ConfigError
+from infra.edge.loading import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
+from infra.infisical.api import Identity, InfisicalApiError, SecretsApi, SecretScope
+from infra.infisical.check import check_findings, render_findings
+
+EXIT_MISSING = 1
+EXIT_BAD_CONFIG = 2
+EXIT_UNREADABLE = 3
+
+
+def _progress(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def _identity(stack: LoadedStack, which: str, site_url: str) -> Identity:
+    if which == "orchestrator":
+        client_id, _, client_secret = (
+            stack.secrets.orchestrator.infisical_token.get_secret_value().partition(":")
+        )
+        return Identity(site_url, client_id, client_secret)
+    return Identity(
+        site_url,
+        stack.secrets.infisical.client_id.get_secret_value(),
+        stack.secrets.infisical.client_secret.get_secret_value(),
+    )
+
+
+def run_check(arguments: argparse.Namespace) -> int:
+    try:
+        _progress(f"Validating Pulumi.{arguments.stack}.yaml and decrypting its SOPS file")
+        project_root = arguments.project_dir.resolve()
+        raw = read_stack_file(project_root, arguments.stack)
+        stack = load_stack(arguments.stack, raw, project_root=project_root)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    settings = stack.config.infisical
+    site_url = arguments.site_url or settings.site_url
+    scope = SecretScope(settings.project_id, settings.environment, settings.secret_path)
+    location = f"{site_url}, {scope.describe()}"
+    _progress(f"Reading {location} as the {arguments.identity} identity (read-only)")
+    try:
+        api = SecretsApi(_identity(stack, arguments.identity, site_url))
+        try:
+            live = api.list_values(scope)
+        finally:
+            api.close()
+    except InfisicalApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    wanted = {name: value.get_secret_value() for name, value in stack.secrets.relaymd.items()}
+    storage = stack.config.orchestrator.storage_provider
+    findings = check_findings(location, storage, live, wanted)
+    print(render_findings(findings))
+    return EXIT_MISSING if findings.anything_missing else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="secrets-check", description=__doc__)
+    parser.add_argument("--stack", default="example", help="stack name (default: example)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="directory holding Pulumi.<stack>.yaml and secrets/ (default: this checkout)",
+    )
+    parser.add_argument(
+        "--identity",
+        choices=("deploy", "orchestrator"),
+        default="deploy",
+        help="read as the deploying identity (SOPS infisical.*) or as RelayMD does, with the "
+        "orchestrator's INFISICAL_TOKEN (default: deploy)",
+    )
+    parser.add_argument(
+        "--site-url",
+        default=None,
+        help="ask this Infisical instead of the stack's site_url (e.g. a test server)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_check(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

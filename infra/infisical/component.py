@@ -1,0 +1,57 @@
+"""InfisicalSecrets: one Infisical secret resource per value RelayMD reads.
+
+Thin on purpose: which names get written and from where is decided in
+:mod:`infra.infisical.catalog`; this only declares one ``InfisicalSecret`` per value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.edge.settings import InfisicalConfig
+from infra.infisical.api import Identity
+from infra.infisical.provider import (
+    InfisicalSecret,
+    InfisicalSecretArgs,
+    InfisicalSecretProvider,
+)
+
+
+@dataclass(frozen=True)
+class InfisicalSecretsArgs:
+    coordinates: InfisicalConfig
+    """Project, environment and path every secret is written to."""
+    identity: Identity
+    """The universal-auth machine identity that writes them (SOPS ``infisical.*``)."""
+    values: Mapping[str, pulumi.Input[str]]
+    """Secret name → value; each is made a Pulumi secret on its way in."""
+
+
+class InfisicalSecrets(pulumi.ComponentResource):
+    secrets: dict[str, InfisicalSecret]
+
+    def __init__(
+        self, name: str, args: InfisicalSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("relaymd:infisical:InfisicalSecrets", name, None, opts)
+        provider = InfisicalSecretProvider(args.identity)
+        coordinates = args.coordinates
+        self.secrets = {
+            secret_name: InfisicalSecret(
+                f"{name}-{secret_name}",
+                InfisicalSecretArgs(
+                    secret_name=secret_name,
+                    environment_slug=coordinates.environment,
+                    secret_path=coordinates.secret_path,
+                    project_id=coordinates.project_id,
+                    secret_value=value,
+                ),
+                provider,
+                pulumi.ResourceOptions(parent=self),
+            )
+            for secret_name, value in sorted(args.values.items())
+        }
+        self.register_outputs({"secret_names": sorted(self.secrets)})
