@@ -1,4 +1,4 @@
-"""Command line: ``python -m infra.plan.cli plan [--stack NAME] [--check DIR | --out DIR |
+"""Command line: ``python -m infra.plan plan [--stack NAME] [--check DIR | --out DIR |
 --review BASE_DIR]``."""
 
 from __future__ import annotations

@@ -1,0 +1,48 @@
+"""scripts/plan's process: the plan itself, with its garbage collector policy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from infra.edge.loading import PROJECT_ROOT
+from infra.plan.__main__ import GC_THRESHOLDS
+
+GOLDEN = PROJECT_ROOT / "tests" / "golden" / "example"
+
+
+def _python(code: str) -> list[str]:
+    """Lines a new interpreter prints running ``code``: the collector state is per process."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_the_plan_process_checks_the_golden_render_collecting_rarely() -> None:
+    *report, summary = _python(
+        "import gc, sys\n"
+        "from infra.plan.__main__ import run\n"
+        f"sys.argv = ['infra.plan', 'plan', '--check', {str(GOLDEN)!r}]\n"
+        "status = run()\n"
+        "print(status, gc.get_threshold(), gc.get_freeze_count() > 0)\n"
+    )
+    assert report == [f"{GOLDEN} matches a fresh render (14 files)."]
+    assert summary == f"0 {GC_THRESHOLDS} True"
+
+
+def test_importing_the_command_line_keeps_the_interpreters_collector() -> None:
+    assert _python(
+        "import gc\n"
+        "before = gc.get_threshold()\n"
+        "import infra.plan.cli\n"
+        "print(before == gc.get_threshold(), gc.get_freeze_count())\n"
+    ) == ["True 0"]
