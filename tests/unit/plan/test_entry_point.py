@@ -35,7 +35,8 @@ def test_the_plan_process_checks_the_golden_render_collecting_rarely() -> None:
         "status = run()\n"
         "print(status, gc.get_threshold(), gc.get_freeze_count() > 0)\n"
     )
-    assert report == [f"{GOLDEN} matches a fresh render (14 files)."]
+    assert len(report) == 1
+    assert report[0].startswith(f"{GOLDEN} matches a fresh render")
     assert summary == f"0 {GC_THRESHOLDS} True"
 
 
