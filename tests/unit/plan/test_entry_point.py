@@ -47,3 +47,10 @@ def test_importing_the_command_line_keeps_the_interpreters_collector() -> None:
         "import infra.plan.cli\n"
         "print(before == gc.get_threshold(), gc.get_freeze_count())\n"
     ) == ["True 0"]
+
+
+def test_the_command_line_loads_no_pulumi_sdk_before_it_starts_sops() -> None:
+    """render_config imports the SDKs once sops runs, so decryption overlaps their import."""
+    assert _python(
+        "import sys\nimport infra.plan.cli\nprint(sorted(m for m in sys.modules if 'pulumi' in m))"
+    ) == ["[]"]
