@@ -14,7 +14,7 @@ from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation
 from infra.edge.rules import consistency_issues
 from infra.edge.secrets import StackSecrets, parse_secrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
-from infra.edge.sops import decrypt_document
+from infra.edge.sops import Decryption, start_decryption
 from infra.nixos.sources import NixosSources, read_nixos_sources
 from infra.tailnet.credentials import ambient_overrides
 
@@ -49,27 +49,61 @@ def load_stack(
     project_root: Path = PROJECT_ROOT,
     source: str | None = None,
 ) -> LoadedStack:
+    with begin_loading(stack, raw, project_root=project_root, source=source) as pending:
+        return pending.finish()
+
+
+def begin_loading(
+    stack: str,
+    raw: Mapping[str, object],
+    *,
+    project_root: Path = PROJECT_ROOT,
+    source: str | None = None,
+) -> PendingStack:
+    """Validate the settings and start decrypting the SOPS file they name; the caller may work
+    on while sops runs, then calls :meth:`PendingStack.finish`."""
     config = parse_config(stack, raw, source or stack_file(project_root, stack).name)
     refuse_ambient_credentials(os.environ)
     secrets_path = project_root / (config.sops.file or f"secrets/{stack}.sops.yaml")
     age_key = project_root / config.sops.age_key_file if config.sops.age_key_file else None
-    document = decrypt_document(secrets_path, age_key_file=age_key, field="sops.file")
-    if not isinstance(document, dict):
-        raise ConfigError(
-            str(secrets_path),
-            [
-                ConfigIssue(
-                    "sops.file", str(secrets_path), "a SOPS file whose plaintext is a mapping"
-                )
-            ],
+    decryption = start_decryption(secrets_path, age_key_file=age_key, field="sops.file")
+    return PendingStack(config, secrets_path, project_root, decryption)
+
+
+@dataclass(frozen=True)
+class PendingStack:
+    """Validated settings whose SOPS file sops is decrypting."""
+
+    config: StackConfig
+    secrets_path: Path
+    project_root: Path
+    decryption: Decryption
+
+    def __enter__(self) -> PendingStack:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.decryption.__exit__(*exc_info)
+
+    def finish(self) -> LoadedStack:
+        secrets_path, project_root = self.secrets_path, self.project_root
+        document = self.decryption.document()
+        if not isinstance(document, dict):
+            raise ConfigError(
+                str(secrets_path),
+                [
+                    ConfigIssue(
+                        "sops.file", str(secrets_path), "a SOPS file whose plaintext is a mapping"
+                    )
+                ],
+            )
+        shown_path = (
+            secrets_path.relative_to(project_root)
+            if secrets_path.is_relative_to(project_root)
+            else secrets_path
         )
-    shown_path = (
-        secrets_path.relative_to(project_root)
-        if secrets_path.is_relative_to(project_root)
-        else secrets_path
-    )
-    secrets = parse_secrets(document, config, source=str(shown_path))
-    return LoadedStack(config, secrets, read_nixos_sources(config))
+        secrets = parse_secrets(document, self.config, source=str(shown_path))
+        return LoadedStack(self.config, secrets, read_nixos_sources(self.config))
 
 
 def refuse_ambient_credentials(environment: Mapping[str, str]) -> None:

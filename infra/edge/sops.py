@@ -40,6 +40,17 @@ def decrypt_document(
     path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
 ) -> object:
     """Decrypt ``path`` and return its data. Errors name the field and never show values."""
+    with start_decryption(
+        path, age_key_file=age_key_file, field=field, key_field=key_field
+    ) as decryption:
+        return decryption.document()
+
+
+def start_decryption(
+    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
+) -> Decryption:
+    """Check the files and start sops, returning at once: the caller works on (e.g. imports
+    the Pulumi SDKs) while sops decrypts, then asks :meth:`Decryption.document` for the data."""
     if not path.is_file():
         raise ConfigError(
             str(path),
@@ -69,57 +80,70 @@ def decrypt_document(
     environment = dict(os.environ)
     if age_key_file is not None:
         environment["SOPS_AGE_KEY_FILE"] = str(age_key_file)
-    returncode, stdout, stderr = _run_sops(
-        [sops_binary(), "--decrypt", "--output-type", "json", str(path)], environment, path, field
-    )
-    if returncode != 0:
-        reason = _first_meaningful_line(stderr.decode(errors="replace"))
-        raise ConfigError(
-            str(path),
-            [
-                ConfigIssue(
-                    field,
-                    str(path),
-                    "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age identity "
-                    f"that is a recipient of the file (sops said: {reason})",
-                )
-            ],
-        )
-    text = decode_text(stdout, source=str(path), field=field, bounds=SECRETS_BOUNDS)
-    return load_json(text, source=str(path), field=field, bounds=SECRETS_BOUNDS)
-
-
-def _run_sops(
-    command: list[str], environment: dict[str, str], path: Path, field: str
-) -> tuple[int, bytes, bytes]:
-    """Run sops in its own process group, so a timeout also ends what it started."""
+    # Its own process group, so a timeout also ends what it started.
     process = subprocess.Popen(
-        command,
+        [sops_binary(), "--decrypt", "--output-type", "json", str(path)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment,
         start_new_session=True,
     )
-    try:
-        stdout, stderr = process.communicate(timeout=SOPS_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        raise ConfigError(
-            str(path),
-            [
-                ConfigIssue(
-                    field,
-                    str(path),
-                    f"a file sops decrypts within {SOPS_TIMEOUT_SECONDS}s: a key service it asks "
-                    "(e.g. a KMS) did not answer; check the network or use an age identity",
-                )
-            ],
-        ) from None
-    except BaseException:
-        _kill_group(process)
-        raise
-    return process.returncode, stdout, stderr
+    return Decryption(process, path, field)
+
+
+class Decryption:
+    """A running sops; leaving its ``with`` block ends it if nobody waited for its result."""
+
+    def __init__(self, process: subprocess.Popen[bytes], path: Path, field: str) -> None:
+        self._process = process
+        self._path = path
+        self._field = field
+
+    def __enter__(self) -> Decryption:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process.returncode is None:
+            _kill_group(self._process)
+
+    def document(self) -> object:
+        """Wait for sops (at most ``SOPS_TIMEOUT_SECONDS``) and return the decrypted data."""
+        path, field = self._path, self._field
+        try:
+            stdout, stderr = self._process.communicate(timeout=SOPS_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            _kill_group(self._process)
+            raise ConfigError(
+                str(path),
+                [
+                    ConfigIssue(
+                        field,
+                        str(path),
+                        f"a file sops decrypts within {SOPS_TIMEOUT_SECONDS}s: a key service it "
+                        "asks (e.g. a KMS) did not answer; check the network or use an age "
+                        "identity",
+                    )
+                ],
+            ) from None
+        except BaseException:
+            _kill_group(self._process)
+            raise
+        if self._process.returncode != 0:
+            reason = _first_meaningful_line(stderr.decode(errors="replace"))
+            raise ConfigError(
+                str(path),
+                [
+                    ConfigIssue(
+                        field,
+                        str(path),
+                        "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age "
+                        f"identity that is a recipient of the file (sops said: {reason})",
+                    )
+                ],
+            )
+        text = decode_text(stdout, source=str(path), field=field, bounds=SECRETS_BOUNDS)
+        return load_json(text, source=str(path), field=field, bounds=SECRETS_BOUNDS)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

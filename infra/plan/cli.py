@@ -1,4 +1,4 @@
-"""Command line: ``python -m infra.plan.cli plan [--stack NAME] [--check DIR | --out DIR |
+"""Command line: ``python -m infra.plan plan [--stack NAME] [--check DIR | --out DIR |
 --review BASE_DIR]``."""
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from pathlib import Path
 
 from infra.decided.stack import decide_stack
 from infra.edge.errors import ConfigError
-from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
-from infra.plan.document import plan_document, plan_json
-from infra.plan.engine import run_program
+from infra.edge.loading import PROJECT_ROOT, begin_loading, read_stack_file
 from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
-from infra.plan.input_schema import InputSchemaError
-from infra.plan.report import render_report
+from infra.plan.input_errors import InputSchemaError
 from infra.plan.review.command import add_review_arguments, check_review_arguments, run_review
+
+# This module imports no Pulumi SDK at its top: render_config imports them once sops runs.
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
@@ -51,15 +50,22 @@ def render_config(
 ) -> tuple[dict[str, str], dict[str, object]]:
     """:func:`render_stack` for settings already read (``Pulumi.<stack>.yaml``'s config)."""
     started = time.monotonic()
-    loaded = load_stack(stack, raw, project_root=project_root)
+    with begin_loading(stack, raw, project_root=project_root) as pending:
+        # The Pulumi SDKs take longer to import than sops takes to decrypt: importing them
+        # only now lets sops, a process of its own, run meanwhile.
+        from infra.plan.document import plan_document, plan_text
+        from infra.plan.engine import run_program
+
+        loaded = pending.finish()
     _progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
     decided = decide_stack(loaded.config, loaded.secrets, loaded.sources)
     _progress("Running the Pulumi program under the mock engine (offline, preview)")
     deployment = run_program(stack, raw, preview=True, decided=decided)
+    document = plan_document(deployment)
     files = dict(decided.artifacts)
-    files["plan.json"] = plan_json(deployment)
+    files["plan.json"] = plan_text(document)
     _progress(f"Done in {time.monotonic() - started:.1f}s")
-    return files, plan_document(deployment)
+    return files, document
 
 
 def _plan(arguments: argparse.Namespace) -> int:
@@ -78,6 +84,8 @@ def _plan(arguments: argparse.Namespace) -> int:
             return EXIT_DIFFERS
         print(f"{arguments.check} matches a fresh render ({len(files)} files).")
         return EXIT_OK
+    from infra.plan.report import render_report  # imports the SDKs (see render_config)
+
     print(render_report(document))
     write_tree(out, files)
     print(f"Wrote {len(files)} files to {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.output import Unknown
@@ -66,6 +67,9 @@ def plan_document(deployment: Deployment) -> dict[str, Any]:
 
 
 def plan_json(deployment: Deployment) -> str:
-    return (
-        json.dumps(plan_document(deployment), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    )
+    return plan_text(plan_document(deployment))
+
+
+def plan_text(document: Mapping[str, Any]) -> str:
+    """plan.json's text for a document :func:`plan_document` built."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

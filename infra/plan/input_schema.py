@@ -18,7 +18,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,22 +33,13 @@ from pulumi.output import Output, Unknown
 from pulumi.runtime import rpc
 
 from infra.infisical.provider import SECRET_TYPE, InfisicalSecret
+from infra.plan.input_errors import InputSchemaError
 
 PROVIDER_PREFIX = "pulumi:providers:"
 # Inputs the engine adds to every provider resource, whatever its schema says.
 _ENGINE_PROVIDER_INPUTS = frozenset({"version", "pluginDownloadURL"})
 # Inputs the Python SDK adds to dynamic providers (pickled implementation).
 _INTERNAL_INPUTS = frozenset({"__provider"})
-
-
-class InputSchemaError(Exception):
-    """The program declared an input the provider would refuse: a bug in this program."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        lines = ["a resource input does not match the provider SDK's declared inputs:"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)

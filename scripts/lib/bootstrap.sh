@@ -29,6 +29,7 @@ ensure_venv() {
   if [[ -f "$stamp" ]] && { [[ "$(cat "$stamp")" == "$wanted" ]] ||
        [[ -z "$extras" && "$(cat "$stamp")" == "${wanted}-test" ]]; }; then
     link_checkout
+    compile_package
     return 0
   fi
   local python
@@ -55,6 +56,26 @@ PY
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$VENV/requirements.txt"
   link_checkout
   echo "$wanted" >"$stamp"
+  compile_package
+}
+
+# compile_package: write the bytecode of this checkout's package into its __pycache__ folders
+# (ignored by git) whenever a module changed. With PYTHONDONTWRITEBYTECODE set, Python would
+# otherwise compile every module from source on every run (pip compiled the venv's packages
+# at install). Stale or missing bytecode only costs time: Python checks each file's mtime.
+compile_package() {
+  local stamp="$VENV/.relaymd-bytecode"
+  if [[ -f "$stamp" ]] &&
+     [[ -z "$(find "$PROJECT_ROOT/infra" -name '*.py' -newer "$stamp" -print -quit)" ]]; then
+    return 0
+  fi
+  # Stamp the start, so a module edited while compiling is compiled again next time.
+  touch "$stamp.new"
+  if "$VENV/bin/python" -m compileall -q "$PROJECT_ROOT/infra" >/dev/null; then
+    mv "$stamp.new" "$stamp"
+  else
+    rm -f "$stamp.new"  # e.g. a syntax error: the import reports it
+  fi
 }
 
 # link_checkout: a .pth file makes this checkout importable by every interpreter of the venv.

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from infra.plan.review.budget import DEFAULT_BUDGET
 from infra.plan.review.inputs import read_render_dir
-from infra.plan.review.review import ReviewRequest, build_review
 from infra.plan.review.style import Format
 
 
@@ -50,6 +49,10 @@ def check_review_arguments(parser: argparse.ArgumentParser, arguments: argparse.
 
 
 def run_review(arguments: argparse.Namespace, fresh: Mapping[str, str]) -> int:
+    # Imported here: the review imports the Pulumi SDKs, which the command line loads only
+    # after it has started sops (infra.plan.cli).
+    from infra.plan.review.review import ReviewRequest, build_review
+
     request = ReviewRequest(
         stack=arguments.stack,
         base_label=str(arguments.review),

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.plan import cli
+from infra.plan import cli, engine
 from tests.support.stacks import (
     EXAMPLE_AGE_KEY,
     encrypt_sops_file,
@@ -25,7 +25,7 @@ def nothing_declared(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any, **__: Any) -> None:
         raise AssertionError("the program ran although the configuration is invalid")
 
-    monkeypatch.setattr(cli, "run_program", refuse)
+    monkeypatch.setattr(engine, "run_program", refuse)
 
 
 def write_project(root: Path, raw: dict[str, Any], secrets: dict[str, Any] | None = None) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 import infra.edge.sops
 from infra.edge.errors import ConfigError
-from infra.edge.sops import decrypt_document
+from infra.edge.sops import decrypt_document, start_decryption
 
 
 def _alive(pid: int) -> bool:
@@ -51,3 +51,31 @@ def test_a_missing_age_key_file_is_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         decrypt_document(secrets, age_key_file=tmp_path / "missing.key", field="sops.file")
     assert raised.value.issues[0].path == "sops.age_key_file"
+
+
+def test_a_decryption_nobody_waited_for_ends_with_its_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan starts sops early; an error before it waits (an import) must not leave sops."""
+    child_pid = tmp_path / "child.pid"
+    slow = tmp_path / "sops"
+    slow.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {child_pid}\nwait\n")
+    slow.chmod(0o755)
+    secrets = tmp_path / "stack.sops.yaml"
+    secrets.write_text("tailscale: {}\n")
+    monkeypatch.setattr(infra.edge.sops, "sops_binary", lambda: str(slow))
+    with (
+        pytest.raises(RuntimeError, match="before waiting"),
+        start_decryption(secrets, age_key_file=None, field="sops.file"),
+    ):
+        for _ in range(50):
+            if child_pid.exists() and child_pid.read_text().strip():
+                break
+            time.sleep(0.1)
+        raise RuntimeError("failed before waiting for sops")
+    pid = int(child_pid.read_text())
+    for _ in range(50):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "the process sops started outlived its block"

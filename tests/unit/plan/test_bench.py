@@ -25,6 +25,7 @@ def test_one_run_writes_every_case_and_ratio(tmp_path: Path) -> None:
     assert set(report["cases"]) == {
         "import floor",
         "import floor (every SDK module a plan loads)",
+        bench.COLLECTOR_FLOOR,
         "plan example",
         "plan 1 relays",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,41 @@ def test_without_root_it_says_which_package_to_install(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "apt-get install -y python3-venv" in result.stderr
     assert apt_calls == ""
+
+
+def _checkout_with_one_module(tmp_path: Path) -> tuple[Path, Path]:
+    """A checkout holding the bootstrap, a venv whose python is this one, and one module."""
+    root = tmp_path / "checkout"
+    (root / "scripts" / "lib").mkdir(parents=True)
+    (root / "scripts" / "lib" / "bootstrap.sh").write_text(BOOTSTRAP.read_text())
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (root / "infra").mkdir()
+    module = root / "infra" / "module.py"
+    module.write_text("ANSWER = 1\n")
+    return root, module
+
+
+def _compile_package(root: Path) -> None:
+    subprocess.run(
+        ["bash", "-c", f'source "{root}/scripts/lib/bootstrap.sh"; compile_package'],
+        check=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def test_the_package_is_byte_compiled_and_recompiled_when_a_module_changes(
+    tmp_path: Path,
+) -> None:
+    root, module = _checkout_with_one_module(tmp_path)
+    _compile_package(root)
+    bytecode = root / "infra" / "__pycache__" / f"module.{sys.implementation.cache_tag}.pyc"
+    assert bytecode.is_file()
+    first = bytecode.read_bytes()
+    module.write_text("ANSWER = 2  # a longer module\n")
+    # An edit made later: file times are coarser than two writes in one test.
+    later = bytecode.stat().st_mtime + 10
+    os.utime(module, (later, later))
+    _compile_package(root)
+    assert bytecode.read_bytes() != first

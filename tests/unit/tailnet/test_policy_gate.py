@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra.edge.settings import StackConfig
-from infra.plan import cli
+from infra.plan import cli, engine
 from infra.tailnet import model
 from infra.tailnet.policy import AclRule, Policy, build_policy
 
@@ -38,7 +38,7 @@ def test_cli_exits_2_naming_the_rule_and_declares_nothing(
     def must_not_run(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the program ran although the policy failed its tests")
 
-    monkeypatch.setattr(cli, "run_program", must_not_run)
+    monkeypatch.setattr(engine, "run_program", must_not_run)
     status = cli.main(["plan", "--stack", "example", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert status == 2
