@@ -14,10 +14,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from infisical_sdk import InfisicalSDKClient
-from infisical_sdk.infisical_requests import APIError
+if TYPE_CHECKING:
+    from infisical_sdk.infisical_requests import APIError
 
 _SECRETS = "/api/v3/secrets/raw"
 T = TypeVar("T")
@@ -124,6 +124,12 @@ class SecretsApi:
         self._retry = retry
         self._sleep = sleep
         self._clock = clock
+        # Imported here, not at the top: the SDK pulls in boto3 (~0.1 s), and a plan declares
+        # these resources without ever opening a session.
+        from infisical_sdk import InfisicalSDKClient
+        from infisical_sdk.infisical_requests import APIError
+
+        self._api_error = APIError
         # cache_ttl=None turns the SDK's secret cache off: it would answer reads up to
         # 60 s stale (infisicalsdk 1.0.17, util/secrets_cache.py).
         self._client = InfisicalSDKClient(host=identity.site_url, cache_ttl=None)
@@ -143,7 +149,7 @@ class SecretsApi:
         while True:
             try:
                 return request()
-            except APIError as error:
+            except self._api_error as error:
                 remaining = deadline - self._clock()
                 if not _retryable(error) or remaining <= 0:
                     raise _explained(what, error) from None
