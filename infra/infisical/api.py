@@ -195,21 +195,18 @@ class SecretsApi:
             return None
         return _live(answer.secret, None)
 
-    def list_values(self, scope: SecretScope) -> dict[str, str] | None:
-        """Every secret at the scope's path by name, or None when the folder is missing."""
-        try:
-            listed = self._call(
-                f"list secrets at {scope.describe()}",
-                lambda: self._client.secrets.list_secrets(
-                    environment_slug=scope.environment_slug,
-                    secret_path=scope.secret_path,
-                    project_id=scope.project_id,
-                    expand_secret_references=False,
-                    include_imports=False,
-                ),
-            )
-        except _NotFoundError:
-            return None
+    def list_values(self, scope: SecretScope) -> dict[str, str]:
+        """Every secret at the scope's path by name (a missing folder lists as empty)."""
+        listed = self._call(
+            f"list secrets at {scope.describe()}",
+            lambda: self._client.secrets.list_secrets(
+                environment_slug=scope.environment_slug,
+                secret_path=scope.secret_path,
+                project_id=scope.project_id,
+                expand_secret_references=False,
+                include_imports=False,
+            ),
+        )
         return {secret.secretKey: secret.secretValue for secret in listed.secrets}
 
     def create(self, scope: SecretScope, name: str, value: str) -> LiveSecret:

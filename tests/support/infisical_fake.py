@@ -15,6 +15,8 @@ upstream file it was read from (github.com/Infisical/infisical, backend/src/...)
 - login    = services/identity-ua/identity-ua-service.ts: an unknown client id or a wrong
              secret is 401 "Invalid credentials"
 - schema   = server/routes/sanitizedSchemas.ts: the fields of ``secretRawSchema``
+- bridge   = services/secret-v2-bridge/secret-v2-bridge-service.ts (commit 0174d36): the
+             messages of a missing folder or secret; listing a missing folder is not an error
 
 The client side it answers is infisicalsdk 1.0.17 (infisical_sdk/resources/secrets.py,
 folders.py, auth_methods/universal_auth.py), so tests drive it through the real SDK.
@@ -316,9 +318,9 @@ class InfisicalContractFake:
     def _folder(self, project_id: str, environment: str, path: str) -> StoredFolder:
         folder = self.folders.get((project_id, environment, path))
         if folder is None:
-            # services/secret-v2-bridge: the create/update/delete/list services all fail so.
+            # bridge: the create, update, delete and get-by-name services fail so.
             raise _not_found(
-                f"Folder with path '{path}' not found in environment with slug '{environment}'"
+                f"Folder with path '{path}' in environment with slug '{environment}' not found"
             )
         return folder
 
@@ -399,8 +401,8 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=True)}
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        """bridge ``getSecrets``: a folder (or environment) that does not exist lists empty."""
         project_id, environment, path = self._scope(query)
-        self._folder(project_id, environment, path)
         found = [
             secret.raw(with_path=True)
             for secret in self.secrets.values()

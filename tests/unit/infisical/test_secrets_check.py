@@ -65,7 +65,7 @@ def test_an_empty_project_misses_everything_and_exits_1(
     fake, url = infisical
     assert run(project[0], url) == check_cli.EXIT_MISSING
     out = capsys.readouterr().out
-    assert "the folder does not exist" in out
+    assert "no secret is visible there" in out
     assert "worker: MISSING AXIOM_TOKEN, TAILSCALE_AUTH_KEY" in out
     assert "relaymd.AXIOM_TOKEN" in out  # its SOPS value has surrounding spaces
     assert "CANARY" not in out
