@@ -454,18 +454,19 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
     def _existing(
-        self, name: str, body: dict[str, Any]
+        self, name: str, body: dict[str, Any], missing: str
     ) -> tuple[StoredSecret, dict[str, Any] | None]:
         """The secret an update or delete names, and the approval answer if a policy applies."""
         project_id, environment, path = self._scope(body)
         self._folder(project_id, environment, path)
         secret = self._find(project_id, environment, path, name)
         if secret is None:
-            raise _not_found(f"Secret with name '{name}' not found")
+            raise _not_found(missing)
         return secret, self._approval(project_id, environment, path)
 
     def _update(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        secret, approval = self._existing(name, body)
+        # bridge: updateSecret's and deleteSecret's own messages for an absent secret.
+        secret, approval = self._existing(name, body, f"Secret with name {name} not found")
         if approval is not None:
             return approval
         new_name = body.get("newSecretName")
@@ -480,7 +481,7 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
     def _delete(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        secret, approval = self._existing(name, body)
+        secret, approval = self._existing(name, body, "Secret not found")
         if approval is not None:
             return approval
         del self.secrets[secret.id]
