@@ -22,8 +22,10 @@ _AUTOGROUPS = frozenset(
 # user@host for ssh; the host part may be a DNS name or an IP address.
 _SSH_TARGET = re.compile(r"[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.:-]+")
 # registry/path:tag or @digest; no spaces, quotes or shell/Nix metacharacters.
+# "latest" is a tag but pins nothing: every pull may bring another image.
 _IMAGE = re.compile(
-    r"[a-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})"
+    r"[a-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[a-z0-9._-]+)+"
+    r"(:(?!latest$)[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})"
 )
 # Each segment is a name, never "." or "..", so the path means what it says.
 _ABS_PATH = re.compile(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+)+/?")
@@ -204,8 +206,8 @@ ContainerImage = Annotated[
     str,
     _matching(
         _IMAGE,
-        "a pinned image reference registry/path:tag or @sha256:<digest>, e.g. "
-        "ghcr.io/example-org/relaymd-orchestrator:0.2.21",
+        "a pinned image reference registry/path:tag (not latest) or @sha256:<digest>, e.g. "
+        "ghcr.io/example-org/relaymd-orchestrator:sha-4f1c2d9",
     ),
 ]
 AbsolutePath = Annotated[

@@ -52,6 +52,8 @@ class RetryPolicy:
     first_delay: float = 1.0
     max_delay: float = 16.0
     total_seconds: float = 90.0
+    request_seconds: float = 30.0
+    """How long one request may wait for an answer; the SDK itself sets no timeout."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,24 @@ class _SecretAnswer:
         return cls(data["secret"])
 
 
+def _bound_each_request(session: Any, seconds: float) -> None:
+    """Give every request of ``session`` a timeout.
+
+    infisicalsdk 1.0.17 (infisical_requests.py) sends without one, so a server that accepts
+    the connection and never answers would hang ``pulumi up``; a timeout is one of the
+    network errors the SDK retries (4 times) before it gives up.
+    """
+    from requests.adapters import HTTPAdapter
+
+    class _BoundedAdapter(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs["timeout"] = kwargs.get("timeout") or seconds
+            return super().send(request, *args, **kwargs)
+
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, _BoundedAdapter())
+
+
 def _retryable(error: APIError) -> bool:
     status = int(error.status_code)
     return status == 429 or status >= 500
@@ -128,11 +148,15 @@ class SecretsApi:
         # these resources without ever opening a session.
         from infisical_sdk import InfisicalSDKClient
         from infisical_sdk.infisical_requests import APIError
+        from requests import RequestException
 
         self._api_error = APIError
+        self._network_error = RequestException
+        self._site_url = identity.site_url
         # cache_ttl=None turns the SDK's secret cache off: it would answer reads up to
         # 60 s stale (infisicalsdk 1.0.17, util/secrets_cache.py).
         self._client = InfisicalSDKClient(host=identity.site_url, cache_ttl=None)
+        _bound_each_request(self._client.api.session, retry.request_seconds)
         self._call(
             "log in with the machine identity",
             lambda: self._client.auth.universal_auth.login(
@@ -156,6 +180,12 @@ class SecretsApi:
                 wait = min(delay, self._retry.max_delay, remaining) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter only
                 self._sleep(wait)
                 delay *= 2
+            except self._network_error as error:
+                # The SDK has already retried it (4 times, 1-8 s apart): report, do not loop.
+                raise InfisicalApiError(
+                    f"Could not reach Infisical at {self._site_url} to {what}: {error}. Check "
+                    "the URL and the network path to it."
+                ) from None
 
     # --- folders ---------------------------------------------------------------------
     def ensure_folder(self, project_id: str, environment_slug: str, secret_path: str) -> None:
@@ -195,21 +225,18 @@ class SecretsApi:
             return None
         return _live(answer.secret, None)
 
-    def list_values(self, scope: SecretScope) -> dict[str, str] | None:
-        """Every secret at the scope's path by name, or None when the folder is missing."""
-        try:
-            listed = self._call(
-                f"list secrets at {scope.describe()}",
-                lambda: self._client.secrets.list_secrets(
-                    environment_slug=scope.environment_slug,
-                    secret_path=scope.secret_path,
-                    project_id=scope.project_id,
-                    expand_secret_references=False,
-                    include_imports=False,
-                ),
-            )
-        except _NotFoundError:
-            return None
+    def list_values(self, scope: SecretScope) -> dict[str, str]:
+        """Every secret at the scope's path by name (a missing folder lists as empty)."""
+        listed = self._call(
+            f"list secrets at {scope.describe()}",
+            lambda: self._client.secrets.list_secrets(
+                environment_slug=scope.environment_slug,
+                secret_path=scope.secret_path,
+                project_id=scope.project_id,
+                expand_secret_references=False,
+                include_imports=False,
+            ),
+        )
         return {secret.secretKey: secret.secretValue for secret in listed.secrets}
 
     def create(self, scope: SecretScope, name: str, value: str) -> LiveSecret:

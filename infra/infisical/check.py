@@ -23,7 +23,8 @@ class ConsumerFindings:
 class CheckFindings:
     location: str
     storage: StorageProvider
-    folder_exists: bool
+    visible: int
+    """How many secrets the identity sees at the path."""
     consumers: tuple[ConsumerFindings, ...]
     extra: tuple[str, ...]
     """Names at the path that no RelayMD component reads."""
@@ -40,11 +41,10 @@ class CheckFindings:
 def check_findings(
     location: str,
     storage: StorageProvider,
-    live: Mapping[str, str] | None,
+    live: Mapping[str, str],
     wanted: Mapping[str, str],
 ) -> CheckFindings:
-    """``live`` is None when the folder itself is missing."""
-    present = live or {}
+    present = live
     consumers = tuple(
         ConsumerFindings(
             consumer,
@@ -56,7 +56,7 @@ def check_findings(
     return CheckFindings(
         location=location,
         storage=storage,
-        folder_exists=live is not None,
+        visible=len(live),
         consumers=consumers,
         extra=tuple(sorted(set(present) - known_names())),
         trimmed_live=tuple(
@@ -70,8 +70,13 @@ def check_findings(
 
 def render_findings(findings: CheckFindings) -> str:
     lines = [f"Infisical {findings.location} (storage provider: {findings.storage.value})"]
-    if not findings.folder_exists:
-        lines.append("  the folder does not exist: nothing is stored there yet")
+    if not findings.visible:
+        # Infisical lists a missing folder, and secrets the identity may not describe, as
+        # nothing (secret-v2-bridge-service.ts getSecrets): both cases look alike here.
+        lines.append(
+            "  no secret is visible there: nothing is stored yet, or the identity may not read "
+            "this path (README: Infisical)"
+        )
     for entry in findings.consumers:
         if entry.missing:
             lines.append(f"  {entry.consumer.value}: MISSING {', '.join(entry.missing)}")

@@ -318,7 +318,7 @@ def test_orchestrator_container_gets_its_token_from_a_root_only_file(example_tre
     # A published port would be DNAT-ed around the host firewall, LAN included.
     assert container["ports"] == []
     assert container["extraOptions"] == ["--network=host"]
-    assert container["image"] == "ghcr.io/example-org/relaymd-orchestrator:0.2.21"
+    assert container["image"] == "ghcr.io/example-org/relaymd-orchestrator:sha-4f1c2d9"
 
 
 def test_orchestrator_config_points_at_the_system_tailscaled_and_the_data_root(

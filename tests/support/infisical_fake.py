@@ -15,6 +15,8 @@ upstream file it was read from (github.com/Infisical/infisical, backend/src/...)
 - login    = services/identity-ua/identity-ua-service.ts: an unknown client id or a wrong
              secret is 401 "Invalid credentials"
 - schema   = server/routes/sanitizedSchemas.ts: the fields of ``secretRawSchema``
+- bridge   = services/secret-v2-bridge/secret-v2-bridge-service.ts (commit 0174d36): the
+             messages of a missing folder or secret; listing a missing folder is not an error
 
 The client side it answers is infisicalsdk 1.0.17 (infisical_sdk/resources/secrets.py,
 folders.py, auth_methods/universal_auth.py), so tests drive it through the real SDK.
@@ -316,9 +318,9 @@ class InfisicalContractFake:
     def _folder(self, project_id: str, environment: str, path: str) -> StoredFolder:
         folder = self.folders.get((project_id, environment, path))
         if folder is None:
-            # services/secret-v2-bridge: the create/update/delete/list services all fail so.
+            # bridge: the create, update, delete and get-by-name services fail so.
             raise _not_found(
-                f"Folder with path '{path}' not found in environment with slug '{environment}'"
+                f"Folder with path '{path}' in environment with slug '{environment}' not found"
             )
         return folder
 
@@ -399,8 +401,8 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=True)}
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        """bridge ``getSecrets``: a folder (or environment) that does not exist lists empty."""
         project_id, environment, path = self._scope(query)
-        self._folder(project_id, environment, path)
         found = [
             secret.raw(with_path=True)
             for secret in self.secrets.values()
@@ -452,18 +454,19 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
     def _existing(
-        self, name: str, body: dict[str, Any]
+        self, name: str, body: dict[str, Any], missing: str
     ) -> tuple[StoredSecret, dict[str, Any] | None]:
         """The secret an update or delete names, and the approval answer if a policy applies."""
         project_id, environment, path = self._scope(body)
         self._folder(project_id, environment, path)
         secret = self._find(project_id, environment, path, name)
         if secret is None:
-            raise _not_found(f"Secret with name '{name}' not found")
+            raise _not_found(missing)
         return secret, self._approval(project_id, environment, path)
 
     def _update(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        secret, approval = self._existing(name, body)
+        # bridge: updateSecret's and deleteSecret's own messages for an absent secret.
+        secret, approval = self._existing(name, body, f"Secret with name {name} not found")
         if approval is not None:
             return approval
         new_name = body.get("newSecretName")
@@ -478,7 +481,7 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
     def _delete(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        secret, approval = self._existing(name, body)
+        secret, approval = self._existing(name, body, "Secret not found")
         if approval is not None:
             return approval
         del self.secrets[secret.id]

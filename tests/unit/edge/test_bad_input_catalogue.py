@@ -265,6 +265,11 @@ CASES = [
         "tailnet.magic_dns_suffix",
     ),
     Case(
+        "image tagged latest, which pins nothing",
+        _config(_set("orchestrator", image="ghcr.io/example-org/relaymd-orchestrator:latest")),
+        "orchestrator.image",
+    ),
+    Case(
         "trailing newline in the image",
         _config(_set("orchestrator", image="ghcr.io/example-org/relaymd:1\n")),
         "orchestrator.image",

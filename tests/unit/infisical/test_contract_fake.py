@@ -93,7 +93,14 @@ def test_writing_into_a_missing_folder_is_404(client: InfisicalSDKClient) -> Non
             "K", "/RelayMD", "prod", project_id=PROJECT_ID, secret_value="v"
         )
     assert missing.value.status_code == 404
-    assert "Folder with path '/RelayMD' not found" in str(missing.value)
+    assert "Folder with path '/RelayMD' in environment with slug 'prod' not found" in str(
+        missing.value
+    )
+
+
+def test_listing_a_missing_folder_is_empty_not_404(client: InfisicalSDKClient) -> None:
+    listed = client.secrets.list_secrets("prod", "/RelayMD", project_id=PROJECT_ID)
+    assert listed.secrets == []
 
 
 def test_creating_an_existing_folder_is_400(client: InfisicalSDKClient) -> None:

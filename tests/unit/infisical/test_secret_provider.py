@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -248,3 +249,17 @@ def test_a_wrong_identity_names_the_fix(infisical: FakeInfisical) -> None:
 def test_check_names_bad_inputs(provider: InfisicalSecretProvider) -> None:
     result = provider.check({}, {**inputs(), "secret_path": "RelayMD", "secret_name": " "})
     assert sorted(failure.property for failure in result.failures) == ["secret_name", "secret_path"]
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SDK retries a timed-out request 4 times, 1-8 s apart: skip its waits.
+    monkeypatch.setattr("infisical_sdk.infisical_requests.time.sleep", lambda _seconds: None)
+    bounded = RetryPolicy(first_delay=0.01, max_delay=0.05, total_seconds=2.0, request_seconds=0.2)
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(InfisicalApiError, match=f"Could not reach Infisical at {url}"):
+            SecretsApi(Identity(url, "fake-client-id", CANARY), bounded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def test_an_empty_project_misses_everything_and_exits_1(
     fake, url = infisical
     assert run(project[0], url) == check_cli.EXIT_MISSING
     out = capsys.readouterr().out
-    assert "the folder does not exist" in out
+    assert "no secret is visible there" in out
     assert "worker: MISSING AXIOM_TOKEN, TAILSCALE_AUTH_KEY" in out
     assert "relaymd.AXIOM_TOKEN" in out  # its SOPS value has surrounding spaces
     assert "CANARY" not in out
@@ -109,6 +110,23 @@ def test_a_refused_identity_exits_3(
     assert run(project_dir, url) == check_cli.EXIT_UNREADABLE
     captured = capsys.readouterr()
     assert "machine identity" in captured.err
+    assert "CANARY" not in captured.out + captured.err
+
+
+def test_an_unreachable_infisical_exits_3(
+    project: tuple[Path, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The SDK retries refused connections 4 times, 1-8 s apart: skip its waits.
+    monkeypatch.setattr("infisical_sdk.infisical_requests.time.sleep", lambda _seconds: None)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    assert run(project[0], closed) == check_cli.EXIT_UNREADABLE
+    captured = capsys.readouterr()
+    assert f"Could not reach Infisical at {closed}" in captured.err
+    assert "Traceback" not in captured.err
     assert "CANARY" not in captured.out + captured.err
 
 

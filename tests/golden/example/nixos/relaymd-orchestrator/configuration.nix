@@ -38,7 +38,7 @@
   };
 
   relaymd.orchestrator = {
-    image = "ghcr.io/example-org/relaymd-orchestrator:0.2.21";
+    image = "ghcr.io/example-org/relaymd-orchestrator:sha-4f1c2d9";
     port = 36158;
     hostname = "relaymd-orchestrator";
     dataRoot = "/var/lib/relaymd";
