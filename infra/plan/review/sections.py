@@ -155,12 +155,13 @@ def secrets_section(diff: CatalogDiff, style: Style) -> Section:
         ("Names added", diff.added),
         ("Names removed", diff.removed),
         ("Changed", diff.changed),
-        ("Catalog location", diff.location),
+        ("Catalog location and storage provider", diff.location),
     )
     body = _grouped(groups, style)
     if diff.consumers_affected:
         body += ["", f"Consumers affected: {', '.join(diff.consumers_affected)}"]
     parts = [(len(diff.added), "name{s} added"), (len(diff.removed), "name{s} removed")]
     parts += [(len(diff.changed), "other change{s}")]
+    parts += [(len(diff.location), "location change{s}")]
     summary = "Secrets: " + _counts(parts)
     return Section("Secrets", summary, tuple(body[1:] if body else ["Nothing changes."]))
