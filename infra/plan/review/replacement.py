@@ -20,6 +20,8 @@ DEVICE_KEY = "tailscale:index/deviceKey:DeviceKey"
 SPLIT_DNS = "tailscale:index/dnsSplitNameservers:DnsSplitNameservers"
 ROTATING = "time:index/rotating:Rotating"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+INFISICAL_SECRET = "pulumi-python:dynamic/infisical:Secret"
+DNS_PREFERENCES = "tailscale:index/dnsPreferences:DnsPreferences"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,49 @@ REPLACE_ON_CHANGE: Mapping[str, tuple[ReplaceRule, ...]] = {
     ROTATING: (ReplaceRule("triggers", "triggers"), ReplaceRule("rfc3339", "rfc3339")),
     # hashicorp/terraform-provider-tls (d72d90e), internal/provider/resource_private_key.go.
     PRIVATE_KEY: tuple(ReplaceRule(path, path) for path in ("algorithm", "rsaBits", "ecdsaCurve")),
+    # This project's dynamic provider (infra/infisical/provider.py, REPLACING) follows
+    # Infisical/terraform-provider-infisical v0.19.24, internal/provider/resource/
+    # secret_resource.go: RequiresReplace on workspace_id, env_slug and folder_path; a new
+    # `name` is an in-place rename (newSecretName), so `secret_name` is no rule here.
+    INFISICAL_SECRET: (
+        ReplaceRule("project_id", "infisical.project_id"),
+        ReplaceRule("environment_slug", "infisical.environment"),
+        ReplaceRule("secret_path", "infisical.secret_path"),
+    ),
 }
+
+RETAINED_ON_DELETE: Mapping[tuple[str, str], str] = {
+    # infra/tailnet/component.py: `retain_on_delete`, so replacing or deleting these only
+    # forgets them: the provider's delete (which revokes a key, or turns MagicDNS off) never
+    # runs (terraform-provider-tailscale v0.29.2, resource_tailnet_key.go and
+    # resource_dns_preferences.go, their delete functions).
+    (TAILNET_KEY, "worker-key"): "the old key is not revoked: it stays valid until its expiry",
+    (DNS_PREFERENCES, "magic-dns"): "MagicDNS stays on in the tailnet",
+}
+"""Resources whose replacement or deletion leaves the real object in place, and what that
+means for a reviewer."""
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A resource whose input is another's output: it updates when that one is replaced."""
+
+    source: tuple[str, str]
+    type: str
+    name: str
+    why: str
+
+
+# infra/infisical/catalog.py (COMPUTED_SOURCES) and infra/deploy/program.py: the worker key's
+# `key` is written to Infisical as TAILSCALE_AUTH_KEY; a new key is a new value to write.
+FOLLOWERS: tuple[Follower, ...] = (
+    Follower(
+        (TAILNET_KEY, "worker-key"),
+        INFISICAL_SECRET,
+        "infisical-TAILSCALE_AUTH_KEY",
+        "its value becomes the new worker-key, which workers read from Infisical",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -90,17 +134,25 @@ class Companion:
 
     type: str
     name: str
-    """``{host}`` stands for the VM's ``name`` input: the host's name."""
+    """``{host}`` stands for the VM's ``name`` input (the host's name), ``{relay}`` for the
+    VM's parent (the relay's component)."""
     why: str
 
 
 # infra/tailnet/component.py: a host key is single-use, so it has replace_with=[its machine];
 # infra/nixos/component.py: the install command has replace_with=[its machine] (Proxmox may
-# hand a replacement the same id, so the id trigger alone is not enough).
-# Names: infra/tailnet/keys.py (host-key-<host>), infra/nixos/pipeline.py (<host>-install).
+# hand a replacement the same id, so the id trigger alone is not enough);
+# infra/proxmox/component.py: the relay's SSH host key has replace_with=[its VM].
+# Names: infra/tailnet/keys.py (host-key-<host>), infra/nixos/pipeline.py (<host>-install),
+# infra/proxmox/component.py (<relay>-host-key).
 REPLACED_WITH_VM: tuple[Companion, ...] = (
     Companion(TAILNET_KEY, "host-key-{host}", "its single-use host key is replaced with it"),
     Companion(COMMAND, "{host}-install", "NixOS is installed again on the new VM"),
+    Companion(
+        PRIVATE_KEY,
+        "{relay}-host-key",
+        "the new VM gets a new SSH host key (known_hosts entries for the old one stop matching)",
+    ),
 )
 
 _INDEX = re.compile(r"\[\d+\]")

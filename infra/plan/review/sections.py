@@ -65,6 +65,12 @@ def _resource_line(change: ResourceChange, style: Style) -> str:
     text = f"{style.code(change.short_type)} {style.bold(change.name)}{where}"
     if change.action is Action.REPLACE:
         text += f": {replacement_reason(change, style)}"
+        if change.retained:
+            text += f"; retained on delete, {change.retained}"
+    elif change.action is Action.DELETE and change.retained:
+        text += f": retained on delete, {change.retained}"
+    if change.follows:
+        text += f"{'; ' if change.action is Action.REPLACE else ': '}{'; '.join(change.follows)}"
     return style.item(text)
 
 
