@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.edge.loading import PROJECT_ROOT
 from infra.infisical import catalog
 from infra.infisical.catalog import SecretEntry, Source
 from infra.infisical.consumers import STORAGE_SECRETS, Consumer, StorageProvider
@@ -167,6 +172,50 @@ def test_markdown_sections_collapse(base_files: dict[str, str]) -> None:
 def test_same_inputs_give_identical_bytes(base_files: dict[str, str]) -> None:
     first = review_of(base_files, set_port, Format.MARKDOWN)
     assert review_of(base_files, set_port, Format.MARKDOWN) == first
+
+
+BUILD_FROM_JSON = """
+import json, sys
+from infra.plan.review.review import ReviewRequest, build_review
+from infra.plan.review.style import Format
+base, head = json.load(open(sys.argv[1]))
+for fmt in Format:
+    sys.stdout.write(build_review(base, head, ReviewRequest("example", "base", fmt, 3000)))
+"""
+
+
+def test_identical_bytes_across_processes(
+    base_files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set and dict orders vary with the hash seed between processes; the review must not."""
+    entry = SecretEntry("RELAYMD_SHARED", False, tuple(Consumer), Source.SOPS, "Read by all.")
+    catalog_of = catalog.secret_catalog
+    monkeypatch.setattr(catalog, "secret_catalog", lambda storage: (*catalog_of(storage), entry))
+
+    def many_kinds(raw: dict[str, Any]) -> dict[str, Any]:
+        raw = with_relays(3, set_port(raw))
+        raw["relays"][0]["template_id"] = 117
+        raw["tailnet"]["admins"].append("carol@example.org")
+        raw["keys"]["worker_key_expiry_days"] = 80
+        raw["infisical"].update(secret_path="/Elsewhere", custom_relaymd_build=True)
+        return raw
+
+    pair = tmp_path / "pair.json"
+    pair.write_text(json.dumps([base_files, render_files(many_kinds(example_raw_config()))]))
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", BUILD_FROM_JSON, str(pair)],
+            capture_output=True,
+            check=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    (output,) = outputs
+    assert "Infisical secrets move" in output and "RELAYMD_SHARED (optional" in output
 
 
 def test_new_route_widens_access_and_approvals(base_files: dict[str, str]) -> None:
