@@ -108,22 +108,33 @@ means for a reviewer."""
 
 @dataclass(frozen=True)
 class Follower:
-    """A resource whose input is another's output: it updates when that one is replaced."""
+    """A resource whose masked input is another's output: the plan cannot show the new value,
+    so it updates when that source is replaced or that stack output changes."""
 
-    source: tuple[str, str]
     type: str
     name: str
     why: str
+    source: tuple[str, str] | None = None
+    """A resource (type, name) whose replacement gives the follower a new input."""
+    output: str | None = None
+    """A stack output in plan.json that carries the same value as the follower's input."""
 
 
-# infra/infisical/catalog.py (COMPUTED_SOURCES) and infra/deploy/program.py: the worker key's
-# `key` is written to Infisical as TAILSCALE_AUTH_KEY; a new key is a new value to write.
+# infra/deploy/program.py (_infisical_values, the exports) and infra/infisical/catalog.py
+# (COMPUTED_SOURCES): the worker key's `key` and the orchestrator URL are written to
+# Infisical; their values are masked in plan.json like every Infisical value.
 FOLLOWERS: tuple[Follower, ...] = (
     Follower(
-        (TAILNET_KEY, "worker-key"),
         INFISICAL_SECRET,
         "infisical-TAILSCALE_AUTH_KEY",
-        "its value becomes the new worker-key, which workers read from Infisical",
+        "follows worker-key: its value becomes the new key, which workers read from Infisical",
+        source=(TAILNET_KEY, "worker-key"),
+    ),
+    Follower(
+        INFISICAL_SECRET,
+        "infisical-RELAYMD_ORCHESTRATOR_URL",
+        "its value becomes the new RELAYMD_ORCHESTRATOR_URL (see the stack outputs)",
+        output="RELAYMD_ORCHESTRATOR_URL",
     ),
 )
 

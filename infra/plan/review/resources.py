@@ -150,7 +150,9 @@ def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[Re
                 (),
                 (reason,),
             )
-    for follower_key, reason in list(_followers(changes.values(), new)):
+    for follower_key, reason in list(_followers(changes.values(), base, head)):
+        if follower_key not in new:
+            continue
         current = changes.get(follower_key)
         if current is None:
             resource = new[follower_key]
@@ -179,11 +181,15 @@ def _companions(
 
 
 def _followers(
-    changes: Iterable[ResourceChange], head: Mapping[tuple[str, str], Resource]
+    changes: Iterable[ResourceChange], base: Mapping[str, Any], head: Mapping[str, Any]
 ) -> Iterable[tuple[tuple[str, str], str]]:
-    """Resources that take a replaced resource's new output (project rule, see replacement.py)."""
+    """Resources whose masked input moves with a replacement or an output (see replacement.py)."""
     replaced = {c.key for c in changes if c.action is Action.REPLACE}
+    old_outputs, new_outputs = base.get("outputs") or {}, head.get("outputs") or {}
     for follower in FOLLOWERS:
-        key = (follower.type, follower.name)
-        if follower.source in replaced and key in head:
-            yield key, f"follows {follower.source[1]}: {follower.why}"
+        by_source = follower.source is not None and follower.source in replaced
+        by_output = follower.output is not None and old_outputs.get(
+            follower.output
+        ) != new_outputs.get(follower.output)
+        if by_source or by_output:
+            yield (follower.type, follower.name), follower.why

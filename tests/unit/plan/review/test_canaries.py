@@ -55,7 +55,10 @@ def test_review_shows_no_secret_value(
     ]
     assert "[secret]" in reviews[0]  # masked inputs are shown as masked
     assert "`Secret` **infisical-DOWNLOAD_BEARER_TOKEN**" in reviews[0]
-    assert "`infisical.secret_path` changed; follows worker-key: its value" in reviews[0]
+    assert (
+        "`infisical.secret_path` changed; follows worker-key: its value becomes the new key"
+        in reviews[0]
+    )
     forbidden = {form for value in canary_values(head_document) for form in encodings(value)}
     for review in reviews:
         leaked = sorted(form for form in forbidden if form in review)

@@ -72,6 +72,11 @@ def test_port_change(base_files: dict[str, str]) -> None:
     update = next(line for line in review.splitlines() if "relaymd-orchestrator-update" in line)
     assert update.endswith("replaced because triggers changed")
     assert "RELAYMD_ORCHESTRATOR_URL:" in review
+    # Its Infisical value is masked in plan.json, yet it moves with the URL output.
+    assert (
+        "- Secret infisical-RELAYMD_ORCHESTRATOR_URL (in infisical): its value becomes the new "
+        "RELAYMD_ORCHESTRATOR_URL" in review
+    )
     assert "workers (tag:relaymd-worker) may reach the orchestrator on port 9000" in review
 
 
@@ -254,7 +259,7 @@ def test_worker_key_replacement_keeps_the_old_key(base_files: dict[str, str]) ->
     )
     assert (
         "Secret infisical-TAILSCALE_AUTH_KEY (in infisical): follows worker-key: its value "
-        "becomes the new worker-key" in review
+        "becomes the new key, which workers read from Infisical" in review
     )
     assert "(1 replaced, 0 deleted, 0 created, 1 updated)" in top_lines(review)[0]
 

@@ -163,4 +163,9 @@ def test_tables_match_the_programs_resource_options() -> None:
     # A follower takes its source's output as an input: the engine records the dependency.
     by_key = {(r.type, r.name): r for r in deployment.resources}
     for follower in FOLLOWERS:
-        assert by_key[follower.source].urn in by_key[(follower.type, follower.name)].dependencies
+        assert (follower.type, follower.name) in by_key
+        if follower.source is not None:
+            source_urn = by_key[follower.source].urn
+            assert source_urn in by_key[(follower.type, follower.name)].dependencies
+        if follower.output is not None:
+            assert follower.output in deployment.outputs
