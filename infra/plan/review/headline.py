@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from infra.plan.review.budget import Section
 from infra.plan.review.hosts import HostReview, Verdict
-from infra.plan.review.replacement import TAILNET_KEY, VM
+from infra.plan.review.replacement import INFISICAL_SECRET, TAILNET_KEY, VM
 from infra.plan.review.resources import Action, ResourceChange
 from infra.plan.review.sections import action_counts, replacement_reason, vm_replacement_cause
 from infra.plan.review.style import Style
@@ -19,7 +19,8 @@ def warnings(
     hosts: Sequence[HostReview],
     style: Style,
 ) -> list[str]:
-    """Destructive changes: VMs replaced or deleted, access opened, keys revoked.
+    """Destructive changes: VMs replaced or deleted, access opened, keys revoked (a retained
+    key is not), Infisical secrets moved or deleted.
 
     Changes with the same reason share one line, so fifty relays make one warning, not fifty.
     """
@@ -39,20 +40,43 @@ def warnings(
     if deleted:
         lines.append(f"VM{'s' if len(deleted) > 1 else ''} deleted: {joined(deleted)}")
     lines += [f"the tailnet policy opens access: {sentence}" for sentence in opened]
+    # A retained key is only forgotten: it stays valid until its expiry, nothing is revoked.
     revoked = [
         c.name
         for c in changes
-        if c.type == TAILNET_KEY and c.action in (Action.REPLACE, Action.DELETE)
+        if c.type == TAILNET_KEY
+        and c.action in (Action.REPLACE, Action.DELETE)
+        and c.retained is None
     ]
     if revoked:
         lines.append(
             f"key revoked: the provider deletes auth key{'s' if len(revoked) > 1 else ''} "
             f"{joined(revoked)} (replaced or removed)"
         )
+    lines += _infisical_deletions(changes)
     removed = [h.host for h in hosts if h.verdict is Verdict.REMOVED]
     if removed:
         lines.append(f"host{'s' if len(removed) > 1 else ''} removed: {joined(removed)}")
     return [style.warning(line) for line in lines]
+
+
+def _infisical_deletions(changes: Sequence[ResourceChange]) -> list[str]:
+    """Secrets that leave where RelayMD reads them: moved (replaced) or deleted."""
+    lines = []
+    moved = [c for c in changes if c.type == INFISICAL_SECRET and c.action is Action.REPLACE]
+    if moved:
+        settings = sorted({r.rule.setting for c in moved for r in c.replaced_by})
+        lines.append(
+            f"{len(moved)} Infisical secret{'s move' if len(moved) > 1 else ' moves'} "
+            f"({joined(settings)} changed): each is written at the new place, then deleted "
+            "at the old one, where a component still configured for it stops finding it"
+        )
+    deleted = [c.name for c in changes if c.type == INFISICAL_SECRET and c.action is Action.DELETE]
+    if deleted:
+        lines.append(
+            f"Infisical secret{'s' if len(deleted) > 1 else ''} deleted: {joined(deleted)}"
+        )
+    return lines
 
 
 def headline(

@@ -20,6 +20,8 @@ DEVICE_KEY = "tailscale:index/deviceKey:DeviceKey"
 SPLIT_DNS = "tailscale:index/dnsSplitNameservers:DnsSplitNameservers"
 ROTATING = "time:index/rotating:Rotating"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+INFISICAL_SECRET = "pulumi-python:dynamic/infisical:Secret"
+DNS_PREFERENCES = "tailscale:index/dnsPreferences:DnsPreferences"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,60 @@ REPLACE_ON_CHANGE: Mapping[str, tuple[ReplaceRule, ...]] = {
     ROTATING: (ReplaceRule("triggers", "triggers"), ReplaceRule("rfc3339", "rfc3339")),
     # hashicorp/terraform-provider-tls (d72d90e), internal/provider/resource_private_key.go.
     PRIVATE_KEY: tuple(ReplaceRule(path, path) for path in ("algorithm", "rsaBits", "ecdsaCurve")),
+    # This project's dynamic provider (infra/infisical/provider.py, REPLACING) follows
+    # Infisical/terraform-provider-infisical v0.19.24, internal/provider/resource/
+    # secret_resource.go: RequiresReplace on workspace_id, env_slug and folder_path; a new
+    # `name` is an in-place rename (newSecretName), so `secret_name` is no rule here.
+    INFISICAL_SECRET: (
+        ReplaceRule("project_id", "infisical.project_id"),
+        ReplaceRule("environment_slug", "infisical.environment"),
+        ReplaceRule("secret_path", "infisical.secret_path"),
+    ),
 }
+
+RETAINED_ON_DELETE: Mapping[tuple[str, str], str] = {
+    # infra/tailnet/component.py: `retain_on_delete`, so replacing or deleting these only
+    # forgets them: the provider's delete (which revokes a key, or turns MagicDNS off) never
+    # runs (terraform-provider-tailscale v0.29.2, resource_tailnet_key.go and
+    # resource_dns_preferences.go, their delete functions).
+    (TAILNET_KEY, "worker-key"): "the old key is not revoked: it stays valid until its expiry",
+    (DNS_PREFERENCES, "magic-dns"): "MagicDNS stays on in the tailnet",
+}
+"""Resources whose replacement or deletion leaves the real object in place, and what that
+means for a reviewer."""
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A resource whose masked input is another's output: the plan cannot show the new value,
+    so it updates when that source is replaced or that stack output changes."""
+
+    type: str
+    name: str
+    why: str
+    source: tuple[str, str] | None = None
+    """A resource (type, name) whose replacement gives the follower a new input."""
+    output: str | None = None
+    """A stack output in plan.json that carries the same value as the follower's input."""
+
+
+# infra/deploy/program.py (_infisical_values, the exports) and infra/infisical/catalog.py
+# (COMPUTED_SOURCES): the worker key's `key` and the orchestrator URL are written to
+# Infisical; their values are masked in plan.json like every Infisical value.
+FOLLOWERS: tuple[Follower, ...] = (
+    Follower(
+        INFISICAL_SECRET,
+        "infisical-TAILSCALE_AUTH_KEY",
+        "follows worker-key: its value becomes the new key, which workers read from Infisical",
+        source=(TAILNET_KEY, "worker-key"),
+    ),
+    Follower(
+        INFISICAL_SECRET,
+        "infisical-RELAYMD_ORCHESTRATOR_URL",
+        "its value becomes the new RELAYMD_ORCHESTRATOR_URL (see the stack outputs)",
+        output="RELAYMD_ORCHESTRATOR_URL",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -90,17 +145,25 @@ class Companion:
 
     type: str
     name: str
-    """``{host}`` stands for the VM's ``name`` input: the host's name."""
+    """``{host}`` stands for the VM's ``name`` input (the host's name), ``{relay}`` for the
+    VM's parent (the relay's component)."""
     why: str
 
 
 # infra/tailnet/component.py: a host key is single-use, so it has replace_with=[its machine];
 # infra/nixos/component.py: the install command has replace_with=[its machine] (Proxmox may
-# hand a replacement the same id, so the id trigger alone is not enough).
-# Names: infra/tailnet/keys.py (host-key-<host>), infra/nixos/pipeline.py (<host>-install).
+# hand a replacement the same id, so the id trigger alone is not enough);
+# infra/proxmox/component.py: the relay's SSH host key has replace_with=[its VM].
+# Names: infra/tailnet/keys.py (host-key-<host>), infra/nixos/pipeline.py (<host>-install),
+# infra/proxmox/component.py (<relay>-host-key).
 REPLACED_WITH_VM: tuple[Companion, ...] = (
     Companion(TAILNET_KEY, "host-key-{host}", "its single-use host key is replaced with it"),
     Companion(COMMAND, "{host}-install", "NixOS is installed again on the new VM"),
+    Companion(
+        PRIVATE_KEY,
+        "{relay}-host-key",
+        "the new VM gets a new SSH host key (known_hosts entries for the old one stop matching)",
+    ),
 )
 
 _INDEX = re.compile(r"\[\d+\]")

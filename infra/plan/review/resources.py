@@ -7,6 +7,7 @@ change replaces the resource or updates it in place.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +15,9 @@ from typing import Any
 
 from infra.edge.settings import PROJECT
 from infra.plan.review.replacement import (
+    FOLLOWERS,
     REPLACED_WITH_VM,
+    RETAINED_ON_DELETE,
     VM,
     Replacement,
     replacements,
@@ -51,10 +54,18 @@ class ResourceChange:
     """Why a companion is replaced: the VM it goes with, and what that means."""
     urn: str = ""
     """The resource's URN, for commands such as ``pulumi up --replace``."""
+    follows: tuple[str, ...] = ()
+    """Why it updates although its rendered inputs do not move: the replacement it follows."""
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.type, self.name)
+
+    @property
+    def retained(self) -> str | None:
+        """What keeping it means, when replacing or deleting it leaves the real object in
+        place (``retain_on_delete``)."""
+        return RETAINED_ON_DELETE.get(self.key)
 
     @property
     def short_type(self) -> str:
@@ -139,6 +150,14 @@ def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[Re
                 (),
                 (reason,),
             )
+    for follower_key, reason in list(_followers(changes.values(), base, head)):
+        if follower_key not in new:
+            continue
+        current = changes.get(follower_key)
+        if current is None:
+            resource = new[follower_key]
+            current = ResourceChange(Action.UPDATE, *follower_key, resource.get("parent"))
+        changes[follower_key] = dataclasses.replace(current, follows=(reason,))
     return tuple(
         sorted(
             changes.values(),
@@ -156,6 +175,21 @@ def _companions(
             continue
         host = _inputs(head[change.key]).get("name")
         for companion in REPLACED_WITH_VM:
-            key = (companion.type, companion.name.format(host=host))
+            key = (companion.type, companion.name.format(host=host, relay=change.parent))
             if key in head:
                 yield key, f"replaced with {change.name}: {companion.why}"
+
+
+def _followers(
+    changes: Iterable[ResourceChange], base: Mapping[str, Any], head: Mapping[str, Any]
+) -> Iterable[tuple[tuple[str, str], str]]:
+    """Resources whose masked input moves with a replacement or an output (see replacement.py)."""
+    replaced = {c.key for c in changes if c.action is Action.REPLACE}
+    old_outputs, new_outputs = base.get("outputs") or {}, head.get("outputs") or {}
+    for follower in FOLLOWERS:
+        by_source = follower.source is not None and follower.source in replaced
+        by_output = follower.output is not None and old_outputs.get(
+            follower.output
+        ) != new_outputs.get(follower.output)
+        if by_source or by_output:
+            yield (follower.type, follower.name), follower.why

@@ -18,7 +18,8 @@ class CatalogDiff:
     """One line per changed attribute of an entry present on both sides."""
     consumers_affected: tuple[str, ...]
     location: tuple[str, ...]
-    """Changes to where the catalog lives (environment, secret path)."""
+    """Changes to where the catalog lives (project, environment, secret path) and to the
+    storage provider that decides which storage names are required."""
 
     @property
     def empty(self) -> bool:
@@ -53,7 +54,8 @@ def diff_catalog(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None)
     for name in sorted(old.keys() & new.keys()):
         before, after = old[name], new[name]
         if _need(before) != _need(after):
-            changed.append(f"{name}: {_need(before)} → {_need(after)}")
+            readers = ", ".join(_consumers(after)) or "no consumer"
+            changed.append(f"{name}: {_need(before)} → {_need(after)} (read by {readers})")
             affected.update(_consumers(after))
         gained = sorted(set(_consumers(after)) - set(_consumers(before)))
         lost = sorted(set(_consumers(before)) - set(_consumers(after)))
@@ -69,7 +71,7 @@ def diff_catalog(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None)
         affected.update(_consumers(old.get(name) or new[name]))
     location = [
         f"{key}: {(base or {}).get(key)} → {(head or {}).get(key)}"
-        for key in ("environment", "secret_path")
+        for key in ("project_id", "environment", "secret_path", "storage_provider")
         if (base or {}).get(key) != (head or {}).get(key)
     ]
     return CatalogDiff(

@@ -65,6 +65,12 @@ def _resource_line(change: ResourceChange, style: Style) -> str:
     text = f"{style.code(change.short_type)} {style.bold(change.name)}{where}"
     if change.action is Action.REPLACE:
         text += f": {replacement_reason(change, style)}"
+        if change.retained:
+            text += f"; retained on delete, {change.retained}"
+    elif change.action is Action.DELETE and change.retained:
+        text += f": retained on delete, {change.retained}"
+    if change.follows:
+        text += f"{'; ' if change.action is Action.REPLACE else ': '}{'; '.join(change.follows)}"
     return style.item(text)
 
 
@@ -155,12 +161,13 @@ def secrets_section(diff: CatalogDiff, style: Style) -> Section:
         ("Names added", diff.added),
         ("Names removed", diff.removed),
         ("Changed", diff.changed),
-        ("Catalog location", diff.location),
+        ("Catalog location and storage provider", diff.location),
     )
     body = _grouped(groups, style)
     if diff.consumers_affected:
         body += ["", f"Consumers affected: {', '.join(diff.consumers_affected)}"]
     parts = [(len(diff.added), "name{s} added"), (len(diff.removed), "name{s} removed")]
     parts += [(len(diff.changed), "other change{s}")]
+    parts += [(len(diff.location), "location change{s}")]
     summary = "Secrets: " + _counts(parts)
     return Section("Secrets", summary, tuple(body[1:] if body else ["Nothing changes."]))

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.edge.loading import PROJECT_ROOT
 from infra.infisical import catalog
-from infra.infisical.catalog import Consumer, SecretEntry, Source
+from infra.infisical.catalog import SecretEntry, Source
+from infra.infisical.consumers import STORAGE_SECRETS, Consumer, StorageProvider
 from infra.plan.review.review import ReviewRequest, build_review
 from infra.plan.review.style import Format
 from tests.support.review_stacks import render_files, with_relays
-from tests.support.stacks import example_raw_config
+from tests.support.stacks import example_raw_config, example_secrets_document, stack_with_secrets
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -65,6 +72,11 @@ def test_port_change(base_files: dict[str, str]) -> None:
     update = next(line for line in review.splitlines() if "relaymd-orchestrator-update" in line)
     assert update.endswith("replaced because triggers changed")
     assert "RELAYMD_ORCHESTRATOR_URL:" in review
+    # Its Infisical value is masked in plan.json, yet it moves with the URL output.
+    assert (
+        "- Secret infisical-RELAYMD_ORCHESTRATOR_URL (in infisical): its value becomes the new "
+        "RELAYMD_ORCHESTRATOR_URL" in review
+    )
     assert "workers (tag:relaymd-worker) may reach the orchestrator on port 9000" in review
 
 
@@ -93,10 +105,13 @@ def test_template_change_forces_replacement(base_files: dict[str, str]) -> None:
     assert "key revoked: the provider deletes auth key host-key-relaymd-relay" in warnings
     assert "  - clone.vmId: 116 → 117" in review
     assert "relaymd-relay-install (in relaymd-relay): replaced with relay-1-vm" in review
+    assert "PrivateKey relay-1-host-key (in relay-1): replaced with relay-1-vm: the new VM" in (
+        review
+    )
     assert "relaymd-relay: reinstall (relay-1-vm is replaced because template_id changed)" in (
         review
     )
-    assert "3 replaced" in top_lines(review)[0]
+    assert "4 replaced" in top_lines(review)[0]
 
 
 def test_in_place_vm_change_is_an_update(base_files: dict[str, str]) -> None:
@@ -164,6 +179,50 @@ def test_same_inputs_give_identical_bytes(base_files: dict[str, str]) -> None:
     assert review_of(base_files, set_port, Format.MARKDOWN) == first
 
 
+BUILD_FROM_JSON = """
+import json, sys
+from infra.plan.review.review import ReviewRequest, build_review
+from infra.plan.review.style import Format
+base, head = json.load(open(sys.argv[1]))
+for fmt in Format:
+    sys.stdout.write(build_review(base, head, ReviewRequest("example", "base", fmt, 3000)))
+"""
+
+
+def test_identical_bytes_across_processes(
+    base_files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set and dict orders vary with the hash seed between processes; the review must not."""
+    entry = SecretEntry("RELAYMD_SHARED", False, tuple(Consumer), Source.SOPS, "Read by all.")
+    catalog_of = catalog.secret_catalog
+    monkeypatch.setattr(catalog, "secret_catalog", lambda storage: (*catalog_of(storage), entry))
+
+    def many_kinds(raw: dict[str, Any]) -> dict[str, Any]:
+        raw = with_relays(3, set_port(raw))
+        raw["relays"][0]["template_id"] = 117
+        raw["tailnet"]["admins"].append("carol@example.org")
+        raw["keys"]["worker_key_expiry_days"] = 80
+        raw["infisical"].update(secret_path="/Elsewhere", custom_relaymd_build=True)
+        return raw
+
+    pair = tmp_path / "pair.json"
+    pair.write_text(json.dumps([base_files, render_files(many_kinds(example_raw_config()))]))
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", BUILD_FROM_JSON, str(pair)],
+            capture_output=True,
+            check=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    (output,) = outputs
+    assert "Infisical secrets move" in output and "RELAYMD_SHARED (optional" in output
+
+
 def test_new_route_widens_access_and_approvals(base_files: dict[str, str]) -> None:
     def new_route(raw: dict[str, Any]) -> dict[str, Any]:
         raw["relays"][0]["advertise_routes"].append("10.200.0.0/24")
@@ -184,3 +243,59 @@ def test_new_nixpkgs_pin_switches_every_host(base_files: dict[str, str]) -> None
     assert "relaymd-relay: switch (relaymd-relay-update is replaced)" in review
     assert "relaymd-orchestrator: switch (relaymd-orchestrator-update is replaced)" in review
     assert not [line for line in top_lines(review) if line.startswith("WARNING")]
+
+
+def test_worker_key_replacement_keeps_the_old_key(base_files: dict[str, str]) -> None:
+    def shorter_expiry(raw: dict[str, Any]) -> dict[str, Any]:
+        raw["keys"]["worker_key_expiry_days"] = 80
+        return raw
+
+    review = review_of(base_files, shorter_expiry)
+    # retain_on_delete: the replaced key is forgotten, not revoked, so no warning says so.
+    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
+    assert (
+        "TailnetKey worker-key (in tailnet): replaced because expiry changed; retained on "
+        "delete, the old key is not revoked: it stays valid until its expiry" in review
+    )
+    assert (
+        "Secret infisical-TAILSCALE_AUTH_KEY (in infisical): follows worker-key: its value "
+        "becomes the new key, which workers read from Infisical" in review
+    )
+    assert "(1 replaced, 0 deleted, 0 created, 1 updated)" in top_lines(review)[0]
+
+
+def test_infisical_path_change_replaces_every_secret(base_files: dict[str, str]) -> None:
+    def new_path(raw: dict[str, Any]) -> dict[str, Any]:
+        raw["infisical"].update(secret_path="/Elsewhere", custom_relaymd_build=True)
+        return raw
+
+    review = review_of(base_files, new_path)
+    written = sum(1 for line in review.splitlines() if line.startswith("- Secret infisical-"))
+    assert written >= 10
+    assert f"({written} replaced, 0 deleted" in top_lines(review)[0]
+    assert (
+        "Secret infisical-AXIOM_TOKEN (in infisical): replaced because infisical.secret_path "
+        "changed" in review
+    )
+    assert f"WARNING: {written} Infisical secrets move (infisical.secret_path changed)" in (
+        "\n".join(top_lines(review))
+    )
+    assert "Secrets: 1 location change" in top_lines(review)[0]
+    assert "- secret_path: /RelayMD → /Elsewhere" in review
+
+
+def test_storage_provider_switch(base_files: dict[str, str], tmp_path: Path) -> None:
+    document = example_secrets_document()
+    for name in STORAGE_SECRETS[StorageProvider.PURDUE]:
+        document["relaymd"][name] = f"value of {name}"
+    raw = example_raw_config()
+    raw["orchestrator"]["storage_provider"] = "purdue"
+    head = render_files(stack_with_secrets(tmp_path, document, raw))
+    review = build_review(base_files, head, ReviewRequest("example", "base", Format.TEXT, 0))
+    assert "- storage_provider: cloudflare_backblaze → purdue" in review
+    assert "- B2_ENDPOINT: required → optional (read by worker, cli)" in review
+    assert "- PURDUE_S3_ENDPOINT: optional → required (read by worker, cli)" in review
+    assert "Consumers affected: cli, worker" in review
+    assert "- Secret infisical-PURDUE_S3_ENDPOINT (in infisical)" in review  # a new write
+    assert '+    storageProvider = "purdue";' in review
+    assert "relaymd-orchestrator: switch (configuration.nix changed)" in review

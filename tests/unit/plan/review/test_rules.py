@@ -7,11 +7,21 @@ from typing import Any
 from infra.plan.document import plan_document
 from infra.plan.engine import run_program
 from infra.plan.review.policy import Atom, covered, diff_policy, who
-from infra.plan.review.replacement import COMMAND, TAILNET_KEY, VM, replacements
+from infra.plan.review.replacement import (
+    COMMAND,
+    FOLLOWERS,
+    INFISICAL_SECRET,
+    REPLACE_ON_CHANGE,
+    REPLACED_WITH_VM,
+    RETAINED_ON_DELETE,
+    TAILNET_KEY,
+    VM,
+    replacements,
+)
 from infra.plan.review.resources import Action, diff_resources, urn
 from tests.support.stacks import example_raw_config
 
-NEW_TYPE = "infisical:index/secret:Secret"
+NEW_TYPE = "example:index/unknown:Unknown"
 
 
 def settings(resource_type: str, paths: list[str], new: dict[str, Any] | None = None) -> list[str]:
@@ -112,3 +122,50 @@ def test_urns_follow_the_engine() -> None:
     assert urn({**chain, "stack": "s"}, ("x:c:C", "c")) == (
         "urn:pulumi:s::relaymd-infra::x:a:A$x:b:B$x:c:C::c"
     )
+
+
+def test_infisical_rules_are_the_providers() -> None:
+    """The table says what infra/infisical/provider.py's diff does: coordinates replace."""
+    from infra.infisical.provider import REPLACING
+
+    assert [r.path for r in REPLACE_ON_CHANGE[INFISICAL_SECRET]] == list(REPLACING)
+    assert settings(INFISICAL_SECRET, ["secret_path"]) == ["infisical.secret_path"]
+    assert settings(INFISICAL_SECRET, ["secret_name", "secret_value"]) == []
+
+
+def test_a_renamed_secret_is_updated_in_place() -> None:
+    def secret(name: str) -> dict[str, Any]:
+        inputs = {"secret_name": name, "secret_path": "/RelayMD", "secret_value": "[secret]"}
+        return {"type": INFISICAL_SECRET, "name": "s", "parent": "infisical", "inputs": inputs}
+
+    (change,) = diff_resources(plan(secret("OLD")), plan(secret("NEW")))
+    assert change.action is Action.UPDATE
+    assert [(c.path, c.old, c.new) for c in change.changes] == [("secret_name", "OLD", "NEW")]
+
+
+def test_tables_match_the_programs_resource_options() -> None:
+    """retain_on_delete and replace_with as the program declares them, read from the engine."""
+    deployment = run_program("example", example_raw_config(), preview=True)
+    by_urn = {r.urn: r for r in deployment.resources}
+    retained = {(r.type, r.name) for r in deployment.resources if r.retain_on_delete}
+    assert retained == set(RETAINED_ON_DELETE)
+    with_vm = {
+        (r.type, r.name)
+        for r in deployment.resources
+        if any(by_urn[u].type == VM for u in r.replace_with)
+    }
+    vm = next(r for r in deployment.resources if r.type == VM)
+    parent = by_urn[vm.parent_urn].name if vm.parent_urn else None
+    companions = {
+        (c.type, c.name.format(host=vm.inputs["name"], relay=parent)) for c in REPLACED_WITH_VM
+    }
+    assert with_vm == companions
+    # A follower takes its source's output as an input: the engine records the dependency.
+    by_key = {(r.type, r.name): r for r in deployment.resources}
+    for follower in FOLLOWERS:
+        assert (follower.type, follower.name) in by_key
+        if follower.source is not None:
+            source_urn = by_key[follower.source].urn
+            assert source_urn in by_key[(follower.type, follower.name)].dependencies
+        if follower.output is not None:
+            assert follower.output in deployment.outputs
