@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,3 +189,40 @@ def test_verify_healthz_without_an_answer_and_with_a_bad_url(
     assert capsys.readouterr().out.startswith("unhealthy: http://127.0.0.1:")
     assert cli.main(["--healthz", "relaymd-orchestrator:36158"]) == 2
     assert "not an http(s) URL" in capsys.readouterr().err
+
+
+def test_verify_healthz_names_a_bad_port_and_a_non_http_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for url in ("http://relaymd-orchestrator:port/healthz", "http://[::1/healthz"):
+        assert cli.main(["--healthz", url]) == 2
+        assert "is not a valid URL" in capsys.readouterr().err
+    with socket.socket() as listener:  # answers like sshd: a banner, then it hangs up
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/healthz"
+
+        def banner() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        thread = threading.Thread(target=banner)
+        thread.start()
+        assert cli.main(["--healthz", url, "--timeout", "5"]) == 1
+        thread.join()
+    assert capsys.readouterr().out.startswith(f"unhealthy: {url}: no HTTP answer")
+
+
+def test_verify_healthz_ignores_proxy_variables(
+    api: tuple[Node, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy would judge its own path, not this machine's: the request goes direct."""
+    _, url = api
+    unreachable = f"http://127.0.0.1:{_free_port()}"
+    for variable in ("http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(variable, unreachable)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: ")
