@@ -112,6 +112,7 @@ def _relaymd_unit(inventory: Inventory) -> None:
 CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
     ("healthz-down", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
     ("healthz-down", _relaymd_unit, r"unit podman-relaymd-orchestrator is 'inactive'"),
+    ("api-ipv6-only", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
     ("healthz-warning", _healthz, r"warnings present: .*all SLURM clusters are disabled"),
     ("tailscale-disconnected", _healthz, r"tailscale not connected: BackendState='NeedsLogin'"),
     ("tailscale-disconnected", _orchestrator_tailscaled, r"BackendState is 'NeedsLogin'"),

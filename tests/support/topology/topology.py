@@ -390,7 +390,7 @@ class Topology:
             ],
         )
 
-    def start_api(self, host: Host) -> None:
+    def start_api(self, host: Host, listen: str | None = None) -> None:
         port = str(host.relaymd("orchestrator")["port"])
         self.start_unit(
             host,
@@ -398,6 +398,9 @@ class Topology:
             [
                 sys.executable,
                 str(STANDINS / "relaymd_healthz.py"),
+                # The evaluated container's bind address, so a wrong one fails the checks.
+                "--listen",
+                listen or str(host.rendered().api_listen),
                 "--port",
                 port,
                 "--socket",

@@ -226,3 +226,38 @@ def test_verify_healthz_ignores_proxy_variables(
     monkeypatch.delenv("NO_PROXY", raising=False)
     assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
     assert capsys.readouterr().out.startswith("healthy: ")
+
+
+def _connects(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_api_stand_in_on_ipv6_any_is_ipv6_only_like_uvicorn(node: Node) -> None:
+    """asyncio's create_server sets IPV6_V6ONLY: RelayMD on "::" refuses IPv4."""
+    if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
+        pytest.skip("this kernel has no IPv6")
+    port = _free_port()
+    warnings = node.directory / "warnings.json"
+    warnings.write_text("[]")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(STANDINS / "relaymd_healthz.py"),
+            *("--listen", "::", "--port", str(port)),
+            *("--socket", str(node.socket), "--warnings", str(warnings)),
+        ],
+        env=node.env,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _connects("::1", port):
+            assert time.monotonic() < deadline, "the stand-in did not listen on ::1"
+            time.sleep(0.05)
+        assert not _connects("127.0.0.1", port)
+    finally:
+        server.kill()
+        server.wait()

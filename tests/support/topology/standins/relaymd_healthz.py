@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -125,14 +126,32 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--listen", default="0.0.0.0")  # noqa: S104 - as RelayMD's unit sets it
+    parser.add_argument("--listen", default="127.0.0.1")  # RelayMD's default bind address
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--socket", required=True)
     parser.add_argument("--warnings", type=Path, required=True)
     arguments = parser.parse_args()
     _Handler.socket_path = arguments.socket
     _Handler.warnings_file = arguments.warnings
-    ThreadingHTTPServer((arguments.listen, arguments.port), _Handler).serve_forever()
+    _server(arguments.listen, arguments.port).serve_forever()
+
+
+def _server(address: str, port: int) -> ThreadingHTTPServer:
+    """Bound as uvicorn binds ``--host``: ``loop.create_server(host=..., port=...)``
+    (uvicorn server.py, ``startup``), and asyncio sets IPV6_V6ONLY on an AF_INET6 socket
+    (CPython 3.11 asyncio/base_events.py, ``create_server``; uvloop does the same), so
+    "::" answers IPv6 only."""
+    ipv6 = ":" in address
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
+
+        def server_bind(self) -> None:
+            if ipv6:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            super().server_bind()
+
+    return Server((address, port), _Handler)
 
 
 if __name__ == "__main__":
