@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -261,3 +263,21 @@ def test_api_stand_in_on_ipv6_any_is_ipv6_only_like_uvicorn(node: Node) -> None:
     finally:
         server.kill()
         server.wait()
+
+
+def test_api_stand_in_without_the_tailscale_binary_answers_like_relaymd(
+    api: tuple[Node, str],
+) -> None:
+    node, url = api
+    if shutil.which("tailscale", path=node.env["PATH"].split(":", 1)[1]):
+        pytest.skip("a real tailscale CLI is on PATH: the stand-in's absence would not show")
+    (node.bin / "tailscale").unlink()
+    with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - loopback
+        document = json.loads(response.read())
+    assert response.status == 200
+    assert document["status"] == "ok"
+    assert document["warnings"] == [
+        "tailscale binary not found; Tailscale connectivity cannot be verified."
+    ]
+    assert document["tailscale"]["connected"] is False
+    assert "tailscale" in document["tailscale"]["error"]

@@ -4,7 +4,8 @@ Transcribed from RelayMD 0.2.21, ``src/relaymd/orchestrator/main.py``:
 - ``healthz``: always 200 ``{"status": "ok", "version", "warnings", "tailscale"}``;
   warnings are the startup ones plus the scheduler's runtime ones
   (``services/slurm_provisioning_service.py``, ``get_runtime_scheduler_warnings``),
-  plus one about tailscaled when it is not Running (``_check_tailscale_warning``);
+  plus one about tailscaled when it is not Running or the CLI is missing
+  (``_check_tailscale_warning``);
 - ``_get_tailscale_status``: ``{"connected": true, "hostname": Self.HostName,
   "dns_name": Self.DNSName without its trailing dot, "ips": Self.TailscaleIPs, "ip":
   the first}``, or ``{"connected": false, "error": ...}``;
@@ -48,7 +49,12 @@ def _tailscale_status(socket_path: str) -> tuple[int | None, bytes, bytes]:
 
 
 def tailscale_warning(socket_path: str) -> str | None:
-    code, stdout, stderr = _tailscale_status(socket_path)
+    try:
+        code, stdout, stderr = _tailscale_status(socket_path)
+    except FileNotFoundError:
+        return "tailscale binary not found; Tailscale connectivity cannot be verified."
+    except OSError as error:
+        return f"tailscaled is not responding at {socket_path}: {error}. {TAILNET_CONSEQUENCE}"
     if code is None:
         return f"tailscaled is not responding at {socket_path}. {TAILNET_CONSEQUENCE}"
     if code != 0 or not stdout.strip():
@@ -66,7 +72,10 @@ def tailscale_warning(socket_path: str) -> str | None:
 
 
 def tailscale_status(socket_path: str) -> dict[str, Any]:
-    code, stdout, _ = _tailscale_status(socket_path)
+    try:
+        code, stdout, _ = _tailscale_status(socket_path)
+    except OSError as error:  # the binary missing included
+        return {"connected": False, "error": str(error)}
     if code is None:
         return {"connected": False, "error": "tailscaled not responding"}
     if code != 0 or not stdout.strip():
