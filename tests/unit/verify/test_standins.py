@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -132,8 +133,9 @@ def test_tailscale_cli_without_a_daemon_fails_like_upstream(tmp_path: Path) -> N
     assert "failed to connect to local tailscaled" in result.stderr
 
 
-@pytest.fixture
-def api(node: Node) -> Iterator[tuple[Node, str]]:
+@contextmanager
+def _api_on(node: Node, address: str) -> Iterator[int]:
+    """The stand-in API on ``address`` (listening once a connection succeeds); its port."""
     port = _free_port()
     warnings = node.directory / "warnings.json"
     warnings.write_text("[]")
@@ -141,28 +143,34 @@ def api(node: Node) -> Iterator[tuple[Node, str]]:
         [
             sys.executable,
             str(STANDINS / "relaymd_healthz.py"),
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--socket",
-            str(node.socket),
-            "--warnings",
-            str(warnings),
+            *("--listen", address, "--port", str(port)),
+            *("--socket", str(node.socket), "--warnings", str(warnings)),
         ],
         env=node.env,
     )
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+        while not _connects(address, port):
+            assert time.monotonic() < deadline, f"the stand-in did not listen on {address}"
             time.sleep(0.05)
-        yield node, f"http://127.0.0.1:{port}/healthz"
+        yield port
     finally:
         server.kill()
         server.wait()
+
+
+def _connects(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def api(node: Node) -> Iterator[tuple[Node, str]]:
+    with _api_on(node, "127.0.0.1") as port:
+        yield node, f"http://127.0.0.1:{port}/healthz"
 
 
 def test_verify_healthz_exit_status_and_one_line(
@@ -230,39 +238,13 @@ def test_verify_healthz_ignores_proxy_variables(
     assert capsys.readouterr().out.startswith("healthy: ")
 
 
-def _connects(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def test_api_stand_in_on_ipv6_any_is_ipv6_only_like_uvicorn(node: Node) -> None:
     """asyncio's create_server sets IPV6_V6ONLY: RelayMD on "::" refuses IPv4."""
     if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
         pytest.skip("this kernel has no IPv6")
-    port = _free_port()
-    warnings = node.directory / "warnings.json"
-    warnings.write_text("[]")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(STANDINS / "relaymd_healthz.py"),
-            *("--listen", "::", "--port", str(port)),
-            *("--socket", str(node.socket), "--warnings", str(warnings)),
-        ],
-        env=node.env,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not _connects("::1", port):
-            assert time.monotonic() < deadline, "the stand-in did not listen on ::1"
-            time.sleep(0.05)
+    with _api_on(node, "::") as port:
+        assert _connects("::1", port)
         assert not _connects("127.0.0.1", port)
-    finally:
-        server.kill()
-        server.wait()
 
 
 def test_api_stand_in_without_the_tailscale_binary_answers_like_relaymd(
