@@ -102,10 +102,11 @@ in
         environment = {
           RELAYMD_CONFIG = configPath;
           RELAYMD_DATA_ROOT = cfg.dataRoot;
-          # Wider than RelayMD's loopback default so the tailnet addresses answer. "::" is one
-          # socket for both families (Linux's net.ipv6.bindv6only is 0, and NixOS keeps it), so
-          # the node's tailnet IPv6 address answers as well as its IPv4 one.
-          RELAYMD_ORCHESTRATOR_HOST = if config.networking.enableIPv6 then "::" else "0.0.0.0";
+          # Wider than RelayMD's loopback default so the tailnet address answers. IPv4: uvicorn
+          # binds one host through asyncio's (or uvloop's) create_server, which sets IPV6_V6ONLY
+          # on an AF_INET6 socket (CPython 3.11 asyncio/base_events.py), so "::" would answer
+          # IPv6 only and workers dialling the tailnet IPv4 address would be refused.
+          RELAYMD_ORCHESTRATOR_HOST = "0.0.0.0";
           RELAYMD_ORCHESTRATOR_PORT = toString cfg.port;
         };
         environmentFiles = [ cfg.environmentFile ];

@@ -39,7 +39,12 @@ INVENTORY_VARIABLE = "RELAYMD_INVENTORY"
 
 
 def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as error:
+        print(f"error: --healthz: {url!r} is not a valid URL ({error})", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if parts.scheme not in ("http", "https") or not parts.hostname:
         print(
             f"error: --healthz: {url!r} is not an http(s) URL; "
@@ -52,7 +57,7 @@ def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
     try:
         status, body = healthz.fetch(url, timeout)
     except OSError as error:
-        print(f"unhealthy: {url}: no answer within {timeout:g}s ({error})")
+        print(f"unhealthy: {url}: no HTTP answer within {timeout:g}s ({error})")
         return EXIT_FAILED
     expected = healthz.expected_from_url_host(parts.hostname)
     if hostname is not None:

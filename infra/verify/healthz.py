@@ -11,6 +11,7 @@ entry in ``warnings``. A 200 alone therefore proves nothing: healthy means 200,
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import urllib.error
@@ -97,11 +98,18 @@ def _one_line(value: object) -> str:
     return " ".join(json.dumps(value).split())
 
 
+# No proxy from the environment (http_proxy, ...): the verdict is about this machine's own
+# path to the orchestrator, and the request must not leave for anywhere else.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def fetch(url: str, timeout: float = HEALTHZ_TIMEOUT_SECONDS) -> tuple[int, str]:
-    """HTTP status and body of ``url``; raises OSError when nothing answers."""
+    """HTTP status and body of ``url``; raises OSError when nothing (or no HTTP) answers."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _DIRECT.open(request, timeout=timeout) as response:
             return int(response.status), response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return int(error.code), error.read().decode("utf-8", "replace")
+    except http.client.HTTPException as error:  # e.g. sshd's banner on the port
+        raise OSError(f"not an HTTP answer: {type(error).__name__} {error}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -112,6 +113,7 @@ def _relaymd_unit(inventory: Inventory) -> None:
 CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
     ("healthz-down", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
     ("healthz-down", _relaymd_unit, r"unit podman-relaymd-orchestrator is 'inactive'"),
+    ("api-ipv6-only", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
     ("healthz-warning", _healthz, r"warnings present: .*all SLURM clusters are disabled"),
     ("tailscale-disconnected", _healthz, r"tailscale not connected: BackendState='NeedsLogin'"),
     ("tailscale-disconnected", _orchestrator_tailscaled, r"BackendState is 'NeedsLogin'"),
@@ -207,6 +209,45 @@ def test_namespaces_of_a_killed_run_are_reaped() -> None:
     ip("netns", "add", name)
     assert name in reap_stale()
     assert name not in Namespaces.listed()
+
+
+OWNER = """
+import sys, tempfile, time
+from pathlib import Path
+from tests.support.topology.guardian import guard
+from tests.support.topology.netns import Namespaces, run_prefix
+prefix = run_prefix()
+directory = Path(tempfile.mkdtemp(prefix="relaymd-topology-"))
+namespaces = Namespaces(prefix)
+name = namespaces.add("orch")
+namespaces.start(name, ["sleep", "300"], directory / "sleep.log")
+guard(prefix, directory)
+print(name, directory, namespaces.processes[0].pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_run_killed_outright_is_cleaned_by_its_guardian() -> None:
+    """SIGKILL runs no finalizer and no atexit: the guardian removes what the run made."""
+    from tests.support.topology.fixtures import skip_reason
+    from tests.support.topology.netns import Namespaces, wait_until
+
+    if skip_reason():
+        pytest.skip(skip_reason() or "")
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert owner.stdout is not None
+    name, directory, pid = owner.stdout.readline().split()
+    assert name in Namespaces.listed()
+    owner.kill()
+    owner.wait()
+    wait_until(lambda: name not in Namespaces.listed(), "the guardian's cleanup")
+    wait_until(lambda: not Path(directory).exists(), "the scratch directory's removal")
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), "the namespace's process ending")
 
 
 def test_scripts_verify_runs_the_suite_and_reports_a_failure(

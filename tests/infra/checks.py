@@ -184,8 +184,9 @@ def fetch_healthz(
     node = inventory.orchestrator
     url = f"http://{node.dns_name}:{node.port}/healthz"
     pin = f" --resolve {shlex.quote(f'{node.dns_name}:{node.port}:{orchestrator_ip}')}"
+    # --noproxy: a proxy from the node's environment would carry the request off the tailnet.
     command = (
-        f"curl -sS --max-time {HEALTHZ_TIMEOUT_SECONDS:g}"
+        f"curl -sS --noproxy '*' --max-time {HEALTHZ_TIMEOUT_SECONDS:g}"
         f"{pin if via == 'fallback' else ''} -w '\\n%{{http_code}}' {shlex.quote(url)}"
     )
     result = _run(worker, command)

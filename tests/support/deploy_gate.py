@@ -22,7 +22,9 @@ GATE_STUBS = {
     "tailscale": _RECORD
     + """case "$1" in
   status) [ -f "$TS_STATUS" ] || exit 1; cat "$TS_STATUS" ;;
-  ip) printf '%s\\n' $TS_IPS ;;
+  ip) for address in $TS_IPS; do
+      case "$2:$address" in -4:*:*) ;; *) printf '%s\\n' "$address" ;; esac
+    done ;;
 esac
 """,
     "curl": _RECORD

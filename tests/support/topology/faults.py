@@ -48,6 +48,22 @@ def healthz_down(topology: Topology) -> Undo:
     return undo
 
 
+def api_ipv6_only(topology: Topology) -> Undo:
+    """RelayMD bound to "::", which uvicorn makes IPv6-only: the tailnet IPv4 is refused."""
+    host = topology.orchestrator()
+    topology.stop_unit(host, "podman-relaymd-orchestrator")
+    topology.start_api(host, listen="::")
+    port = topology.api_port()
+    netns.wait_until(lambda: netns.listening(host.namespace, "::1", port), "API on ::")
+
+    def undo() -> None:
+        topology.stop_unit(host, "podman-relaymd-orchestrator")
+        topology.start_api(host)
+        netns.wait_until(lambda: netns.listening(host.namespace, "127.0.0.1", port), "API")
+
+    return undo
+
+
 def healthz_warning(topology: Topology) -> Undo:
     warnings = topology.orchestrator().directory / "warnings.json"
     warnings.write_text(json.dumps([SCHEDULER_WARNING]))
@@ -202,6 +218,7 @@ def infisical_relay_expected(topology: Topology) -> Undo:
 
 FAULTS: dict[str, Callable[[Topology], Undo]] = {
     "healthz-down": healthz_down,
+    "api-ipv6-only": api_ipv6_only,
     "healthz-warning": healthz_warning,
     "tailscale-disconnected": tailscale_disconnected,
     "wrong-hostname": wrong_hostname,

@@ -4,7 +4,8 @@
 ``configuration.nix``, the project's modules and the transcribed upstream NixOS modules
 (``tests/support/nix/upstream``), so what upstream adds is in: sshd's and tailscale's
 ``openFirewall`` ports, ``lo`` among the trusted interfaces, dnsmasq's defaults. The global
-allowed ports are ``allInterfaces.default`` (nixpkgs firewall.nix).
+allowed ports are ``allInterfaces.default`` (nixpkgs firewall.nix). The RelayMD container's
+environment gives the address its API binds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from tests.support.nixeval import evaluate_host, rendered_settings
 from tests.support.topology.firewall import NixosFirewall
 
 GLOBAL = "default"
+ORCHESTRATOR_CONTAINER = "relaymd-orchestrator"
+LISTEN_VARIABLE = "RELAYMD_ORCHESTRATOR_HOST"
+RELAYMD_DEFAULT_LISTEN = "127.0.0.1"
+"""RelayMD 0.2.21 binds loopback unless RELAYMD_ORCHESTRATOR_HOST says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class HostDeclarations:
     firewall: NixosFirewall
     dnsmasq: Mapping[str, Any] | None
     ssh_ports: tuple[int, ...]
+    api_listen: str | None = None
+    """The RelayMD container's RELAYMD_ORCHESTRATOR_HOST (None: no orchestrator here)."""
 
 
 def _ports(section: Mapping[str, Any], protocol: str) -> tuple[str, ...]:
@@ -53,9 +60,15 @@ def host_declarations(configuration: Path) -> HostDeclarations:
         allow_ping=bool(declared["allowPing"]),
     )
     dnsmasq = evaluated["dnsmasq"]
+    container = evaluated["containers"].get(ORCHESTRATOR_CONTAINER)
     return HostDeclarations(
         settings=rendered_settings(configuration),
         firewall=firewall,
         dnsmasq=dnsmasq["settings"] if dnsmasq["enable"] else None,
         ssh_ports=tuple(int(port) for port in evaluated["openssh"]["ports"]),
+        api_listen=(
+            container["environment"].get(LISTEN_VARIABLE, RELAYMD_DEFAULT_LISTEN)
+            if container
+            else None
+        ),
     )

@@ -32,6 +32,7 @@ from infra.tailnet import hujson
 from infra.verify.artifacts import inventory_from_build
 from infra.verify.inventory import Inventory, inventory_from_document, overlay
 from tests.support.topology import firewall, netns
+from tests.support.topology.guardian import guard
 from tests.support.topology.nixos_firewall import HostDeclarations, host_declarations
 
 STANDINS = Path(__file__).resolve().parent / "standins"
@@ -105,6 +106,8 @@ class Topology:
         self.prefix = netns.run_prefix()
         self.directory = Path(tempfile.mkdtemp(prefix=f"relaymd-topology-{self.prefix}-"))
         self.namespaces = netns.Namespaces(self.prefix)
+        # Cleans up should this process be killed outright (SIGKILL skips atexit).
+        self.guardian = guard(self.prefix, self.directory)
         self.hosts: list[Host] = []
         self.plan: dict[str, Any] = json.loads((render_dir / "plan.json").read_text())
         self.policy: dict[str, Any] = hujson.parse(
@@ -390,7 +393,7 @@ class Topology:
             ],
         )
 
-    def start_api(self, host: Host) -> None:
+    def start_api(self, host: Host, listen: str | None = None) -> None:
         port = str(host.relaymd("orchestrator")["port"])
         self.start_unit(
             host,
@@ -398,6 +401,9 @@ class Topology:
             [
                 sys.executable,
                 str(STANDINS / "relaymd_healthz.py"),
+                # The evaluated container's bind address, so a wrong one fails the checks.
+                "--listen",
+                listen or str(host.rendered().api_listen),
                 "--port",
                 port,
                 "--socket",
@@ -585,3 +591,7 @@ class Topology:
         self.namespaces.close()
         with suppress(OSError):
             shutil.rmtree(self.directory)
+        if self.guardian.stdin is not None:
+            self.guardian.stdin.close()  # nothing is left for it: it exits
+        with suppress(subprocess.TimeoutExpired):
+            self.guardian.wait(timeout=10)

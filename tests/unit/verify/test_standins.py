@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -129,8 +133,9 @@ def test_tailscale_cli_without_a_daemon_fails_like_upstream(tmp_path: Path) -> N
     assert "failed to connect to local tailscaled" in result.stderr
 
 
-@pytest.fixture
-def api(node: Node) -> Iterator[tuple[Node, str]]:
+@contextmanager
+def _api_on(node: Node, address: str) -> Iterator[int]:
+    """The stand-in API on ``address`` (listening once a connection succeeds); its port."""
     port = _free_port()
     warnings = node.directory / "warnings.json"
     warnings.write_text("[]")
@@ -138,28 +143,34 @@ def api(node: Node) -> Iterator[tuple[Node, str]]:
         [
             sys.executable,
             str(STANDINS / "relaymd_healthz.py"),
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--socket",
-            str(node.socket),
-            "--warnings",
-            str(warnings),
+            *("--listen", address, "--port", str(port)),
+            *("--socket", str(node.socket), "--warnings", str(warnings)),
         ],
         env=node.env,
     )
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+        while not _connects(address, port):
+            assert time.monotonic() < deadline, f"the stand-in did not listen on {address}"
             time.sleep(0.05)
-        yield node, f"http://127.0.0.1:{port}/healthz"
+        yield port
     finally:
         server.kill()
         server.wait()
+
+
+def _connects(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def api(node: Node) -> Iterator[tuple[Node, str]]:
+    with _api_on(node, "127.0.0.1") as port:
+        yield node, f"http://127.0.0.1:{port}/healthz"
 
 
 def test_verify_healthz_exit_status_and_one_line(
@@ -188,3 +199,67 @@ def test_verify_healthz_without_an_answer_and_with_a_bad_url(
     assert capsys.readouterr().out.startswith("unhealthy: http://127.0.0.1:")
     assert cli.main(["--healthz", "relaymd-orchestrator:36158"]) == 2
     assert "not an http(s) URL" in capsys.readouterr().err
+
+
+def test_verify_healthz_names_a_bad_port_and_a_non_http_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for url in ("http://relaymd-orchestrator:port/healthz", "http://[::1/healthz"):
+        assert cli.main(["--healthz", url]) == 2
+        assert "is not a valid URL" in capsys.readouterr().err
+    with socket.socket() as listener:  # answers like sshd: a banner, then it hangs up
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/healthz"
+
+        def banner() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        thread = threading.Thread(target=banner)
+        thread.start()
+        assert cli.main(["--healthz", url, "--timeout", "5"]) == 1
+        thread.join()
+    assert capsys.readouterr().out.startswith(f"unhealthy: {url}: no HTTP answer")
+
+
+def test_verify_healthz_ignores_proxy_variables(
+    api: tuple[Node, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy would judge its own path, not this machine's: the request goes direct."""
+    _, url = api
+    unreachable = f"http://127.0.0.1:{_free_port()}"
+    for variable in ("http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(variable, unreachable)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: ")
+
+
+def test_api_stand_in_on_ipv6_any_is_ipv6_only_like_uvicorn(node: Node) -> None:
+    """asyncio's create_server sets IPV6_V6ONLY: RelayMD on "::" refuses IPv4."""
+    if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
+        pytest.skip("this kernel has no IPv6")
+    with _api_on(node, "::") as port:
+        assert _connects("::1", port)
+        assert not _connects("127.0.0.1", port)
+
+
+def test_api_stand_in_without_the_tailscale_binary_answers_like_relaymd(
+    api: tuple[Node, str],
+) -> None:
+    node, url = api
+    if shutil.which("tailscale", path=node.env["PATH"].split(":", 1)[1]):
+        pytest.skip("a real tailscale CLI is on PATH: the stand-in's absence would not show")
+    (node.bin / "tailscale").unlink()
+    with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - loopback
+        document = json.loads(response.read())
+    assert response.status == 200
+    assert document["status"] == "ok"
+    assert document["warnings"] == [
+        "tailscale binary not found; Tailscale connectivity cannot be verified."
+    ]
+    assert document["tailscale"]["connected"] is False
+    assert "tailscale" in document["tailscale"]["error"]

@@ -4,7 +4,8 @@ Transcribed from RelayMD 0.2.21, ``src/relaymd/orchestrator/main.py``:
 - ``healthz``: always 200 ``{"status": "ok", "version", "warnings", "tailscale"}``;
   warnings are the startup ones plus the scheduler's runtime ones
   (``services/slurm_provisioning_service.py``, ``get_runtime_scheduler_warnings``),
-  plus one about tailscaled when it is not Running (``_check_tailscale_warning``);
+  plus one about tailscaled when it is not Running or the CLI is missing
+  (``_check_tailscale_warning``);
 - ``_get_tailscale_status``: ``{"connected": true, "hostname": Self.HostName,
   "dns_name": Self.DNSName without its trailing dot, "ips": Self.TailscaleIPs, "ip":
   the first}``, or ``{"connected": false, "error": ...}``;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,7 +49,12 @@ def _tailscale_status(socket_path: str) -> tuple[int | None, bytes, bytes]:
 
 
 def tailscale_warning(socket_path: str) -> str | None:
-    code, stdout, stderr = _tailscale_status(socket_path)
+    try:
+        code, stdout, stderr = _tailscale_status(socket_path)
+    except FileNotFoundError:
+        return "tailscale binary not found; Tailscale connectivity cannot be verified."
+    except OSError as error:
+        return f"tailscaled is not responding at {socket_path}: {error}. {TAILNET_CONSEQUENCE}"
     if code is None:
         return f"tailscaled is not responding at {socket_path}. {TAILNET_CONSEQUENCE}"
     if code != 0 or not stdout.strip():
@@ -65,7 +72,10 @@ def tailscale_warning(socket_path: str) -> str | None:
 
 
 def tailscale_status(socket_path: str) -> dict[str, Any]:
-    code, stdout, _ = _tailscale_status(socket_path)
+    try:
+        code, stdout, _ = _tailscale_status(socket_path)
+    except OSError as error:  # the binary missing included
+        return {"connected": False, "error": str(error)}
     if code is None:
         return {"connected": False, "error": "tailscaled not responding"}
     if code != 0 or not stdout.strip():
@@ -125,14 +135,32 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--listen", default="0.0.0.0")  # noqa: S104 - as RelayMD's unit sets it
+    parser.add_argument("--listen", default="127.0.0.1")  # RelayMD's default bind address
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--socket", required=True)
     parser.add_argument("--warnings", type=Path, required=True)
     arguments = parser.parse_args()
     _Handler.socket_path = arguments.socket
     _Handler.warnings_file = arguments.warnings
-    ThreadingHTTPServer((arguments.listen, arguments.port), _Handler).serve_forever()
+    _server(arguments.listen, arguments.port).serve_forever()
+
+
+def _server(address: str, port: int) -> ThreadingHTTPServer:
+    """Bound as uvicorn binds ``--host``: ``loop.create_server(host=..., port=...)``
+    (uvicorn server.py, ``startup``), and asyncio sets IPV6_V6ONLY on an AF_INET6 socket
+    (CPython 3.11 asyncio/base_events.py, ``create_server``; uvloop does the same), so
+    "::" answers IPv6 only."""
+    ipv6 = ":" in address
+
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
+
+        def server_bind(self) -> None:
+            if ipv6:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            super().server_bind()
+
+    return Server((address, port), _Handler)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # the activation nor the rollback:
 #   1. set the system profile to the new system and switch to it;
 #   2. confirm within a bounded time that tailscaled is Running under the intended tailnet name
-#      and tags, and (orchestrator) that /healthz on each tailnet address reports
+#      and tags, and (orchestrator) that /healthz on each tailnet IPv4 address reports
 #      tailscale.connected and no warnings;
 #   3. otherwise switch back to the system that ran before and exit non-zero, naming what failed.
 # The script ships in the system it deploys (`relaymd-switch`), with this host's values in it.
@@ -15,7 +15,8 @@ let
   healthzCheck = lib.optionalString (cfg.healthzPort != null) ''
     # RelayMD's /healthz is always 200: only its body says whether it is healthy. Each request
     # may run `tailscale status` twice with a 5 s timeout, so the client waits longer than 10 s.
-    for address in $(tailscale ip); do
+    # IPv4 only: RelayMD listens on 0.0.0.0 (see orchestrator.nix).
+    for address in $(tailscale ip -4); do
       case "$address" in
         *:*) url="http://[$address]:${toString cfg.healthzPort}/healthz" ;;
         *) url="http://$address:${toString cfg.healthzPort}/healthz" ;;
