@@ -78,7 +78,7 @@ def load_inventory(stack: str, build_dir: Path, inventory_file: Path | None) -> 
     if inventory_file is not None:
         try:
             extra = json.loads(inventory_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise InventoryError(f"--inventory {inventory_file}: {error}") from None
         if not isinstance(extra, dict):
             raise InventoryError(f"--inventory {inventory_file}: expected a JSON object")
