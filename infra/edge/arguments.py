@@ -33,7 +33,7 @@ def http_url_problem(value: str) -> str | None:
     except ValueError as error:
         return str(error)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "not an http:// or https:// URL with a host"
+        return "not an http(s) URL with a host"
     return None
 
 

@@ -43,8 +43,8 @@ def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
     problem = http_url_problem(url)
     if problem is not None:
         print(
-            f"error: --healthz: {url!r} is not an http(s) URL ({problem}); "
-            "expected e.g. http://relaymd-orchestrator.<tailnet>.ts.net:36158/healthz",
+            f"error: --healthz: {url!r} is not a valid URL ({problem}); expected an http(s) "
+            "URL, e.g. http://relaymd-orchestrator.<tailnet>.ts.net:36158/healthz",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
