@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from infra.edge.fields import CONTROL_CHARACTERS
+
 SECRET_MASK = "[secret]"
+SHOWN_CHARACTERS = 200
+"""How much of a value or key an error quotes: enough to recognise it, never a whole document."""
+_UNPRINTABLE = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,20 @@ class ConfigIssue:
     expected: str
 
     def render(self) -> str:
-        return f"{self.path}: got {_show(self.value)}; expected {self.expected}"
+        # Keys come from the documents too: escaped, a key holding a newline cannot forge
+        # a line of its own in the message.
+        path = _clipped(_UNPRINTABLE.sub(_escaped, self.path))
+        return f"{path}: got {_clipped(_show(self.value))}; expected {self.expected}"
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return json.dumps(found.group())[1:-1]
+
+
+def _clipped(text: str) -> str:
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    return f"{text[:SHOWN_CHARACTERS]}... ({len(text) - SHOWN_CHARACTERS} more characters)"
 
 
 class _Missing:

@@ -10,6 +10,10 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
+# Control characters (C0, DEL and C1) and the Unicode line and paragraph separators: each
+# starts a new line for some reader (systemd, Python's splitlines, a terminal).
+CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+"""A regex character-class body (without brackets)."""
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _DNS_NAME = re.compile(
     r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -38,17 +42,19 @@ _DATASTORE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
 # second key into authorized_keys, so they are refused.
 _SSH_PUBLIC_KEY = re.compile(
     r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
-    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,}={0,3}( [^\x00-\x1f\x7f]{1,200})?"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,}={0,3}"
+    f"( [^{CONTROL_CHARACTERS}]{{1,200}})?"
 )
 # A hardware configuration kept in the repository, named relative to the project root.
 _NIXOS_HARDWARE_FILE = re.compile(r"nixos/hardware/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.nix")
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?")
-_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
+_PLAIN_TEXT = re.compile(f"[^{CONTROL_CHARACTERS}]{{1,1024}}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:(?P<port>[0-9]{1,5})")
 _NIXOS_RELEASE = re.compile(r"[0-9]{2}\.(05|11)")
 # The host key the deployment pins: sshd on every host offers exactly one ED25519 key.
 _SSH_ED25519_HOST_KEY = re.compile(
-    r"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]{48}( [^\x00-\x1f\x7f]{1,200})?"
+    r"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]{48}"
+    f"( [^{CONTROL_CHARACTERS}]{{1,200}})?"
 )
 
 

@@ -9,18 +9,27 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, Validatio
 from pydantic_core import PydanticCustomError
 
 from infra.edge.errors import MISSING, ConfigError, ConfigIssue, issues_from_validation
+from infra.edge.fields import CONTROL_CHARACTERS
 from infra.edge.settings import StackConfig
 from infra.infisical.catalog import required_sops_secret_names, sops_secret_names
 from infra.infisical.consumers import STORAGE_SECRETS
 from infra.tailnet.credentials import FILE_PREFIX
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTERS}]")
+MAX_SECRET_CHARACTERS = 16 * 1024
+"""Tokens, keys and passwords are far shorter. Each value becomes one NAME=value variable,
+which Linux caps at 128 KiB (MAX_ARG_STRLEN); a larger value is a pasted file, not a secret."""
 
 
 def _non_empty(value: SecretStr) -> SecretStr:
     plain = value.get_secret_value()
     if not plain.strip():
         raise PydanticCustomError("relaymd_value", "a non-empty value")
+    if len(plain) > MAX_SECRET_CHARACTERS:
+        raise PydanticCustomError(
+            "relaymd_value",
+            f"a value of at most {MAX_SECRET_CHARACTERS} characters (this one has {len(plain)})",
+        )
     # Secrets land in line-based files (an env file, a token file): a newline would add
     # lines of its own. The message names the secret's path only, never the value.
     if _CONTROL_CHARACTERS.search(plain):

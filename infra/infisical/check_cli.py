@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from infra.edge.arguments import http_url, stack_name
 from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
 from infra.infisical.api import Identity, InfisicalApiError, SecretsApi, SecretScope
@@ -73,7 +74,9 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="secrets-check", description=__doc__)
-    parser.add_argument("--stack", default="example", help="stack name (default: example)")
+    parser.add_argument(
+        "--stack", default="example", type=stack_name, help="stack name (default: example)"
+    )
     parser.add_argument(
         "--project-dir",
         type=Path,
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--site-url",
         default=None,
+        type=http_url,
         help="ask this Infisical instead of the stack's site_url (e.g. a test server)",
     )
     return parser

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.decided.hosts import host_specs
+from infra.edge.arguments import stack_name
 from infra.edge.errors import ConfigError, ConfigIssue
 from infra.edge.loading import PROJECT_ROOT, parse_config, read_stack_file, stack_file
 from infra.edge.settings import NixosSettings
@@ -141,7 +142,9 @@ def run(arguments: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/nixos-build", description=__doc__)
-    parser.add_argument("--stack", default="example", help="stack name (default: example)")
+    parser.add_argument(
+        "--stack", default="example", type=stack_name, help="stack name (default: example)"
+    )
     parser.add_argument("--host", default=None, help="only this host (default: every host)")
     parser.add_argument(
         "--eval-only",

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 import traceback
@@ -12,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.decided.stack import decide_stack
+from infra.edge.arguments import stack_name
 from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, begin_loading, read_stack_file
 from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
@@ -27,9 +27,6 @@ EXIT_BAD_INPUT = 2
 """The stack file, its SOPS file or the command line was refused; nothing was written."""
 EXIT_INTERNAL = 3
 """A bug in this program; ``--debug`` prints the traceback."""
-
-
-STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def _progress(message: str) -> None:
@@ -99,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "plan", help="show every resource of a stack and render its artifacts, offline"
     )
     plan.add_argument(
-        "--stack", default="example", type=_stack_name, help="stack name (default: example)"
+        "--stack", default="example", type=stack_name, help="stack name (default: example)"
     )
     plan.add_argument(
         "--project-dir",
@@ -126,15 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_review_arguments(plan)
     plan.set_defaults(handler=_plan)
     return parser
-
-
-def _stack_name(value: str) -> str:
-    # The name becomes part of file paths (Pulumi.<stack>.yaml, build/<stack>).
-    if not STACK_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(
-            f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
-        )
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

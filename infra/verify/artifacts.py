@@ -34,8 +34,9 @@ def _read_json(path: Path) -> Any:
         raise InventoryError(
             f"{path}: missing; render it with scripts/plan --stack <stack>"
         ) from None
-    except json.JSONDecodeError as error:
-        raise InventoryError(f"{path}: not JSON ({error})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        # JSONDecodeError is a ValueError; nesting thousands deep exhausts the recursion.
+        raise InventoryError(f"{path}: not readable JSON ({error})") from None
 
 
 def host_settings(configuration: Path) -> Any:
@@ -90,6 +91,8 @@ def inventory_from_build(
         policy = hujson.parse(policy_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InventoryError(f"{policy_path}: missing; render it with scripts/plan") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise InventoryError(f"{policy_path}: unreadable ({error}); re-render it") from None
     settings = {
         path.parent.name: host_settings(path)
         for path in sorted((build_dir / "nixos").glob("*/configuration.nix"))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra.edge.arguments import http_url_problem, stack_name
 from infra.edge.loading import PROJECT_ROOT
 from infra.verify import healthz
 from infra.verify.artifacts import inventory_from_build, progress
@@ -39,19 +40,15 @@ INVENTORY_VARIABLE = "RELAYMD_INVENTORY"
 
 
 def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError as error:
-        print(f"error: --healthz: {url!r} is not a valid URL ({error})", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = http_url_problem(url)
+    if problem is not None:
         print(
-            f"error: --healthz: {url!r} is not an http(s) URL; "
-            "expected e.g. http://relaymd-orchestrator.<tailnet>.ts.net:36158/healthz",
+            f"error: --healthz: {url!r} is not a valid URL ({problem}); expected an http(s) "
+            "URL, e.g. http://relaymd-orchestrator.<tailnet>.ts.net:36158/healthz",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    parts = urlsplit(url)
     if parts.path in ("", "/"):
         url = url.rstrip("/") + "/healthz"
     try:
@@ -59,7 +56,7 @@ def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
     except OSError as error:
         print(f"unhealthy: {url}: no HTTP answer within {timeout:g}s ({error})")
         return EXIT_FAILED
-    expected = healthz.expected_from_url_host(parts.hostname)
+    expected = healthz.expected_from_url_host(parts.hostname or "")
     if hostname is not None:
         expected = healthz.Expected(hostname=hostname, dns_name=expected.dns_name)
     verdict = healthz.judge(status, body, expected)
@@ -81,7 +78,7 @@ def load_inventory(stack: str, build_dir: Path, inventory_file: Path | None) -> 
     if inventory_file is not None:
         try:
             extra = json.loads(inventory_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise InventoryError(f"--inventory {inventory_file}: {error}") from None
         if not isinstance(extra, dict):
             raise InventoryError(f"--inventory {inventory_file}: expected a JSON object")
@@ -147,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/verify", description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--healthz", metavar="URL", help="judge one orchestrator's /healthz")
-    mode.add_argument("--stack", metavar="NAME", help="run the testinfra suite against NAME")
+    mode.add_argument(
+        "--stack", metavar="NAME", type=stack_name, help="run the testinfra suite against NAME"
+    )
     parser.add_argument(
         "--hostname", help="with --healthz: the tailnet name the orchestrator must report"
     )

@@ -9,6 +9,7 @@ JSON file whose format README.md documents; both end up as :class:`Inventory`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -103,6 +104,11 @@ def _field(document: Mapping[str, Any], name: str, kind: type, where: str) -> An
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InventoryError(f"{where}.{name}: got {value!r}; expected a {kind.__name__}")
+    # Every number here is a duration: NaN or infinity would wait forever or never.
+    if isinstance(value, float) and not (math.isfinite(value) and value > 0):
+        raise InventoryError(
+            f"{where}.{name}: got {value!r}; expected a positive number of seconds"
+        )
     return value
 
 

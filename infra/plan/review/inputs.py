@@ -21,6 +21,8 @@ POLICY_FILE = "tailscale/policy.hujson"
 CATALOG_FILE = "infisical/secrets.json"
 NIXOS_DIR = "nixos/"
 SHARED_MODULES = "modules"
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""A render's largest file, plan.json, is well under 1 MiB even for 50 relays."""
 """``nixos/modules/`` holds modules every host imports; it is not a host."""
 
 
@@ -51,11 +53,32 @@ def read_render_dir(directory: Path) -> dict[str, str]:
                 )
             ],
         )
-    return {
-        path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
+    files: dict[str, str] = {}
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory).as_posix()
+        # scripts/plan writes no links: one here would put whatever it points at (a CI
+        # runner's /proc/self/environ) into a comment on the pull request.
+        if path.is_symlink():
+            raise _bad(str(directory), relative, "a symbolic link", "a regular file")
+        if path.is_file():
+            files[relative] = _read(directory, path, relative)
+    return files
+
+
+def _read(directory: Path, path: Path, relative: str) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise _bad(str(directory), relative, f"unreadable ({error.strerror})", "a file") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _bad(str(directory), relative, f"larger than {MAX_FILE_BYTES} bytes", "a file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _bad(
+            str(directory), relative, f"not UTF-8 (offset {error.start})", "UTF-8 text"
+        ) from None
 
 
 def parse_render(files: Mapping[str, str], origin: str) -> Rendered:
@@ -96,8 +119,9 @@ def _optional(origin: str, path: str, files: Mapping[str, str], parser: Any) -> 
 def _parse(origin: str, path: str, text: str, parser: Any) -> Any:
     try:
         return parser(text)
-    except ValueError as error:
-        # json.JSONDecodeError is a ValueError, so one clause covers both formats.
+    except (ValueError, RecursionError) as error:
+        # json.JSONDecodeError is a ValueError, so one clause covers both formats; a
+        # document nested thousands deep exhausts the parsers' recursion instead.
         raise _bad(
             origin, path, f"unreadable ({error})", "a file as scripts/plan renders it"
         ) from None

@@ -31,6 +31,9 @@ from tests.support.stacks import (
 STACK = "bad"
 CANARY = "CANARY-catalogue-3e1f"
 EXAMPLE_SOPS = PROJECT_ROOT / "secrets" / "example.sops.yaml"
+EXAMPLE_HOST_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB078j5b7Sm3o2DRIL0CWzsJfF56zaJy3vcPu1qEupP7"
+)
 
 
 @dataclass(frozen=True)
@@ -427,6 +430,101 @@ CASES = [
     ),
     Case("SOPS file that is not encrypted", _sops_file(b"tailscale: {}\n"), "sops.file"),
     Case("SOPS file larger than 1 MiB", _sops_file(b"#" * (2 * 1024 * 1024)), "sops.file"),
+    # Settings and SOPS values added with host keys, state versions, storage and Infisical.
+    Case(
+        "trailing newline in the orchestrator host key",
+        _config(_set("orchestrator", ssh_host_key=EXAMPLE_HOST_KEY + "\n")),
+        "orchestrator.ssh_host_key",
+    ),
+    Case(
+        "host key that is not ED25519",
+        _config(_set("orchestrator", ssh_host_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ")),
+        "orchestrator.ssh_host_key",
+    ),
+    Case(
+        "host key comment with a C1 control",
+        _config(_set("orchestrator", ssh_host_key=EXAMPLE_HOST_KEY + " root@host\x85x")),
+        "orchestrator.ssh_host_key",
+    ),
+    Case(
+        "state_version written as a number",
+        _config(_set("orchestrator", state_version=24.11)),
+        "orchestrator.state_version",
+    ),
+    Case(
+        "trailing newline in a relay's state_version",
+        _config(_relay_set(state_version="26.05\n")),
+        "relays[0].state_version",
+    ),
+    Case(
+        "unknown storage provider",
+        _config(_set("orchestrator", storage_provider="s3")),
+        "orchestrator.storage_provider",
+    ),
+    Case(
+        "Infisical project other than stock RelayMD's",
+        _config(_set("infisical", project_id="abcd1234")),
+        "infisical.project_id",
+    ),
+    Case(
+        "trailing newline in a custom Infisical path",
+        _config(_set("infisical", secret_path="/RelayMD\n", custom_relaymd_build=True)),
+        "infisical.secret_path",
+    ),
+    Case(
+        "custom_relaymd_build as free text",
+        _config(_set("infisical", custom_relaymd_build="yes please")),
+        "infisical.custom_relaymd_build",
+    ),
+    Case(
+        "registry username without its password",
+        _secrets(lambda doc: doc["orchestrator"].update(apptainer_docker_username=CANARY)),
+        "orchestrator.apptainer_docker_username",
+    ),
+    Case(
+        "registry password with a newline",
+        _secrets(
+            lambda doc: doc["orchestrator"].update(
+                apptainer_docker_username="robot", apptainer_docker_password=CANARY + "\nX=1"
+            )
+        ),
+        "orchestrator.apptainer_docker_password",
+    ),
+    Case(
+        "registry login under relaymd",
+        _secrets(lambda doc: doc["relaymd"].update(APPTAINER_DOCKER_PASSWORD=CANARY)),
+        "orchestrator.apptainer_docker_password instead",
+    ),
+    Case(
+        "no Infisical identity",
+        _secrets(lambda doc: doc.pop("infisical")),
+        "infisical: got nothing",
+    ),
+    Case(
+        "Infisical identity secret with a tab",
+        _secrets(lambda doc: doc["infisical"].update(client_secret=CANARY + "\tx")),
+        "infisical.client_secret",
+    ),
+    Case(
+        "storage secret of the chosen provider missing",
+        _secrets(lambda doc: doc["relaymd"].pop("B2_ENDPOINT")),
+        "relaymd.B2_ENDPOINT",
+    ),
+    Case(
+        "secret longer than 16 KiB",
+        _secrets(lambda doc: doc["relaymd"].update(AXIOM_TOKEN=CANARY * 2000)),
+        "relaymd.AXIOM_TOKEN",
+    ),
+    Case(
+        "secret with a Unicode line separator",
+        _secrets(lambda doc: doc["relaymd"].update(AXIOM_TOKEN=CANARY + "\u2028X=1")),
+        "relaymd.AXIOM_TOKEN",
+    ),
+    Case(
+        "secret name holding a newline",
+        _secrets(lambda doc: doc["relaymd"].update({"FOO\nerror: forged": CANARY})),
+        "relaymd.FOO\\nerror: forged",
+    ),
     # The environment and the command line.
     Case("ambient TAILSCALE_API_KEY", _ambient("TAILSCALE_API_KEY"), "TAILSCALE_API_KEY"),
     Case("ambient TAILSCALE_BASE_URL", _ambient("TAILSCALE_BASE_URL"), "TAILSCALE_BASE_URL"),

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.edge.errors import ConfigIssue
 from infra.plan import cli, engine
 from tests.support.stacks import (
     EXAMPLE_AGE_KEY,
@@ -474,3 +475,12 @@ def test_sops_that_never_answers_is_a_config_error(
     )
     assert "sops.file: got" in message
     assert "did not answer" in message
+
+
+def test_a_long_value_or_key_is_quoted_in_part_and_a_control_character_escaped() -> None:
+    issue = ConfigIssue("relaymd." + "K" * 5000 + "\n", "x" * 100_000, "a shorter value")
+    line = issue.render()
+    assert "\n" not in line
+    assert "(4810 more characters)" in line  # the key, clipped after its escape
+    assert "(99802 more characters)" in line  # the quoted value
+    assert len(line) < 600

@@ -140,8 +140,17 @@ def _plan(write: Any) -> None:
             assert not out.exists()
 
 
+def _every_setting() -> dict[str, Any]:
+    """The example with the optional settings it leaves out, so mutations reach them too."""
+    raw = example_raw_config()
+    raw["infisical"]["custom_relaymd_build"] = False
+    raw["relays"][0].update(state_version="26.05", boot_disk_interface="scsi0")
+    raw["relays"][0].update(template_disk_gb=20, tls_passthrough_upstream="10.100.10.9:443")
+    return raw
+
+
 @FEW
-@given(raw=mutated(example_raw_config()))
+@given(raw=mutated(_every_setting()))
 def test_any_mutated_stack_file_exits_0_or_2(raw: Any) -> None:
     _plan(lambda root: (root / f"Pulumi.{STACK}.yaml").write_text(_stack_text(raw)))
 
@@ -154,7 +163,13 @@ def test_any_edited_stack_file_text_exits_0_or_2(text: str) -> None:
 
 @functools.cache
 def _example_secrets() -> dict[str, Any]:
-    return example_secrets_document()
+    """The example's SOPS content with the optional values it leaves out."""
+    document = example_secrets_document()
+    document["orchestrator"].update(
+        apptainer_docker_username="robot", apptainer_docker_password="registry-password"
+    )
+    document["relays"] = {"relay-1": {"infisical_relay_token": "enrollment-token"}}
+    return document
 
 
 @settings(FEW, max_examples=15)
@@ -184,3 +199,17 @@ def test_any_damaged_sops_file_exits_0_or_2(position: int, replacement: bytes) -
         target.write_bytes(data[:index] + replacement + data[index + len(replacement) :])
 
     _plan(write)
+
+
+def test_the_unmutated_inputs_plan_cleanly(tmp_path: Path) -> None:
+    """Mutations start from inputs that plan: a refusal then comes from the mutation."""
+
+    def write(root: Path) -> None:
+        (root / f"Pulumi.{STACK}.yaml").write_text(_stack_text(_every_setting()))
+        encrypt_sops_file(root / "secrets" / f"{STACK}.sops.yaml", _example_secrets())
+
+    (tmp_path / "secrets").mkdir()
+    write(tmp_path)
+    empty = tmp_path / "empty"
+    argv = ["plan", "--stack", STACK, "--project-dir", str(tmp_path), "--check", str(empty)]
+    assert cli.main(argv) == 1  # rendered, then compared with a directory that holds none of it

@@ -35,6 +35,49 @@ def test_a_bad_inventory_field_exits_2_and_is_named(
     assert "workers[0].tag: missing" in capsys.readouterr().err
 
 
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def _nodes(extra: str) -> str:
+    """A complete inventory with ``extra`` (JSON members) added."""
+    node = {"host": "local://", "hostname": "o", "tag": "tag:o"}
+    nodes = json.dumps({"orchestrator": node, "workers": [dict(node, hostname="w")]})
+    return nodes[:-1] + ", " + extra + "}"
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (DEEP_JSON, "--inventory"),
+        (b"\xff\xfe", "--inventory"),
+        (_nodes('"budget_seconds": NaN'), "inventory.budget_seconds: got nan"),
+        (_nodes('"budget_seconds": 1e400'), "inventory.budget_seconds: got inf"),
+        (_nodes('"probe_timeout_seconds": -1'), "inventory.probe_timeout_seconds: got -1.0"),
+    ],
+)
+def test_an_unreadable_inventory_or_a_duration_that_never_ends_exits_2(
+    content: str | bytes, named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = tmp_path / "inventory.json"
+    if isinstance(content, bytes):
+        inventory.write_bytes(content)
+    else:
+        inventory.write_text(content)
+    arguments = ["--stack", "staging", "--build", str(tmp_path), "--inventory", str(inventory)]
+    assert cli.main(arguments) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [DEEP_JSON.encode(), b"\xff"])
+def test_an_unreadable_rendered_plan_exits_2(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "plan.json").write_bytes(content)
+    assert cli.main(["--stack", "staging", "--build", str(tmp_path)]) == 2
+    assert "plan.json: not readable JSON" in capsys.readouterr().err
+
+
 def test_summary_lists_each_check_and_the_reason_of_a_failure(tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
     report.write_text(

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,7 @@ def test_missing_base_dir_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: 
         ("{not json", 'plan.json: got "unreadable'),
         ('{"stack": "example"}', "plan.json: got \"no 'resources' list\""),
         ('{"resources": [{"type": "t"}]}', 'plan.json resources[0]: got "not a resource"'),
+        ("[" * 100_000 + "]" * 100_000, 'plan.json: got "unreadable'),
     ],
 )
 def test_unreadable_plan_exits_2(
@@ -96,3 +98,32 @@ def test_byte_identical_across_processes(tmp_path: Path) -> None:
         outputs.add(result.stdout)
     assert len(outputs) == 1
     assert b"may no longer reach the orchestrator on tcp/9000" in outputs.pop()
+
+
+def _symlinked_module(base: Path) -> None:
+    module = next((base / "nixos" / "modules").glob("*.nix"))
+    module.unlink()
+    module.symlink_to("/etc/passwd")
+
+
+def _binary_module(base: Path) -> None:
+    next((base / "nixos" / "modules").glob("*.nix")).write_bytes(b"\xff\xfe{ }")
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (_symlinked_module, 'got "a symbolic link"'),
+        (_binary_module, 'got "not UTF-8 (offset 0)"'),
+    ],
+)
+def test_a_base_file_that_no_render_writes_exits_2_and_is_never_quoted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, damage: Any, named: str
+) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(GOLDEN, base)
+    damage(base)
+    assert cli.main(["plan", "--review", str(base)]) == 2
+    captured = capsys.readouterr()
+    assert named in captured.err and "nixos/modules/" in captured.err
+    assert "root:" not in captured.out + captured.err

@@ -1,0 +1,47 @@
+"""Command-line values every script shares, checked before any path is built from them."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from urllib.parse import urlsplit
+
+STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def stack_name(value: str) -> str:
+    """``--stack``: the name becomes part of file paths (Pulumi.<stack>.yaml, build/<stack>)."""
+    if not STACK_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
+        )
+    return value
+
+
+# Whitespace and control characters: the HTTP client refuses them (http.client.InvalidURL)
+# or, worse, sends a request line of the attacker's choosing.
+_UNSAFE_URL_CHARACTER = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def http_url_problem(value: str) -> str | None:
+    """Why ``value`` is not an http(s) URL with a host, or None when it is one."""
+    if _UNSAFE_URL_CHARACTER.search(value):
+        return "contains whitespace or a control character"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL with a host"
+    return None
+
+
+def http_url(value: str) -> str:
+    """An argparse type for an http(s) URL (``--site-url``)."""
+    problem = http_url_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(
+            f"got {value!r} ({problem}); expected an http(s) URL, e.g. https://app.infisical.com"
+        )
+    return value
