@@ -334,7 +334,11 @@ def test_orchestrator_answers_ipv6_through_a_forwarding_socket(example_tree: Pat
 
 
 def test_the_forwarding_socket_follows_a_changed_api_port(example_tree: Path) -> None:
-    evaluated = host(example_tree, ORCHESTRATOR, "{ lib, ... }: { relaymd.orchestrator.port = lib.mkForce 36200; }")
+    evaluated = host(
+        example_tree,
+        ORCHESTRATOR,
+        "{ lib, ... }: { relaymd.orchestrator.port = lib.mkForce 36200; }",
+    )
     assert evaluated["sockets"][IPV6_PROXY]["listenStreams"] == ["[::]:36200"]
     assert evaluated["services"][IPV6_PROXY]["serviceConfig"]["ExecStart"].endswith(
         " 127.0.0.1:36200"
