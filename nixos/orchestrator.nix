@@ -150,10 +150,12 @@ in
     # The tailnet IPv6 address: an IPv6-only socket on the API port, handed by systemd to
     # systemd-socket-proxyd, which forwards each connection to RelayMD's IPv4 listener on
     # loopback (systemd-socket-proxyd(8), systemd.socket(5)). BindIPv6Only=ipv6-only keeps it
-    # off IPv4, where RelayMD itself holds the port; FreeBind lets it bind whatever addresses
-    # the node has yet. It listens only while RelayMD runs: the container starts it and takes
-    # it down (PartOf), and it never starts the container, whose start waits for the tailnet.
-    # RelayMD sees these clients as 127.0.0.1.
+    # off IPv4, where RelayMD itself holds the port (the default follows
+    # net.ipv6.bindv6only=0: dual-stack, and the bind would fail). FreeBind: the bind never
+    # depends on an address being configured yet (the wildcard needs none; a ListenStream
+    # narrowed to the tailnet address would). It listens only while RelayMD runs: the
+    # container starts it and takes it down (PartOf), and it never starts the container,
+    # whose start waits for the tailnet. RelayMD sees these clients as 127.0.0.1.
     systemd.sockets.${ipv6Proxy} = lib.mkIf config.networking.enableIPv6 {
       description = "RelayMD API on IPv6, forwarded to its IPv4 listener";
       listenStreams = [ "[::]:${toString cfg.port}" ];

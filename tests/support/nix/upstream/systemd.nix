@@ -3,7 +3,8 @@
 # (nixos-26.05): the unit options the project's modules and the transcribed modules set.
 # Sockets: systemd-unit-options.nix `socketOptions` (listenStreams, listenDatagrams,
 # socketConfig) on top of the common unit options, as systemd.nix's `systemd.sockets` declares
-# them; `systemd.package` is systemd.nix's `mkPackageOption pkgs "systemd"`.
+# them (socketOptions read at nixpkgs revision 01f31c2e, older than the pin: re-check on a bump);
+# `systemd.package` is systemd.nix's `mkPackageOption pkgs "systemd"`.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
