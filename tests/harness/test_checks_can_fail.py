@@ -105,6 +105,14 @@ def _not_ephemeral(inventory: Inventory) -> None:
     checks.check_not_ephemeral(_host(inventory, inventory.orchestrator.host), inventory)
 
 
+def _healthz_ipv6(inventory: Inventory) -> str:
+    worker = _host(inventory, inventory.workers[0].host)
+    node = inventory.orchestrator
+    address = checks.tailnet_ipv6(_host(inventory, node.host), node)
+    assert address is not None, "the topology gives every node a tailnet IPv6 address"
+    return checks.check_healthz_ipv6(worker, inventory, address)
+
+
 def _relaymd_unit(inventory: Inventory) -> None:
     node = inventory.orchestrator
     checks.unit_active(_host(inventory, node.host), node.hostname, node.unit)
@@ -114,6 +122,7 @@ CASES: list[tuple[str, Callable[[Inventory], object], str]] = [
     ("healthz-down", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
     ("healthz-down", _relaymd_unit, r"unit podman-relaymd-orchestrator is 'inactive'"),
     ("api-ipv6-only", _healthz, r"GET http://relaymd-orchestrator\..*/healthz failed"),
+    ("ipv6-forward-down", _healthz_ipv6, r"GET http://\[fd7a:115c:a1e0::.*\]:36158/healthz failed"),
     ("healthz-warning", _healthz, r"warnings present: .*all SLURM clusters are disabled"),
     ("tailscale-disconnected", _healthz, r"tailscale not connected: BackendState='NeedsLogin'"),
     ("tailscale-disconnected", _orchestrator_tailscaled, r"BackendState is 'NeedsLogin'"),
@@ -268,6 +277,8 @@ def test_scripts_verify_runs_the_suite_and_reports_a_failure(
     with broken(topology, "healthz-warning"):
         assert cli.main(arguments) == 1
     summary = capsys.readouterr().out
-    assert "FAIL  test_from_worker::test_healthz_is_healthy" in summary
+    # The same API behind both tailnet addresses: both /healthz checks see the warning.
+    assert "FAIL  test_from_worker::test_healthz_is_healthy\n" in summary
+    assert "FAIL  test_from_worker::test_healthz_is_healthy_over_ipv6\n" in summary
     assert "warnings present" in summary
-    assert summary.count("FAIL") == 1
+    assert summary.count("FAIL") == 2

@@ -88,6 +88,13 @@ def tailnet_ip(host: Host, node: Node) -> str:
     return str(ipv4[0])
 
 
+def tailnet_ipv6(host: Host, node: Node) -> str | None:
+    """The node's tailnet IPv6 address from ``tailscale status`` (None: it reports none)."""
+    addresses = (tailscale_status(host, node).get("Self") or {}).get("TailscaleIPs") or []
+    ipv6 = [address for address in addresses if ":" in address]
+    return str(ipv6[0]) if ipv6 else None
+
+
 def unit_active(host: Host, node_name: str, unit: str) -> None:
     result = _run(host, f"systemctl is-active {shlex.quote(unit)}")
     state = result.stdout.strip() or result.stderr.strip()
@@ -184,10 +191,14 @@ def fetch_healthz(
     node = inventory.orchestrator
     url = f"http://{node.dns_name}:{node.port}/healthz"
     pin = f" --resolve {shlex.quote(f'{node.dns_name}:{node.port}:{orchestrator_ip}')}"
+    return _get_healthz(worker, url, pin if via == "fallback" else "")
+
+
+def _get_healthz(worker: Host, url: str, options: str = "") -> tuple[int, str]:
     # --noproxy: a proxy from the node's environment would carry the request off the tailnet.
     command = (
         f"curl -sS --noproxy '*' --max-time {HEALTHZ_TIMEOUT_SECONDS:g}"
-        f"{pin if via == 'fallback' else ''} -w '\\n%{{http_code}}' {shlex.quote(url)}"
+        f"{options} -w '\\n%{{http_code}}' {shlex.quote(url)}"
     )
     result = _run(worker, command)
     if result.rc != 0:
@@ -207,6 +218,21 @@ def check_healthz(worker: Host, inventory: Inventory, orchestrator_ip: str, via:
         verdict = judge(status, body, expected)
         if not verdict.healthy:
             raise CheckFailedError(f"/healthz: {verdict.reason}")
+        return verdict.reason
+
+    return eventually(inventory.budget_seconds, once)
+
+
+def check_healthz_ipv6(worker: Host, inventory: Inventory, orchestrator_ipv6: str) -> str:
+    """/healthz on the orchestrator's tailnet IPv6 address (its forwarding socket)."""
+    node = inventory.orchestrator
+    expected = Expected(hostname=node.hostname, dns_name=node.dns_name)
+
+    def once() -> str:
+        status, body = _get_healthz(worker, f"http://[{orchestrator_ipv6}]:{node.port}/healthz")
+        verdict = judge(status, body, expected)
+        if not verdict.healthy:
+            raise CheckFailedError(f"/healthz over IPv6: {verdict.reason}")
         return verdict.reason
 
     return eventually(inventory.budget_seconds, once)

@@ -70,6 +70,17 @@ def test_healthz_is_healthy(worker: Any, inventory: Inventory, orchestrator_ip: 
     checks.check_healthz(worker, inventory, orchestrator_ip, via)
 
 
+def test_healthz_is_healthy_over_ipv6(
+    worker: Any, inventory: Inventory, host_for: Callable[[str], Any]
+) -> None:
+    """RelayMD listens on IPv4; its IPv6 socket forwards the tailnet IPv6 address to it."""
+    node = inventory.orchestrator
+    address = checks.tailnet_ipv6(host_for(node.host), node)
+    if address is None:
+        pytest.skip(f"{node.hostname} reports no tailnet IPv6 address (IPv6 off on the host)")
+    checks.check_healthz_ipv6(worker, inventory, address)
+
+
 def test_denied_destination_is_filtered(
     worker: Any,
     inventory: Inventory,

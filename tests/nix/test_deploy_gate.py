@@ -113,11 +113,28 @@ def test_a_healthy_relay_keeps_the_new_system(example_tree: Path, tmp_path: Path
     assert not any(c.startswith("curl") for c in calls)
 
 
-def test_a_healthy_orchestrator_answers_healthz_on_its_tailnet_ipv4_address(
+def test_a_healthy_orchestrator_answers_healthz_on_both_tailnet_addresses(
     example_tree: Path, tmp_path: Path
 ) -> None:
     status = tailscale_status("Running", ORCHESTRATOR_DNS, ["tag:relaymd-orchestrator"])
     result, calls, new, _ = run_gate(tmp_path, gate_script(example_tree, ORCHESTRATOR), status)
+    assert result.returncode == 0, result.stderr
+    assert switches(calls) == switched_to(new)
+    assert [c for c in calls if c.startswith("curl")] == [
+        "curl --silent --show-error --max-time 15 http://100.64.0.1:36158/healthz",
+        "curl --silent --show-error --max-time 15 http://[fd7a:115c:a1e0::1]:36158/healthz",
+    ]
+
+
+def test_without_ipv6_the_orchestrator_answers_healthz_on_its_tailnet_ipv4_address(
+    example_tree: Path, tmp_path: Path
+) -> None:
+    """No forwarding socket without IPv6, so its tailnet IPv6 address is not probed."""
+    script: str = host(example_tree, ORCHESTRATOR, QUICK, "{ networking.enableIPv6 = false; }")[
+        "deployGate"
+    ]["script"]
+    status = tailscale_status("Running", ORCHESTRATOR_DNS, ["tag:relaymd-orchestrator"])
+    result, calls, new, _ = run_gate(tmp_path, script, status)
     assert result.returncode == 0, result.stderr
     assert switches(calls) == switched_to(new)
     assert [c for c in calls if c.startswith("curl")] == [
@@ -158,8 +175,20 @@ def test_a_healthy_orchestrator_answers_healthz_on_its_tailnet_ipv4_address(
         (
             ORCHESTRATOR,
             tailscale_status("Running", ORCHESTRATOR_DNS, ["tag:relaymd-orchestrator"]),
-            {"HEALTHZ_FAIL": "1"},
+            {"HEALTHZ_FAIL": "100.64.0.1"},
             "GET http://100.64.0.1:36158/healthz failed",
+        ),
+        (
+            ORCHESTRATOR,
+            tailscale_status("Running", ORCHESTRATOR_DNS, ["tag:relaymd-orchestrator"]),
+            {"HEALTHZ_FAIL": "[fd7a:"},
+            "GET http://[fd7a:115c:a1e0::1]:36158/healthz failed",
+        ),
+        (
+            ORCHESTRATOR,
+            tailscale_status("Running", ORCHESTRATOR_DNS, ["tag:relaymd-orchestrator"]),
+            {"TS_IPS": ""},
+            "tailscale ip lists no tailnet address to check /healthz on",
         ),
     ],
 )

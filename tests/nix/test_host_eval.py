@@ -307,6 +307,52 @@ def test_orchestrator_listens_on_ipv4_where_uvicorn_can_answer_it(example_tree: 
     assert container["environment"]["RELAYMD_ORCHESTRATOR_PORT"] == str(PORT)
 
 
+IPV6_PROXY = "relaymd-orchestrator-ipv6"
+
+
+def test_orchestrator_answers_ipv6_through_a_forwarding_socket(example_tree: Path) -> None:
+    """IPv6 reaches the IPv4-only RelayMD through systemd-socket-proxyd on loopback."""
+    evaluated = host(example_tree, ORCHESTRATOR)
+    socket = evaluated["sockets"][IPV6_PROXY]
+    assert socket["listenStreams"] == [f"[::]:{PORT}"]
+    # The default follows net.ipv6.bindv6only (0): dual-stack, clashing with RelayMD's IPv4 port.
+    assert socket["socketConfig"] == {"BindIPv6Only": "ipv6-only", "FreeBind": True}
+    # Listens while RelayMD runs; never starts it (its start waits for the tailnet).
+    assert socket["wantedBy"] == [f"{CONTAINER_UNIT}.service"]
+    assert socket["partOf"] == [f"{CONTAINER_UNIT}.service"]
+    assert socket["requires"] == []
+    proxy = evaluated["services"][IPV6_PROXY]
+    assert proxy["requires"] == [f"{IPV6_PROXY}.socket"]
+    assert proxy["after"] == [f"{IPV6_PROXY}.socket", f"{CONTAINER_UNIT}.service"]
+    assert proxy["partOf"] == [f"{CONTAINER_UNIT}.service"]
+    assert proxy["wants"] == [] and proxy["bindsTo"] == []
+    executable, target = proxy["serviceConfig"]["ExecStart"].split()
+    assert executable == f"{evaluated['systemdPackage']}/lib/systemd/systemd-socket-proxyd"
+    container = evaluated["containers"]["relaymd-orchestrator"]
+    assert target == f"127.0.0.1:{container['environment']['RELAYMD_ORCHESTRATOR_PORT']}"
+    assert target == f"127.0.0.1:{PORT}"
+
+
+def test_the_forwarding_socket_follows_a_changed_api_port(example_tree: Path) -> None:
+    evaluated = host(
+        example_tree,
+        ORCHESTRATOR,
+        "{ lib, ... }: { relaymd.orchestrator.port = lib.mkForce 36200; }",
+    )
+    assert evaluated["sockets"][IPV6_PROXY]["listenStreams"] == ["[::]:36200"]
+    assert evaluated["services"][IPV6_PROXY]["serviceConfig"]["ExecStart"].endswith(
+        " 127.0.0.1:36200"
+    )
+
+
+def test_without_ipv6_there_is_no_forwarding_socket(example_tree: Path) -> None:
+    evaluated = host(example_tree, ORCHESTRATOR, "{ networking.enableIPv6 = false; }")
+    assert IPV6_PROXY not in evaluated["sockets"]
+    assert IPV6_PROXY not in evaluated["services"]
+    environment = evaluated["containers"]["relaymd-orchestrator"]["environment"]
+    assert environment["RELAYMD_ORCHESTRATOR_HOST"] == "0.0.0.0"  # noqa: S104
+
+
 def test_orchestrator_container_gets_its_token_from_a_root_only_file(example_tree: Path) -> None:
     evaluated = host(example_tree, ORCHESTRATOR)
     container = evaluated["containers"]["relaymd-orchestrator"]

@@ -23,12 +23,15 @@ GATE_STUBS = {
     + """case "$1" in
   status) [ -f "$TS_STATUS" ] || exit 1; cat "$TS_STATUS" ;;
   ip) for address in $TS_IPS; do
-      case "$2:$address" in -4:*:*) ;; *) printf '%s\\n' "$address" ;; esac
+      case "${2:-}:$address" in -4:*:*) ;; *) printf '%s\\n' "$address" ;; esac
     done ;;
 esac
 """,
     "curl": _RECORD
-    + """if [ -n "${HEALTHZ_FAIL:-}" ]; then echo "curl: (7) Failed to connect" >&2; exit 7; fi
+    + """# HEALTHZ_FAIL: a piece of the URLs that refuse the connection (one address family, say).
+case "$*" in *"${HEALTHZ_FAIL:-no address refuses}"*)
+  echo "curl: (7) Failed to connect" >&2; exit 7 ;;
+esac
 printf '%s' "$HEALTHZ_BODY"
 """,
     "nix-env": _RECORD,

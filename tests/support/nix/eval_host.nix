@@ -43,6 +43,10 @@ in
     inherit (config.services.tailscale) enable authKeyFile extraUpFlags extraSetFlags useRoutingFeatures interfaceName;
   };
   services = lib.mapAttrs (_: unit) (lib.filterAttrs (_: service: service.enable) config.systemd.services);
+  sockets = lib.mapAttrs (_: socket: {
+    inherit (socket) listenStreams socketConfig wantedBy partOf requires after;
+  }) (lib.filterAttrs (_: socket: socket.enable) config.systemd.sockets);
+  systemdPackage = "${config.systemd.package}";
   tmpfiles = config.systemd.tmpfiles.rules;
   networks = config.systemd.network.networks;
   resolved = config.services.resolved.enable;

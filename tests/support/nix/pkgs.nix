@@ -23,6 +23,9 @@ in
   curl = package "curl" "8.14.1" { };
   coreutils = package "coreutils" "9.7" { };
   nix = package "nix" "2.28.4" { };
+  # pkgs/os-specific/linux/systemd: only its store path is read (lib/systemd/<helper>); no
+  # module checks its version, so none is claimed here.
+  systemd = package "systemd" "pinned" { };
   writeText = name: text: package name "text" { inherit text; };
   # pkgs/build-support/trivial-builders: a bin/<name> script that sets PATH from runtimeInputs
   # and runs `text` under errexit, nounset and pipefail (shellcheck checks it at build time).

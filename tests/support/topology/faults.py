@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from infra.verify.inventory import Inventory
 from tests.support.topology import netns
+from tests.support.topology.nixos_firewall import IPV6_FORWARD_UNIT
 from tests.support.topology.topology import (
     ANY_ADDRESS,
     SCHEDULER_WARNING,
@@ -49,8 +50,10 @@ def healthz_down(topology: Topology) -> Undo:
 
 
 def api_ipv6_only(topology: Topology) -> Undo:
-    """RelayMD bound to "::", which uvicorn makes IPv6-only: the tailnet IPv4 is refused."""
+    """RelayMD bound to "::", which uvicorn makes IPv6-only: the tailnet IPv4 is refused.
+    The IPv6 forwarding socket would hold [::]:port: it stops with the container (PartOf)."""
     host = topology.orchestrator()
+    topology.stop_unit(host, IPV6_FORWARD_UNIT)
     topology.stop_unit(host, "podman-relaymd-orchestrator")
     topology.start_api(host, listen="::")
     port = topology.api_port()
@@ -60,6 +63,21 @@ def api_ipv6_only(topology: Topology) -> Undo:
         topology.stop_unit(host, "podman-relaymd-orchestrator")
         topology.start_api(host)
         netns.wait_until(lambda: netns.listening(host.namespace, "127.0.0.1", port), "API")
+        topology.start_ipv6_forward(host)
+        netns.wait_until(lambda: netns.listening(host.namespace, "::1", port), "IPv6 socket")
+
+    return undo
+
+
+def ipv6_forward_down(topology: Topology) -> Undo:
+    """No IPv6 forwarding socket: RelayMD on 0.0.0.0 alone refuses the tailnet IPv6 address."""
+    host = topology.orchestrator()
+    topology.stop_unit(host, IPV6_FORWARD_UNIT)
+
+    def undo() -> None:
+        topology.start_ipv6_forward(host)
+        port = topology.api_port()
+        netns.wait_until(lambda: netns.listening(host.namespace, "::1", port), "IPv6 socket")
 
     return undo
 
@@ -219,6 +237,7 @@ def infisical_relay_expected(topology: Topology) -> Undo:
 FAULTS: dict[str, Callable[[Topology], Undo]] = {
     "healthz-down": healthz_down,
     "api-ipv6-only": api_ipv6_only,
+    "ipv6-forward-down": ipv6_forward_down,
     "healthz-warning": healthz_warning,
     "tailscale-disconnected": tailscale_disconnected,
     "wrong-hostname": wrong_hostname,

@@ -29,10 +29,15 @@ from typing import Any
 
 TAILNET_INTERFACE = "tailscale0"
 CGNAT_RANGE = "100.64.0.0/10"
+TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48"
+"""Tailscale's IPv6 ULA range (tailscale v1.84.3 net/tsaddr, ``TailscaleULARange``)."""
+NEIGHBOUR_DISCOVERY = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"
+"""The namespaced tailscale0 is a veth, which resolves IPv6 neighbours; the real one is a
+layer-3 tun that needs none, so this admits nothing tailscaled's filter would see."""
 CHROMEOS_VM_RANGE = "100.115.92.0/23"
 DEFAULT_PROTOCOLS = ("tcp", "udp", "icmp")
 """What a rule without ``proto`` admits: tailscale v1.84.3 wgengine/filter/tailcfg.go
-``defaultProtos`` (TCP, UDP, ICMPv4, ICMPv6; the topology is IPv4 only)."""
+``defaultProtos`` (TCP, UDP, ICMPv4, ICMPv6; "icmp" here stands for both)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class TailnetNode:
     hostname: str
     tags: tuple[str, ...]
     address: str
+    address6: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,15 +74,23 @@ def _selector_covers(selector: str, node: TailnetNode) -> bool:
     if selector == "*" or selector in node.tags:
         return True
     try:
-        return ipaddress.ip_address(node.address) in ipaddress.ip_network(selector, strict=False)
+        network = ipaddress.ip_network(selector, strict=False)
     except ValueError:
         return False
+    return any(
+        ipaddress.ip_address(address) in network
+        for address in (node.address, node.address6)
+        if address
+    )
 
 
 def _sources(selectors: Iterable[str], nodes: Sequence[TailnetNode]) -> tuple[str, ...]:
     if "*" in selectors:
-        return (CGNAT_RANGE,)
-    return tuple(node.address for node in nodes if set(selectors) & set(node.tags))
+        return (CGNAT_RANGE, TAILNET_IPV6_RANGE)
+    chosen = [node for node in nodes if set(selectors) & set(node.tags)]
+    return tuple(node.address for node in chosen) + tuple(
+        node.address6 for node in chosen if node.address6
+    )
 
 
 def accepts_for(
@@ -102,13 +116,26 @@ def _port_set(ports: str) -> str:
     return "{ " + ", ".join(part for part in ports.split(",")) + " }"
 
 
-def _accept_line(accept: Accept) -> str:
-    sources = "{ " + ", ".join(accept.sources) + " }"
-    if accept.proto == "icmp" or accept.ports == "*":
-        protocol = f"meta l4proto {accept.proto}"
-    else:
-        protocol = f"{accept.proto} dport {_port_set(accept.ports)}"
-    return f'ip saddr {sources} {protocol} accept comment "{accept.rule}"'
+def _family(address: str) -> str:
+    """nftables' address match for one address or range: ``ip`` or ``ip6``."""
+    return "ip6" if ":" in address else "ip"
+
+
+def _accept_lines(accept: Accept) -> list[str]:
+    """One line per address family among the sources (ICMP is ICMPv6 for IPv6)."""
+    lines = []
+    for family in ("ip", "ip6"):
+        sources = [source for source in accept.sources if _family(source) == family]
+        if not sources:
+            continue
+        if accept.proto == "icmp" or accept.ports == "*":
+            proto = "icmpv6" if accept.proto == "icmp" and family == "ip6" else accept.proto
+            protocol = f"meta l4proto {proto}"
+        else:
+            protocol = f"{accept.proto} dport {_port_set(accept.ports)}"
+        listed = "{ " + ", ".join(sources) + " }"
+        lines.append(f'{family} saddr {listed} {protocol} accept comment "{accept.rule}"')
+    return lines
 
 
 def _ports(proto: str, ports: Iterable[str]) -> str:
@@ -118,7 +145,7 @@ def _ports(proto: str, ports: Iterable[str]) -> str:
 
 def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: NixosFirewall) -> str:
     """The complete nftables ruleset of one host (``nft -f``); ``addresses`` are its own."""
-    acl = [_accept_line(accept) for accept in accepts]
+    acl = [line for accept in accepts for line in _accept_lines(accept)]
     nixos = [f'iifname "{name}" accept' for name in firewall.trusted]
     nixos.append("ct state established,related accept")
     nixos += [line for line in (_ports("tcp", firewall.tcp), _ports("udp", firewall.udp)) if line]
@@ -137,6 +164,7 @@ def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: Nixos
             "    type filter hook input priority -10; policy accept;",
             f'    iifname != "{TAILNET_INTERFACE}" accept',
             "    ct state established,related accept",
+            f"    {NEIGHBOUR_DISCOVERY}",
             *(f"    {line}" for line in acl),
             "    drop",
             "  }",
@@ -144,7 +172,10 @@ def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: Nixos
             "table inet nixos-fw {",
             "  chain input {",
             "    type filter hook input priority 0; policy drop;",
-            *(f'    iifname "lo" ip saddr {address} accept' for address in addresses),
+            *(
+                f'    iifname "lo" {_family(address)} saddr {address} accept'
+                for address in addresses
+            ),
             f'    iifname "{TAILNET_INTERFACE}" accept',
             f'    iifname != "{TAILNET_INTERFACE}" ip saddr {CHROMEOS_VM_RANGE} jump nixos',
             f'    iifname != "{TAILNET_INTERFACE}" ip saddr {CGNAT_RANGE} drop',

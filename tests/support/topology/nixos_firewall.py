@@ -21,9 +21,22 @@ from tests.support.topology.firewall import NixosFirewall
 
 GLOBAL = "default"
 ORCHESTRATOR_CONTAINER = "relaymd-orchestrator"
+IPV6_FORWARD_UNIT = "relaymd-orchestrator-ipv6"
 LISTEN_VARIABLE = "RELAYMD_ORCHESTRATOR_HOST"
 RELAYMD_DEFAULT_LISTEN = "127.0.0.1"
 """RelayMD 0.2.21 binds loopback unless RELAYMD_ORCHESTRATOR_HOST says otherwise."""
+
+
+@dataclass(frozen=True)
+class Ipv6Forward:
+    """The orchestrator's IPv6 socket unit and the systemd-socket-proxyd it activates."""
+
+    listen: str
+    """ListenStream, e.g. ``[::]:36158``."""
+    ipv6_only: bool
+    """BindIPv6Only=ipv6-only."""
+    target: str
+    """systemd-socket-proxyd's HOST:PORT."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class HostDeclarations:
     ssh_ports: tuple[int, ...]
     api_listen: str | None = None
     """The RelayMD container's RELAYMD_ORCHESTRATOR_HOST (None: no orchestrator here)."""
+    api_ipv6_forward: Ipv6Forward | None = None
 
 
 def _ports(section: Mapping[str, Any], protocol: str) -> tuple[str, ...]:
@@ -61,6 +75,16 @@ def host_declarations(configuration: Path) -> HostDeclarations:
     )
     dnsmasq = evaluated["dnsmasq"]
     container = evaluated["containers"].get(ORCHESTRATOR_CONTAINER)
+    socket = evaluated["sockets"].get(IPV6_FORWARD_UNIT)
+    forward = None
+    if socket is not None:
+        (listen,) = socket["listenStreams"]
+        exec_start = evaluated["services"][IPV6_FORWARD_UNIT]["serviceConfig"]["ExecStart"]
+        forward = Ipv6Forward(
+            listen=listen,
+            ipv6_only=socket["socketConfig"].get("BindIPv6Only") == "ipv6-only",
+            target=exec_start.split()[-1],
+        )
     return HostDeclarations(
         settings=rendered_settings(configuration),
         firewall=firewall,
@@ -71,4 +95,5 @@ def host_declarations(configuration: Path) -> HostDeclarations:
             if container
             else None
         ),
+        api_ipv6_forward=forward,
     )

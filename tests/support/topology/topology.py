@@ -33,10 +33,15 @@ from infra.verify.artifacts import inventory_from_build
 from infra.verify.inventory import Inventory, inventory_from_document, overlay
 from tests.support.topology import firewall, netns
 from tests.support.topology.guardian import guard
-from tests.support.topology.nixos_firewall import HostDeclarations, host_declarations
+from tests.support.topology.nixos_firewall import (
+    IPV6_FORWARD_UNIT,
+    HostDeclarations,
+    host_declarations,
+)
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 TAILNET = ipaddress.ip_network("100.64.0.0/10")
+TAILNET6 = ipaddress.ip_network(firewall.TAILNET_IPV6_RANGE)
 WORKER_TAG = "tag:relaymd-worker"
 SCHEDULER_WARNING = "Queued jobs are waiting, but all SLURM clusters are disabled for provisioning."
 """RelayMD 0.2.21's runtime scheduler warning (services/slurm_provisioning_service.py)."""
@@ -54,6 +59,10 @@ def tailnet_address(index: int) -> str:
     return str(TAILNET.network_address + (0x25_0000 + index))  # 100.101.0.x
 
 
+def tailnet_address6(index: int) -> str:
+    return str(TAILNET6.network_address + (0x6465_0000 + index))  # fd7a:115c:a1e0::6465:x
+
+
 @dataclass
 class Host:
     role: str
@@ -62,6 +71,7 @@ class Host:
     directory: Path
     tags: tuple[str, ...] = ()
     tailnet_ip: str | None = None
+    tailnet_ip6: str | None = None
     lan_ip: str | None = None
     declarations: HostDeclarations | None = None
     units: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -195,13 +205,15 @@ class Topology:
         index = iter(range(1, 200))
 
         def add(role: str, short: str, hostname: str, tag: str, **extra: Any) -> Host:
+            number = next(index)
             host = Host(
                 role=role,
                 hostname=hostname,
                 namespace=f"{self.prefix}-{short}",
                 directory=self.directory / short,
                 tags=(tag,),
-                tailnet_ip=tailnet_address(next(index)),
+                tailnet_ip=tailnet_address(number),
+                tailnet_ip6=tailnet_address6(number),
                 **extra,
             )
             host.directory.mkdir()
@@ -248,6 +260,9 @@ class Topology:
         short = host.directory.name
         self.namespaces.veth(name, firewall.TAILNET_INTERFACE, self.tailnet_hub, f"t-{short}")
         netns.ip("-n", name, "addr", "add", f"{host.tailnet_ip}/10", "dev", "tailscale0")
+        # nodad: usable at once, as on tailscaled's tun device.
+        tailnet6 = f"{host.tailnet_ip6}/{TAILNET6.prefixlen}"
+        netns.ip("-n", name, "addr", "add", tailnet6, "dev", "tailscale0", "nodad")
         if host.lan_ip is not None:
             self.namespaces.veth(name, self._lan_interface(host), self.lan_hub, f"l-{short}")
             netns.ip(
@@ -270,7 +285,7 @@ class Topology:
 
     def tailnet_nodes(self) -> list[firewall.TailnetNode]:
         return [
-            firewall.TailnetNode(host.hostname, host.tags, str(host.tailnet_ip))
+            firewall.TailnetNode(host.hostname, host.tags, str(host.tailnet_ip), host.tailnet_ip6)
             for host in self.hosts
         ]
 
@@ -280,7 +295,8 @@ class Topology:
             declared = host.declarations.firewall if host.declarations else firewall.NixosFirewall()
             # The MagicDNS stand-in runs on the node itself, where tailscaled's own resolver
             # answers without crossing the kernel's input chain: accept it on lo like an own IP.
-            local = [node.address, *([MAGICDNS_ADDRESS] if host.magicdns else [])]
+            own = [node.address, *([node.address6] if node.address6 else [])]
+            local = [*own, *([MAGICDNS_ADDRESS] if host.magicdns else [])]
             self.apply_firewall(
                 host,
                 firewall.ruleset(
@@ -371,7 +387,7 @@ class Topology:
             "BackendState": host.backend_state,
             "HostName": host.hostname,
             "DNSLabel": host.dns_label or host.hostname,
-            "TailscaleIPs": [host.tailnet_ip],
+            "TailscaleIPs": [host.tailnet_ip, *([host.tailnet_ip6] if host.tailnet_ip6 else [])],
             "Tags": list(host.tags),
             "MagicDNSSuffix": suffix,
         }
@@ -413,6 +429,26 @@ class Topology:
             ],
         )
 
+    def start_ipv6_forward(self, host: Host) -> None:
+        """The evaluated IPv6 socket and its systemd-socket-proxyd, as socat: an IPv6-only
+        listener (BindIPv6Only=ipv6-only) forwarding each connection to the proxy's target."""
+        forward = host.rendered().api_ipv6_forward
+        assert forward is not None, f"{host.hostname} declares no IPv6 forwarding socket"
+        address, _, port = forward.listen.rpartition(":")
+        options = [f"bind={address}", "reuseaddr", "fork"]
+        if forward.ipv6_only:
+            options.append("ipv6only=1")
+        target_host, _, target_port = forward.target.rpartition(":")
+        self.start_unit(
+            host,
+            IPV6_FORWARD_UNIT,
+            [
+                "socat",
+                f"TCP6-LISTEN:{port},{','.join(options)}",
+                f"TCP4:{target_host}:{target_port}",
+            ],
+        )
+
     def start_dnsmasq(self, host: Host) -> None:
         settings = dict(host.rendered().dnsmasq or {})
         lines = []
@@ -440,6 +476,8 @@ class Topology:
         if host.role == "orchestrator":
             (host.directory / "warnings.json").write_text("[]")
             self.start_api(host)
+            if host.rendered().api_ipv6_forward is not None:
+                self.start_ipv6_forward(host)
             self.namespaces.start(
                 host.namespace,
                 [sys.executable, str(STANDINS / "listener.py"), "127.0.0.1", str(DASHBOARD_PORT)],
@@ -485,6 +523,11 @@ class Topology:
             lambda: netns.listening(orchestrator.namespace, "127.0.0.1", self.api_port()),
             "the RelayMD API",
         )
+        if orchestrator.rendered().api_ipv6_forward is not None:
+            netns.wait_until(
+                lambda: netns.listening(orchestrator.namespace, "::1", self.api_port()),
+                "the RelayMD API's IPv6 socket",
+            )
         for host in self.hosts:
             if host.magicdns:
                 netns.wait_until((host.directory / "magicdns.pid").exists, "MagicDNS")

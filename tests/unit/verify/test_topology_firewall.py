@@ -43,3 +43,18 @@ def test_ruleset_drops_the_tailnet_by_policy_and_the_lan_by_nixos() -> None:
     # tailscaled accepts all of tailscale0 ahead of NixOS's rules; CGNAT elsewhere drops.
     assert text.index('iifname "tailscale0" accept') < text.index("jump nixos")
     assert 'iifname != "tailscale0" ip saddr 100.64.0.0/10 drop' in text
+
+
+def test_ipv6_sources_get_their_own_line_and_icmpv6() -> None:
+    orchestrator = TailnetNode("o", ("tag:o",), "100.101.0.1", "fd7a:115c:a1e0::1")
+    worker = TailnetNode("a", ("tag:w",), "100.101.0.3", "fd7a:115c:a1e0::3")
+    (accept,) = accepts_for(POLICY, [orchestrator, worker], orchestrator)
+    assert accept.sources == ("100.101.0.3", "fd7a:115c:a1e0::3")
+    text = ruleset([orchestrator.address, str(orchestrator.address6)], [accept], NixosFirewall())
+    assert "ip saddr { 100.101.0.3 } tcp dport { 36158 } accept" in text
+    assert "ip6 saddr { fd7a:115c:a1e0::3 } tcp dport { 36158 } accept" in text
+    assert 'iifname "lo" ip6 saddr fd7a:115c:a1e0::1 accept' in text
+    opened = {"acls": [{"action": "accept", "src": ["*"], "dst": ["tag:o:*"]}]}
+    lines = ruleset([], accepts_for(opened, [orchestrator, worker], orchestrator), NixosFirewall())
+    assert "ip6 saddr { fd7a:115c:a1e0::/48 } meta l4proto icmpv6 accept" in lines
+    assert "ip saddr { 100.64.0.0/10 } meta l4proto icmp accept" in lines

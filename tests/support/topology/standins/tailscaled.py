@@ -38,7 +38,7 @@ def peer_status(node: dict[str, Any], suffix: str) -> dict[str, Any]:
         "OS": "linux",
         "UserID": 1,
         "TailscaleIPs": node["TailscaleIPs"],
-        "AllowedIPs": [f"{ip}/32" for ip in node["TailscaleIPs"]],
+        "AllowedIPs": [f"{ip}/{128 if ':' in ip else 32}" for ip in node["TailscaleIPs"]],
         **({"Tags": node["Tags"]} if node.get("Tags") else {}),
         "Addrs": None,
         "CurAddr": "",

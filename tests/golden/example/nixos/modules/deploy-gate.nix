@@ -3,7 +3,7 @@
 # the activation nor the rollback:
 #   1. set the system profile to the new system and switch to it;
 #   2. confirm within a bounded time that tailscaled is Running under the intended tailnet name
-#      and tags, and (orchestrator) that /healthz on each tailnet IPv4 address reports
+#      and tags, and (orchestrator) that /healthz on each tailnet address (IPv4 and IPv6) reports
 #      tailscale.connected and no warnings;
 #   3. otherwise switch back to the system that ran before and exit non-zero, naming what failed.
 # The script ships in the system it deploys (`relaymd-switch`), with this host's values in it.
@@ -15,8 +15,15 @@ let
   healthzCheck = lib.optionalString (cfg.healthzPort != null) ''
     # RelayMD's /healthz is always 200: only its body says whether it is healthy. Each request
     # may run `tailscale status` twice with a 5 s timeout, so the client waits longer than 10 s.
-    # IPv4 only: RelayMD listens on 0.0.0.0 (see orchestrator.nix).
-    for address in $(tailscale ip -4); do
+    # Both families: RelayMD answers IPv4 itself, IPv6 through its forwarding socket, which
+    # exists only with networking.enableIPv6 (tailscale lists the node's IPv6 address anyway).
+    # A failing `tailscale ip` inside `for ... in $(...)` would check nothing and pass.
+    local addresses address url body
+    if ! addresses=$(tailscale ip${lib.optionalString (!config.networking.enableIPv6) " -4"}) || [ -z "$addresses" ]; then
+      echo "tailscale ip lists no tailnet address to check /healthz on"
+      return 1
+    fi
+    for address in $addresses; do
       case "$address" in
         *:*) url="http://[$address]:${toString cfg.healthzPort}/healthz" ;;
         *) url="http://$address:${toString cfg.healthzPort}/healthz" ;;

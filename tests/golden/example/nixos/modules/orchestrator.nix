@@ -15,6 +15,8 @@ let
   configPath = "/etc/relaymd/relaymd-config.yaml";
   # JSON is valid YAML. Only non-secret keys belong here (RelayMD ignores secret ones).
   containerUnit = "podman-relaymd-orchestrator";
+  # The IPv6 side of the API (see the socket below): a socket unit and the proxy it activates.
+  ipv6Proxy = "relaymd-orchestrator-ipv6";
   configFile = pkgs.writeText "relaymd-config.yaml" (builtins.toJSON cfg.settings);
   inRange = port: range: range.from <= port && port <= range.to;
   opensPort = rules:
@@ -105,7 +107,8 @@ in
           # Wider than RelayMD's loopback default so the tailnet address answers. IPv4: uvicorn
           # binds one host through asyncio's (or uvloop's) create_server, which sets IPV6_V6ONLY
           # on an AF_INET6 socket (CPython 3.11 asyncio/base_events.py), so "::" would answer
-          # IPv6 only and workers dialling the tailnet IPv4 address would be refused.
+          # IPv6 only and workers dialling the tailnet IPv4 address would be refused. IPv6 is
+          # answered by the forwarding socket below.
           RELAYMD_ORCHESTRATOR_HOST = "0.0.0.0";
           RELAYMD_ORCHESTRATOR_PORT = toString cfg.port;
         };
@@ -144,8 +147,40 @@ in
       wantedBy = [ "tailscaled.service" ];
     };
 
+    # The tailnet IPv6 address: an IPv6-only socket on the API port, handed by systemd to
+    # systemd-socket-proxyd, which forwards each connection to RelayMD's IPv4 listener on
+    # loopback (systemd-socket-proxyd(8), systemd.socket(5)). BindIPv6Only=ipv6-only keeps it
+    # off IPv4, where RelayMD itself holds the port (the default follows
+    # net.ipv6.bindv6only=0: dual-stack, and the bind would fail). FreeBind: the bind never
+    # depends on an address being configured yet (the wildcard needs none; a ListenStream
+    # narrowed to the tailnet address would). It listens only while RelayMD runs: the
+    # container starts it and takes it down (PartOf), and it never starts the container,
+    # whose start waits for the tailnet. RelayMD sees these clients as 127.0.0.1.
+    systemd.sockets.${ipv6Proxy} = lib.mkIf config.networking.enableIPv6 {
+      description = "RelayMD API on IPv6, forwarded to its IPv4 listener";
+      listenStreams = [ "[::]:${toString cfg.port}" ];
+      socketConfig = {
+        BindIPv6Only = "ipv6-only";
+        FreeBind = true;
+      };
+      wantedBy = [ "${containerUnit}.service" ];
+      partOf = [ "${containerUnit}.service" ];
+    };
+    systemd.services.${ipv6Proxy} = lib.mkIf config.networking.enableIPv6 {
+      description = "Forward RelayMD's IPv6 connections to its IPv4 listener";
+      requires = [ "${ipv6Proxy}.socket" ];
+      after = [ "${ipv6Proxy}.socket" "${containerUnit}.service" ];
+      partOf = [ "${containerUnit}.service" ];
+      serviceConfig = {
+        ExecStart = "${config.systemd.package}/lib/systemd/systemd-socket-proxyd 127.0.0.1:${toString cfg.port}";
+        DynamicUser = true;
+        PrivateTmp = true;
+      };
+    };
+
     # Intent only: tailnet traffic is accepted by tailscaled before this rule is consulted (see
-    # the top of this file). What keeps the port off the LAN are the assertions below.
+    # the top of this file). What keeps the port off the LAN (both families: the firewall
+    # module applies one rule set to IPv4 and IPv6) are the assertions below.
     networking.firewall.interfaces.${tailnetInterface}.allowedTCPPorts = [ cfg.port ];
 
     assertions = [
