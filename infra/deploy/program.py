@@ -13,9 +13,9 @@ from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
 from infra.edge.loading import load_stack, project_settings
 from infra.edge.settings import CONFIG_KEYS, PROJECT
-from infra.infisical.api import Identity
 from infra.infisical.catalog import Source
 from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
+from infra.infisical.identities import deploy_identity
 from infra.nixos.pipeline import JoinsTailnet
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.devices import TailnetDevices, TailnetDevicesArgs
@@ -107,11 +107,7 @@ def declare_stack(stack: DecidedStack) -> None:
         "infisical",
         InfisicalSecretsArgs(
             coordinates=stack.config.infisical,
-            identity=Identity(
-                stack.config.infisical.site_url,
-                stack.secrets.infisical.client_id.get_secret_value(),
-                stack.secrets.infisical.client_secret.get_secret_value(),
-            ),
+            identity=deploy_identity(stack.secrets, stack.config.infisical.site_url),
             values=_infisical_values(stack, tailnet),
         ),
     )

@@ -57,11 +57,17 @@ def _not_a_file_reference(value: SecretStr) -> SecretStr:
 TailscaleCredential = Annotated[NonEmptySecret, AfterValidator(_not_a_file_reference)]
 
 
+def split_infisical_token(token: str) -> tuple[str, str]:
+    """``<client_id>:<client_secret>``, split as RelayMD splits INFISICAL_TOKEN: at the
+    first ':' (and it refuses to start otherwise: "INFISICAL_TOKEN is malformed")."""
+    client_id, _, client_secret = token.partition(":")
+    return client_id, client_secret
+
+
 def _client_id_and_secret(value: SecretStr) -> SecretStr:
-    # RelayMD splits INFISICAL_TOKEN at the first ':' and refuses to start otherwise
-    # ("INFISICAL_TOKEN is malformed").
-    client_id, colon, client_secret = value.get_secret_value().partition(":")
-    if not (colon and client_id.strip() and client_secret.strip()):
+    # Without a ':' the secret half is empty, so this refuses that too.
+    client_id, client_secret = split_infisical_token(value.get_secret_value())
+    if not (client_id.strip() and client_secret.strip()):
         raise PydanticCustomError(
             "relaymd_value", "<client_id>:<client_secret>, both parts non-empty"
         )

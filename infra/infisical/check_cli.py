@@ -16,35 +16,20 @@ from pathlib import Path
 
 from infra.edge.arguments import http_url, stack_name
 from infra.edge.errors import ConfigError
-from infra.edge.loading import PROJECT_ROOT, LoadedStack, load_stack, read_stack_file
-from infra.infisical.api import Identity, InfisicalApiError, SecretsApi, SecretScope
+from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
+from infra.edge.progress import progress
+from infra.infisical.api import InfisicalApiError, SecretsApi, SecretScope
 from infra.infisical.check import check_findings, render_findings
+from infra.infisical.identities import IDENTITIES
 
 EXIT_MISSING = 1
 EXIT_BAD_CONFIG = 2
 EXIT_UNREADABLE = 3
 
 
-def _progress(message: str) -> None:
-    print(f"==> {message}", file=sys.stderr, flush=True)
-
-
-def _identity(stack: LoadedStack, which: str, site_url: str) -> Identity:
-    if which == "orchestrator":
-        client_id, _, client_secret = (
-            stack.secrets.orchestrator.infisical_token.get_secret_value().partition(":")
-        )
-        return Identity(site_url, client_id, client_secret)
-    return Identity(
-        site_url,
-        stack.secrets.infisical.client_id.get_secret_value(),
-        stack.secrets.infisical.client_secret.get_secret_value(),
-    )
-
-
 def run_check(arguments: argparse.Namespace) -> int:
     try:
-        _progress(f"Validating Pulumi.{arguments.stack}.yaml and decrypting its SOPS file")
+        progress(f"Validating Pulumi.{arguments.stack}.yaml and decrypting its SOPS file")
         project_root = arguments.project_dir.resolve()
         raw = read_stack_file(project_root, arguments.stack)
         stack = load_stack(arguments.stack, raw, project_root=project_root)
@@ -55,9 +40,9 @@ def run_check(arguments: argparse.Namespace) -> int:
     site_url = arguments.site_url or settings.site_url
     scope = SecretScope(settings.project_id, settings.environment, settings.secret_path)
     location = f"{site_url}, {scope.describe()}"
-    _progress(f"Reading {location} as the {arguments.identity} identity (read-only)")
+    progress(f"Reading {location} as the {arguments.identity} identity (read-only)")
     try:
-        api = SecretsApi(_identity(stack, arguments.identity, site_url))
+        api = SecretsApi(IDENTITIES[arguments.identity](stack.secrets, site_url))
         try:
             live = api.list_values(scope)
         finally:
@@ -85,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--identity",
-        choices=("deploy", "orchestrator"),
+        choices=sorted(IDENTITIES),
         default="deploy",
         help="read as the deploying identity (SOPS infisical.*) or as RelayMD does, with the "
         "orchestrator's INFISICAL_TOKEN (default: deploy)",

@@ -20,6 +20,7 @@ from infra.decided.hosts import host_specs
 from infra.edge.arguments import stack_name
 from infra.edge.errors import ConfigError, ConfigIssue
 from infra.edge.loading import PROJECT_ROOT, parse_config, read_stack_file, stack_file
+from infra.edge.progress import progress
 from infra.edge.settings import NixosSettings
 from infra.nixos.nix_escape import nix_value
 from infra.nixos.sources import read_nixos_sources
@@ -30,10 +31,6 @@ EXIT_BUILD_FAILED = 1
 EXIT_BAD_INPUT = 2
 TOPLEVEL = "config.system.build.toplevel"
 NIXOS_ENTRY = "<nixpkgs/nixos>"
-
-
-def _progress(message: str) -> None:
-    print(f"==> {message}", file=sys.stderr, flush=True)
 
 
 def fetch_expression(nixos: NixosSettings) -> str:
@@ -100,7 +97,7 @@ def run(arguments: argparse.Namespace) -> int:
     project_root: Path = arguments.project_dir.resolve()
     out: Path = arguments.out or project_root / "build" / arguments.stack / "nixos"
     try:
-        _progress(f"Rendering stack {arguments.stack} into {out}")
+        progress(f"Rendering stack {arguments.stack} into {out}")
         nixos, hosts = _render_tree(arguments.stack, project_root, out)
         selected = _selected(hosts, arguments.host)
         instantiate = _tool("nix-instantiate")
@@ -108,7 +105,7 @@ def run(arguments: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    _progress(f"Fetching the pinned nixpkgs {nixos.nixpkgs_url}")
+    progress(f"Fetching the pinned nixpkgs {nixos.nixpkgs_url}")
     fetched = subprocess.run(
         [instantiate, "--eval", "--read-write-mode", "--json", "--expr", fetch_expression(nixos)],
         capture_output=True,
@@ -122,7 +119,7 @@ def run(arguments: argparse.Namespace) -> int:
     failed = []
     for host in selected:
         verb = "Instantiating" if arguments.eval_only else "Building"
-        _progress(f"{verb} {host}'s {TOPLEVEL}")
+        progress(f"{verb} {host}'s {TOPLEVEL}")
         command = host_command(
             nixpkgs, out / host / "configuration.nix", eval_only=arguments.eval_only
         )
@@ -136,7 +133,7 @@ def run(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BUILD_FAILED
-    _progress(f"{len(selected)} host(s) done")
+    progress(f"{len(selected)} host(s) done")
     return 0
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from infra.edge.progress import progress
 from infra.edge.settings import DEFAULT_NIXPKGS_RELEASE
 
 NIXPKGS_GIT = "https://github.com/NixOS/nixpkgs"
@@ -71,13 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    print(f"==> asking {NIXPKGS_GIT} for the head of {arguments.branch}", file=sys.stderr)
+    progress(f"asking {NIXPKGS_GIT} for the head of {arguments.branch}")
     heads = _run(["git", "ls-remote", NIXPKGS_GIT, f"refs/heads/{arguments.branch}"]).split()
     if not heads or re.fullmatch(r"[0-9a-f]{40}", heads[0]) is None:
         print(f"error: {NIXPKGS_GIT} has no branch {arguments.branch}", file=sys.stderr)
         return 2
     revision = heads[0]
-    print(f"==> downloading and hashing {archive_url(revision)}", file=sys.stderr)
+    progress(f"downloading and hashing {archive_url(revision)}")
     digest = _run(["nix-prefetch-url", "--unpack", "--type", "sha256", archive_url(revision)])
     print(
         "relaymd-infra:nixos:\n"

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.edge.loading import PROJECT_ROOT
+from infra.edge.progress import progress
 from infra.plan.__main__ import GC_THRESHOLDS
 from infra.plan.synthetic import synthetic_stack, write_stack
 
@@ -173,15 +174,11 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _progress(message: str) -> None:
-    print(f"==> {message}", file=sys.stderr, flush=True)
-
-
 def benchmark(runs: int, relays: Sequence[int], work: Path) -> dict[str, Any]:
-    _progress("Byte-compiling the package, as pip compiled the SDKs")
+    progress("Byte-compiling the package, as pip compiled the SDKs")
     if not compileall.compile_dir(PROJECT_ROOT / "infra", quiet=1):
         raise RuntimeError("the package does not compile; run scripts/test")
-    _progress("Listing the SDK modules the program imports and a plan loads")
+    progress("Listing the SDK modules the program imports and a plan loads")
     packages = sorted({m.split(".")[0] for m in _sdk_modules("import infra.deploy.program")})
     plan_code = (
         "import contextlib, io\nfrom infra.plan.cli import render_stack\n"
@@ -201,7 +198,7 @@ def benchmark(runs: int, relays: Sequence[int], work: Path) -> dict[str, Any]:
     measured: dict[str, list[Run]] = {case.name: [] for case in cases}
     load_before = _machine()["load_average"]
     for round_number in range(runs):
-        _progress(f"Round {round_number + 1} of {runs}: {len(cases)} processes")
+        progress(f"Round {round_number + 1} of {runs}: {len(cases)} processes")
         # Rotate the order each round, so no case always runs right after another.
         shift = round_number % len(cases)
         for case in cases[shift:] + cases[:shift]:

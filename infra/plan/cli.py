@@ -14,6 +14,7 @@ from infra.decided.stack import decide_stack
 from infra.edge.arguments import stack_name
 from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, begin_loading, read_stack_file
+from infra.edge.progress import progress
 from infra.plan.files import differing_files, refuse_foreign_directory, write_tree
 from infra.plan.input_errors import InputSchemaError
 from infra.plan.review.command import add_review_arguments, check_review_arguments, run_review
@@ -29,16 +30,12 @@ EXIT_INTERNAL = 3
 """A bug in this program; ``--debug`` prints the traceback."""
 
 
-def _progress(message: str) -> None:
-    print(f"==> {message}", file=sys.stderr, flush=True)
-
-
 def render_stack(
     stack: str, project_root: Path = PROJECT_ROOT
 ) -> tuple[dict[str, str], dict[str, object]]:
     """Validate, decide once, run the program on that decision under the mock engine and
     render every artifact: one SOPS decryption, one decided stack, one render."""
-    _progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
+    progress(f"Validating Pulumi.{stack}.yaml and decrypting its SOPS file")
     return render_config(stack, read_stack_file(project_root, stack), project_root)
 
 
@@ -54,14 +51,14 @@ def render_config(
         from infra.plan.engine import run_program
 
         loaded = pending.finish()
-    _progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
+    progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
     decided = decide_stack(loaded.config, loaded.secrets, loaded.sources)
-    _progress("Running the Pulumi program under the mock engine (offline, preview)")
+    progress("Running the Pulumi program under the mock engine (offline, preview)")
     deployment = run_program(stack, raw, preview=True, decided=decided)
     document = plan_document(deployment)
     files = dict(decided.artifacts)
     files["plan.json"] = plan_text(document)
-    _progress(f"Done in {time.monotonic() - started:.1f}s")
+    progress(f"Done in {time.monotonic() - started:.1f}s")
     return files, document
 
 

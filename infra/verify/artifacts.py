@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from infra.edge.progress import progress
 from infra.nixos.nix_escape import nix_value
 from infra.tailnet import hujson
 from infra.verify.derive import inventory_document
@@ -20,11 +20,6 @@ SETTINGS_EXPRESSION = (
 )
 """A rendered configuration.nix is a function of ``{ ... }`` returning plain data; its
 imports come back as the paths they resolve to."""
-
-
-def progress(message: str) -> None:
-    """A step of a long run, on stderr (stdout carries the results)."""
-    print(f"==> {message}", file=sys.stderr, flush=True)
 
 
 def _read_json(path: Path) -> Any:

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 from infra.edge.arguments import http_url_problem, stack_name
 from infra.edge.loading import PROJECT_ROOT
+from infra.edge.progress import progress
 from infra.verify import healthz
-from infra.verify.artifacts import inventory_from_build, progress
+from infra.verify.artifacts import inventory_from_build
 from infra.verify.inventory import (
     HEALTHZ_TIMEOUT_SECONDS,
     Inventory,

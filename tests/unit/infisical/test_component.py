@@ -4,13 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 from pulumi.runtime import rpc
 
+from infra.infisical.api import Identity
+from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.infisical.coordinates import RELAYMD_COORDINATES
+from infra.plan.engine import run_declarations
+from tests.support.decided import decided_of
 from tests.support.deployments import deploy
 
 SECRET_TYPE = "pulumi-python:dynamic/infisical:Secret"
 COMPONENT = "relaymd:infisical:InfisicalSecrets"
+
+
+def test_declared_alone_it_writes_exactly_the_values_it_is_given(
+    example_config: dict[str, Any],
+) -> None:
+    """One component, one spec: the names, coordinates and values come only from its Args."""
+    coordinates = decided_of(example_config).config.infisical
+    identity = Identity("https://infisical.invalid", "client-id", "CANARY-client-secret")
+    values: dict[str, pulumi.Input[str]] = {
+        "PLAIN_VALUE": "CANARY-plain-value",
+        "OUTPUT_VALUE": pulumi.Output.from_input("CANARY-output-value"),
+    }
+
+    def declare() -> None:
+        InfisicalSecrets(
+            "infisical-x", InfisicalSecretsArgs(coordinates, identity=identity, values=values)
+        )
+
+    deployment = run_declarations("example", declare, preview=True)
+    (component,) = deployment.by_type(COMPONENT)
+    secrets = {r.inputs["secret_name"]: r for r in deployment.by_type(SECRET_TYPE)}
+    assert sorted(secrets) == ["OUTPUT_VALUE", "PLAIN_VALUE"]
+    for name, resource in secrets.items():
+        assert resource.name == f"infisical-x-{name}"
+        assert resource.parent_urn == component.urn
+        assert resource.inputs["project_id"] == coordinates.project_id
+        assert resource.inputs["environment_slug"] == coordinates.environment
+        assert resource.inputs["secret_path"] == coordinates.secret_path
+        # A plain string arrives a secret too.
+        assert rpc.is_rpc_secret(resource.inputs["secret_value"])
+    assert rpc.unwrap_rpc_secret(secrets["PLAIN_VALUE"].inputs["secret_value"]) == (
+        "CANARY-plain-value"
+    )
+    # The identity travels only inside the serialised provider, which Pulumi keeps secret.
+    assert "CANARY-client-secret" not in repr(
+        [{k: v for k, v in r.inputs.items() if k != "__provider"} for r in secrets.values()]
+    )
+    assert all(rpc.is_rpc_secret(r.inputs["__provider"]) for r in secrets.values())
 
 
 def test_every_sops_value_and_both_computed_ones_get_a_secret(
