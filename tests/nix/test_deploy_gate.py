@@ -7,6 +7,7 @@ system; any failed probe switches back to the previous one and names what failed
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -233,3 +234,36 @@ def test_a_failed_activation_switches_back_too(example_tree: Path, tmp_path: Pat
     assert "health check failed: switch-to-configuration switch failed" in result.stderr
     assert switches(calls) == switched_to(new) + switched_to(previous)
     assert not any(c.startswith("tailscale") for c in calls)
+
+
+def test_a_dropped_connection_cannot_stop_the_switch_back(
+    example_tree: Path, tmp_path: Path
+) -> None:
+    """Under `systemd-run --pipe` the script writes into the SSH session; once that is gone
+    every write fails (EPIPE: systemd units ignore SIGPIPE). No message may end it early."""
+    bin_dir = tmp_path / "bin"
+    install_stubs(bin_dir, GATE_STUBS)
+    new = fake_system(tmp_path / "new-system", gate_script(example_tree, RELAY))
+    previous = fake_system(tmp_path / "previous-system")
+    log = tmp_path / "calls.log"
+    (tmp_path / "status.json").write_text(tailscale_status("Starting", "", []))
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            ["bash", "-c", 'trap \'\' PIPE; exec "$0" "$1"', new / "sw/bin/relaymd-switch", new],
+            env={
+                "PATH": f"{bin_dir}:/usr/bin:/bin",
+                "STUB_LOG": str(log),
+                "TS_STATUS": str(tmp_path / "status.json"),
+                "PREVIOUS_SYSTEM": str(previous),
+            },
+            stdout=writer,
+            stderr=writer,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == 1
+    assert switches(log.read_text().splitlines()) == switched_to(new) + switched_to(previous)
