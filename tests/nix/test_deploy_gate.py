@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,22 @@ def gate_script(tree: Path, name: str) -> str:
     return script
 
 
-def run_gate(
-    tmp_path: Path, script: str, status: str | None, **environment: str
-) -> tuple[subprocess.CompletedProcess[str], list[str], Path, Path]:
+GateRun = tuple[subprocess.CompletedProcess[str], list[str], Path, Path]
+
+
+def run_gate(tmp_path: Path, script: str, status: str | None, **environment: str) -> GateRun:
+    return run_gate_into(tmp_path, script, status, environment, output_fd=None)
+
+
+def run_gate_into(
+    tmp_path: Path,
+    script: str,
+    status: str | None,
+    environment: dict[str, str],
+    output_fd: int | None,
+) -> GateRun:
+    """Run the gate against the stand-ins; its output is captured, or goes to ``output_fd``
+    with SIGPIPE ignored, as under systemd."""
     bin_dir = tmp_path / "bin"
     install_stubs(bin_dir, GATE_STUBS)
     new = fake_system(tmp_path / "new-system", script)
@@ -46,8 +60,13 @@ def run_gate(
     status_file = tmp_path / "status.json"
     if status is not None:
         status_file.write_text(status)
+    command = [str(new / "sw" / "bin" / "relaymd-switch"), str(new)]
+    streams: dict[str, Any] = {"capture_output": True}
+    if output_fd is not None:
+        command = ["bash", "-c", 'trap \'\' PIPE; exec "$0" "$1"', *command]
+        streams = {"stdout": output_fd, "stderr": output_fd}
     result = subprocess.run(
-        [str(new / "sw" / "bin" / "relaymd-switch"), str(new)],
+        command,
         env={
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "STUB_LOG": str(log),
@@ -57,7 +76,7 @@ def run_gate(
             "HEALTHZ_BODY": healthz(),
             **environment,
         },
-        capture_output=True,
+        **streams,
         text=True,
         timeout=60,
         check=False,
@@ -241,29 +260,17 @@ def test_a_dropped_connection_cannot_stop_the_switch_back(
 ) -> None:
     """Under `systemd-run --pipe` the script writes into the SSH session; once that is gone
     every write fails (EPIPE: systemd units ignore SIGPIPE). No message may end it early."""
-    bin_dir = tmp_path / "bin"
-    install_stubs(bin_dir, GATE_STUBS)
-    new = fake_system(tmp_path / "new-system", gate_script(example_tree, RELAY))
-    previous = fake_system(tmp_path / "previous-system")
-    log = tmp_path / "calls.log"
-    (tmp_path / "status.json").write_text(tailscale_status("Starting", "", []))
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        result = subprocess.run(
-            ["bash", "-c", 'trap \'\' PIPE; exec "$0" "$1"', new / "sw/bin/relaymd-switch", new],
-            env={
-                "PATH": f"{bin_dir}:/usr/bin:/bin",
-                "STUB_LOG": str(log),
-                "TS_STATUS": str(tmp_path / "status.json"),
-                "PREVIOUS_SYSTEM": str(previous),
-            },
-            stdout=writer,
-            stderr=writer,
-            timeout=60,
-            check=False,
+        result, calls, new, previous = run_gate_into(
+            tmp_path,
+            gate_script(example_tree, RELAY),
+            tailscale_status("Starting", "", []),
+            {},
+            output_fd=writer,
         )
     finally:
         os.close(writer)
     assert result.returncode == 1
-    assert switches(log.read_text().splitlines()) == switched_to(new) + switched_to(previous)
+    assert switches(calls) == switched_to(new) + switched_to(previous)
