@@ -7,9 +7,11 @@ system; any failed probe switches back to the previous one and names what failed
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,9 +36,22 @@ def gate_script(tree: Path, name: str) -> str:
     return script
 
 
-def run_gate(
-    tmp_path: Path, script: str, status: str | None, **environment: str
-) -> tuple[subprocess.CompletedProcess[str], list[str], Path, Path]:
+GateRun = tuple[subprocess.CompletedProcess[str], list[str], Path, Path]
+
+
+def run_gate(tmp_path: Path, script: str, status: str | None, **environment: str) -> GateRun:
+    return run_gate_into(tmp_path, script, status, environment, output_fd=None)
+
+
+def run_gate_into(
+    tmp_path: Path,
+    script: str,
+    status: str | None,
+    environment: dict[str, str],
+    output_fd: int | None,
+) -> GateRun:
+    """Run the gate against the stand-ins; its output is captured, or goes to ``output_fd``
+    with SIGPIPE ignored, as under systemd."""
     bin_dir = tmp_path / "bin"
     install_stubs(bin_dir, GATE_STUBS)
     new = fake_system(tmp_path / "new-system", script)
@@ -45,8 +60,13 @@ def run_gate(
     status_file = tmp_path / "status.json"
     if status is not None:
         status_file.write_text(status)
+    command = [str(new / "sw" / "bin" / "relaymd-switch"), str(new)]
+    streams: dict[str, Any] = {"capture_output": True}
+    if output_fd is not None:
+        command = ["bash", "-c", 'trap \'\' PIPE; exec "$0" "$1"', *command]
+        streams = {"stdout": output_fd, "stderr": output_fd}
     result = subprocess.run(
-        [str(new / "sw" / "bin" / "relaymd-switch"), str(new)],
+        command,
         env={
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "STUB_LOG": str(log),
@@ -56,7 +76,7 @@ def run_gate(
             "HEALTHZ_BODY": healthz(),
             **environment,
         },
-        capture_output=True,
+        **streams,
         text=True,
         timeout=60,
         check=False,
@@ -233,3 +253,24 @@ def test_a_failed_activation_switches_back_too(example_tree: Path, tmp_path: Pat
     assert "health check failed: switch-to-configuration switch failed" in result.stderr
     assert switches(calls) == switched_to(new) + switched_to(previous)
     assert not any(c.startswith("tailscale") for c in calls)
+
+
+def test_a_dropped_connection_cannot_stop_the_switch_back(
+    example_tree: Path, tmp_path: Path
+) -> None:
+    """Under `systemd-run --pipe` the script writes into the SSH session; once that is gone
+    every write fails (EPIPE: systemd units ignore SIGPIPE). No message may end it early."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result, calls, new, previous = run_gate_into(
+            tmp_path,
+            gate_script(example_tree, RELAY),
+            tailscale_status("Starting", "", []),
+            {},
+            output_fd=writer,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == 1
+    assert switches(calls) == switched_to(new) + switched_to(previous)

@@ -97,7 +97,8 @@ def test_orchestrator_firewall_opens_ssh_and_tailscale_globally_and_the_api_on_t
 def test_relay_firewall_keeps_dns_and_passthrough_off_the_lan(full_tree: Path) -> None:
     interfaces = host(full_tree, RELAY)["firewall"]["interfaces"]
     # The Infisical Relay's own ports are for the platform and gateways, on every interface.
-    assert sorted(interfaces["default"]["allowedTCPPorts"]) == [22, 2222, 8443]
+    # Sorted, as nixpkgs' firewall module sorts every port list.
+    assert interfaces["default"]["allowedTCPPorts"] == [22, 2222, 8443]
     assert interfaces["tailscale0"]["allowedTCPPorts"] == [53, 443]
     assert interfaces["tailscale0"]["allowedUDPPorts"] == [53]
     plain = host(full_tree, RELAY_2)["firewall"]["interfaces"]
@@ -482,6 +483,13 @@ def test_relay_boots_grub_from_the_disko_disk(example_tree: Path) -> None:
     }
 
 
+def test_a_relay_on_a_virtio_disk_partitions_and_boots_from_vda(full_tree: Path) -> None:
+    """relays[].boot_disk_interface virtio0: the guest sees /dev/vda, not /dev/sda."""
+    evaluated = host(full_tree, RELAY_2)
+    assert evaluated["grub"]["devices"] == ["/dev/vda"]
+    assert host(full_tree, RELAY)["grub"]["devices"] == ["/dev/sda"]
+
+
 def test_orchestrator_boots_with_its_hardware_files_loader(example_tree: Path) -> None:
     evaluated = host(example_tree, ORCHESTRATOR)
     assert evaluated["grub"]["enable"] is False
@@ -568,6 +576,8 @@ def test_another_port_and_lan_interface_move_every_rule_with_them(
     container = evaluated["containers"]["relaymd-orchestrator"]
     assert container["environment"]["RELAYMD_ORCHESTRATOR_PORT"] == "36200"
     assert evaluated["deployGate"]["healthzPort"] == 36200
+    # No orchestrator.storage_provider setting: RelayMD's own default, as its config key.
+    assert evaluated["orchestratorSettings"]["storage_provider"] == "purdue"
     failed = failed_assertions(
         orchestrator_only_tree,
         ORCHESTRATOR,

@@ -9,6 +9,7 @@ from typing import Any
 from infra.decided.stack import DecidedStack, decide_stack
 from infra.edge.loading import load_stack, parse_config
 from infra.edge.secrets import parse_secrets
+from infra.infisical.consumers import DEFAULT_STORAGE_PROVIDER, STORAGE_SECRETS, StorageProvider
 from infra.nixos.sources import read_nixos_sources
 from tests.support.stacks import example_secrets_document
 
@@ -22,8 +23,12 @@ def _example_secrets() -> dict[str, Any]:
 
 def secrets_document_for(raw: dict[str, Any]) -> dict[str, Any]:
     """The example's secrets, plus an enrollment token for each relay running an Infisical
-    Relay (which the example's relay does not)."""
+    Relay (which the example's relay does not) and the storage secrets of the stack's storage
+    provider (the example's are Cloudflare/Backblaze's)."""
     document = copy.deepcopy(_example_secrets())
+    storage = StorageProvider(raw["orchestrator"].get("storage_provider", DEFAULT_STORAGE_PROVIDER))
+    for name in STORAGE_SECRETS[storage]:
+        document["relaymd"].setdefault(name, f"example-{name.lower().replace('_', '-')}")
     for relay in raw.get("relays", []):
         if relay.get("infisical_relay"):
             token = {"infisical_relay_token": f"{RELAY_TOKEN}-{relay['name']}"}

@@ -17,7 +17,8 @@ HOSTILE_ADMIN_KEY = (
 
 
 def full_raw_config() -> dict[str, Any]:
-    """The example plus every optional relay feature, a second relay and a hostile key."""
+    """The example plus every optional relay feature, a second relay on a virtio disk and a
+    hostile key."""
     raw = example_raw_config()
     relay = enable_infisical_relay(raw)["relays"][0]
     relay["guest_agent"] = True
@@ -30,6 +31,7 @@ def full_raw_config() -> dict[str, Any]:
         infisical_relay=False,
         tls_passthrough_upstream=None,
         advertise_routes=[],
+        boot_disk_interface="virtio0",
     )
     raw["relays"].append(second)
     raw["orchestrator"]["ssh_target"] = "root@orchestrator.lab.example.org"
@@ -39,10 +41,12 @@ def full_raw_config() -> dict[str, Any]:
 
 
 def orchestrator_only_raw_config() -> dict[str, Any]:
-    """No relay, and the orchestrator on other ports and another LAN interface."""
+    """No relay, and the orchestrator on other ports, another LAN interface and RelayMD's
+    default storage provider."""
     raw = example_raw_config()
     raw["relays"] = []
     raw.pop("proxmox", None)
+    raw["orchestrator"].pop("storage_provider", None)
     raw["orchestrator"].update(port=36200, ssh_port=2222, lan_interface="enp1s0")
     return raw
 

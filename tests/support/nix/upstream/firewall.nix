@@ -6,6 +6,8 @@
 let
   inherit (lib) mkOption types;
   cfg = config.networking.firewall;
+  # Upstream sorts each port list and drops repeats.
+  canonicalizePortList = ports: lib.unique (builtins.sort builtins.lessThan ports);
   portRange = types.submodule {
     options = {
       from = mkOption { type = types.port; };
@@ -13,9 +15,9 @@ let
     };
   };
   commonOptions = {
-    allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+    allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; apply = canonicalizePortList; };
     allowedTCPPortRanges = mkOption { type = types.listOf portRange; default = [ ]; };
-    allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; };
+    allowedUDPPorts = mkOption { type = types.listOf types.port; default = [ ]; apply = canonicalizePortList; };
     allowedUDPPortRanges = mkOption { type = types.listOf portRange; default = [ ]; };
   };
 in

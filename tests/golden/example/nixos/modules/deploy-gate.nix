@@ -44,8 +44,25 @@ let
     previous=$(readlink -f /run/current-system)
     logout_fix="a node keeps the name and tags it first joined with; run \"tailscale logout\" on the host, then switch again"
 
+    # Under `systemd-run --pipe` the output goes into the deployment's SSH session. Once that
+    # is gone every write fails (EPIPE: units ignore SIGPIPE), and under errexit a failed echo
+    # would end the script before it switches back. So no write may fail the script, and the
+    # activation's own output is drained by a loop that outlives the session.
+    say() {
+      printf '%s\n' "$*" 2> /dev/null || true
+    }
+    complain() {
+      say "$@" >&2
+    }
+    pass_on() {
+      local line
+      while IFS= read -r line || [ -n "$line" ]; do
+        say "$line"
+      done
+    }
+
     switch_to() {
-      nix-env -p "$profile" --set "$1" && "$1/bin/switch-to-configuration" switch
+      { nix-env -p "$profile" --set "$1" && "$1/bin/switch-to-configuration" switch; } 2>&1 | pass_on
     }
 
     # Prints what is wrong. Status 1: may still settle; status 2: waiting will not help.
@@ -93,7 +110,7 @@ let
       done
     }
 
-    echo "switching from $previous to $new_system"
+    say "switching from $previous to $new_system"
     failure=
     if ! switch_to "$new_system"; then
       failure="switch-to-configuration switch failed"
@@ -101,14 +118,14 @@ let
       failure=
     fi
     if [ -z "$failure" ]; then
-      echo "healthy: tailscaled Running as ${tailnet.hostname} with ${intendedTags}${lib.optionalString (cfg.healthzPort != null) ", /healthz connected without warnings"}"
+      say "healthy: tailscaled Running as ${tailnet.hostname} with ${intendedTags}${lib.optionalString (cfg.healthzPort != null) ", /healthz connected without warnings"}"
       exit 0
     fi
-    echo "health check failed: $failure" >&2
+    complain "health check failed: $failure"
     if [ "$previous" != "$new_system" ]; then
-      echo "switching back to $previous" >&2
+      complain "switching back to $previous"
       if ! switch_to "$previous"; then
-        echo "switching back to $previous failed too" >&2
+        complain "switching back to $previous failed too"
       fi
     fi
     exit 1
