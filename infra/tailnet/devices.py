@@ -40,8 +40,7 @@ class TailnetDevices(pulumi.ComponentResource):
         model = args.model
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        # A device joined with its host's key carries that key's tags as its identity.
-        host_tags = {host: spec.tags[0] for host, spec in model.host_keys}
+        host_tags = dict(model.device_tags)
 
         def device(host: str) -> pulumi.Output[SeenDevice]:
             # The single lookup only waits (it retries until a device of that name exists);

@@ -23,6 +23,8 @@ class TailnetModel:
     worker_key: WorkerKeySpec
     host_keys: tuple[tuple[str, KeySpec], ...]
     """HostSpec.name → its key spec, in host order."""
+    device_tags: tuple[tuple[str, str], ...]
+    """HostSpec.name → the tag its device carries: joined with its own key, it has that tag."""
     orchestrator_host: str
     orchestrator_url: str
     split_dns: tuple[SplitDomain, ...]
@@ -39,6 +41,7 @@ def build_tailnet_model(config: StackConfig, hosts: Sequence[HostSpec]) -> Tailn
         overwrite_existing_policy=config.tailnet.overwrite_existing_policy,
         worker_key=worker_key_spec(config),
         host_keys=tuple((host.name, host_key_spec(config, host)) for host in hosts),
+        device_tags=tuple((host.name, host.tag) for host in hosts),
         orchestrator_host=orchestrator.name,
         orchestrator_url=config.orchestrator_url,
         split_dns=split_domains(hosts),

@@ -119,3 +119,16 @@ def test_admins_ssh_reaches_the_orchestrator_on_its_configured_ssh_port() -> Non
     assert "tag:relaymd-orchestrator:2222" in [e.dst for e in worker_test.deny]
     admin_test = next(test for test in policy.tests if test.src == "alice@example.org")
     assert "tag:relaymd-orchestrator:2222" in [e.dst for e in admin_test.accept]
+
+
+def test_each_device_is_looked_up_by_the_tag_of_its_own_host_key(
+    example_config: dict[str, Any],
+) -> None:
+    """TailnetDevices only maps this onto lookups; the tag a device carries is decided here."""
+    tailnet = decided_of(example_config).tailnet
+    tags = dict(tailnet.device_tags)
+    assert tags == {
+        "relaymd-orchestrator": "tag:relaymd-orchestrator",
+        "relaymd-relay": "tag:relaymd-relay",
+    }
+    assert tags == {host: spec.tags[0] for host, spec in tailnet.host_keys}
