@@ -24,11 +24,6 @@ class Providers:
     proxmox: proxmoxve.Provider | None
 
 
-def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
-    """Wrap a value as a Pulumi secret so it is encrypted in state and masked in output."""
-    return None if value is None else pulumi.Output.secret(value)
-
-
 def _credential(value: SecretStr | None) -> pulumi.Input[str]:
     # An empty string is still a set field: the provider falls back to its environment
     # variables only for null fields (provider_framework.go, coalesce), and treats "" as absent.
@@ -56,6 +51,6 @@ def declare_providers(config: StackConfig, secrets: StackSecrets) -> Providers:
             "proxmox",
             endpoint=config.proxmox.endpoint,
             insecure=config.proxmox.insecure,
-            api_token=secret(secrets.proxmox.api_token.get_secret_value()),
+            api_token=pulumi.Output.secret(secrets.proxmox.api_token.get_secret_value()),
         )
     return Providers(tailscale=tailscale_provider, proxmox=proxmox_provider)

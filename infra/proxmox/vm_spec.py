@@ -34,11 +34,6 @@ class DiskSpec:
     file_format: str
 
     @property
-    def guest_device(self) -> str:
-        """The device the installer partitions: the same disk the VM boots from."""
-        return INSTALLER_DISKS[self.interface]
-
-    @property
     def boot_order(self) -> tuple[str, ...]:
         # Only the system disk: no network or CD-ROM boot ahead of the installed system.
         return (self.interface,)

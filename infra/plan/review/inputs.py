@@ -21,9 +21,9 @@ POLICY_FILE = "tailscale/policy.hujson"
 CATALOG_FILE = "infisical/secrets.json"
 NIXOS_DIR = "nixos/"
 SHARED_MODULES = "modules"
+"""``nixos/modules/`` holds modules every host imports; it is not a host."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A render's largest file, plan.json, is well under 1 MiB even for 50 relays."""
-"""``nixos/modules/`` holds modules every host imports; it is not a host."""
 
 
 @dataclass(frozen=True)

@@ -42,21 +42,6 @@ class PolicyDiff:
     tests_removed: tuple[str, ...]
     other_sections: tuple[str, ...]
 
-    @property
-    def empty(self) -> bool:
-        return not any(
-            (
-                self.rules_added,
-                self.rules_removed,
-                self.now_reach,
-                self.no_longer_reach,
-                self.widenings,
-                self.tests_added,
-                self.tests_removed,
-                self.other_sections,
-            )
-        )
-
 
 def who(selector: str) -> str:
     """A selector as a reviewer says it: ``tag:relaymd-worker`` → ``workers``."""

@@ -76,7 +76,8 @@ class ResourceChange:
 Resource = Mapping[str, Any]
 
 
-def _index(plan: Mapping[str, Any]) -> dict[tuple[str, str], Resource]:
+def index_resources(plan: Mapping[str, Any]) -> dict[tuple[str, str], Resource]:
+    """plan.json's resources by (type, name), the key of a ResourceChange."""
     return {
         (str(r.get("type")), str(r.get("name"))): r
         for r in plan.get("resources", [])
@@ -123,7 +124,7 @@ def urn(plan: Mapping[str, Any], key: tuple[str, str]) -> str:
 
 def diff_resources(base: Mapping[str, Any], head: Mapping[str, Any]) -> tuple[ResourceChange, ...]:
     """Every resource that changes, in a stable order (action, type, name)."""
-    old, new = _index(base), _index(head)
+    old, new = index_resources(base), index_resources(head)
     changes: dict[tuple[str, str], ResourceChange] = {}
     for key in sorted(old.keys() - new.keys()):
         changes[key] = ResourceChange(Action.DELETE, *key, old[key].get("parent"))

@@ -11,7 +11,7 @@ from infra.plan.review.hosts import modules_diff, review_hosts
 from infra.plan.review.inputs import Rendered, parse_render
 from infra.plan.review.policy import diff_policy
 from infra.plan.review.replacement import VM
-from infra.plan.review.resources import Action, diff_resources, input_changes
+from infra.plan.review.resources import Action, diff_resources, index_resources, input_changes
 from infra.plan.review.secrets import diff_catalog
 from infra.plan.review.sections import (
     hosts_section,
@@ -76,11 +76,12 @@ def build_review(
     policy = diff_policy(base.policy, head.policy)
     hosts = review_hosts(base, head, changes, vm_hosts)
     catalog = diff_catalog(base.catalog, head.catalog)
-    head_inputs = {
-        (str(r.get("type")), str(r.get("name"))): r.get("inputs") or {}
-        for r in head.plan.get("resources", [])
+    head_resources = index_resources(head.plan)
+    created = {
+        c.key: head_resources[c.key].get("inputs") or {}
+        for c in changes
+        if c.action is Action.CREATE
     }
-    created = {c.key: head_inputs[c.key] for c in changes if c.action is Action.CREATE}
     outputs = input_changes(base.plan.get("outputs") or {}, head.plan.get("outputs") or {})
     sections = [
         resources_section(changes, created, outputs, style),

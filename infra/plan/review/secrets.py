@@ -21,10 +21,6 @@ class CatalogDiff:
     """Changes to where the catalog lives (project, environment, secret path) and to the
     storage provider that decides which storage names are required."""
 
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.location)
-
 
 def _entries(catalog: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     secrets = (catalog or {}).get("secrets")

@@ -97,7 +97,12 @@ def resources_section(
         body += ["", style.bold(f"Stack outputs ({len(outputs)})")]
         body += [line for moved in outputs for line in _value_lines(moved, style, 0)]
     summary = "Resources: " + _counts(action_counts(changes))
-    return Section("Resources", summary, tuple(body[1:] if body else ["Nothing changes."]))
+    return Section("Resources", summary, _body(body, "Nothing changes."))
+
+
+def _body(lines: Sequence[str], when_empty: str) -> tuple[str, ...]:
+    """The lines without the blank one each group starts with, or a line saying so."""
+    return tuple(lines[1:]) or (when_empty,)
 
 
 def _grouped(groups: Sequence[tuple[str, Sequence[str]]], style: Style) -> list[str]:
@@ -129,7 +134,7 @@ def policy_section(diff: PolicyDiff, style: Style) -> Section:
     summary = "Tailnet policy: " + _counts(parts)
     if diff.widenings:
         summary += "; opens access"
-    return Section("Tailnet policy", summary, tuple(body[1:] if body else ["Nothing changes."]))
+    return Section("Tailnet policy", summary, _body(body, "Nothing changes."))
 
 
 def hosts_section(hosts: Sequence[HostReview], modules: Sequence[str], style: Style) -> Section:
@@ -151,7 +156,7 @@ def hosts_section(hosts: Sequence[HostReview], modules: Sequence[str], style: St
     return Section(
         "Hosts",
         summary,
-        tuple(body[1:] or ["No configuration changes."]),
+        _body(body, "No configuration changes."),
         verdicts or ("No host is rendered.",),
     )
 
@@ -170,4 +175,4 @@ def secrets_section(diff: CatalogDiff, style: Style) -> Section:
     parts += [(len(diff.changed), "other change{s}")]
     parts += [(len(diff.location), "location change{s}")]
     summary = "Secrets: " + _counts(parts)
-    return Section("Secrets", summary, tuple(body[1:] if body else ["Nothing changes."]))
+    return Section("Secrets", summary, _body(body, "Nothing changes."))
