@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from infra.edge.loading import PROJECT_ROOT
 
 STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -16,6 +19,19 @@ def stack_name(value: str) -> str:
             f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
         )
     return value
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser, *, project_dir_holds: str) -> None:
+    """``--stack`` and ``--project-dir``: which stack file to read, and from where."""
+    parser.add_argument(
+        "--stack", default="example", type=stack_name, help="stack name (default: example)"
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help=f"directory holding {project_dir_holds} (default: this checkout)",
+    )
 
 
 # Whitespace and control characters: the HTTP client refuses them (http.client.InvalidURL)
