@@ -7,14 +7,14 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from infra.edge.fields import DNS_LABEL
 from infra.edge.loading import PROJECT_ROOT
-
-STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def stack_name(value: str) -> str:
     """``--stack``: the name becomes part of file paths (Pulumi.<stack>.yaml, build/<stack>)."""
-    if not STACK_NAME.fullmatch(value):
+    # StackConfig.stack is a DnsLabel: a name passing here also passes there.
+    if not DNS_LABEL.fullmatch(value):
         raise argparse.ArgumentTypeError(
             f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
         )
