@@ -36,21 +36,10 @@ def sops_binary() -> str:
     return found
 
 
-def decrypt_document(
-    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
-) -> object:
-    """Decrypt ``path`` and return its data. Errors name the field and never show values."""
-    with start_decryption(
-        path, age_key_file=age_key_file, field=field, key_field=key_field
-    ) as decryption:
-        return decryption.document()
-
-
-def start_decryption(
-    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
-) -> Decryption:
+def start_decryption(path: Path, *, age_key_file: Path | None, field: str) -> Decryption:
     """Check the files and start sops, returning at once: the caller works on (e.g. imports
-    the Pulumi SDKs) while sops decrypts, then asks :meth:`Decryption.document` for the data."""
+    the Pulumi SDKs) while sops decrypts, then asks :meth:`Decryption.document` for the data.
+    Errors name the field and never show values."""
     if not path.is_file():
         raise ConfigError(
             str(path),
@@ -68,7 +57,7 @@ def start_decryption(
             str(age_key_file),
             [
                 ConfigIssue(
-                    key_field,
+                    "sops.age_key_file",
                     str(age_key_file),
                     "an existing age identity file (age-keygen -o FILE), or leave the setting "
                     "out and set SOPS_AGE_KEY_FILE",
