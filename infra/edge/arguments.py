@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
-STACK_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+from infra.edge.fields import DNS_LABEL
+from infra.edge.loading import PROJECT_ROOT
 
 
 def stack_name(value: str) -> str:
     """``--stack``: the name becomes part of file paths (Pulumi.<stack>.yaml, build/<stack>)."""
-    if not STACK_NAME.fullmatch(value):
+    # StackConfig.stack is a DnsLabel: a name passing here also passes there.
+    if not DNS_LABEL.fullmatch(value):
         raise argparse.ArgumentTypeError(
             f"got {value!r}; expected a stack name of a-z, 0-9 and '-' (e.g. prod)"
         )
     return value
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser, *, project_dir_holds: str) -> None:
+    """``--stack`` and ``--project-dir``: which stack file to read, and from where."""
+    parser.add_argument(
+        "--stack", default="example", type=stack_name, help="stack name (default: example)"
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help=f"directory holding {project_dir_holds} (default: this checkout)",
+    )
 
 
 # Whitespace and control characters: the HTTP client refuses them (http.client.InvalidURL)

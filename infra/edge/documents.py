@@ -19,7 +19,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from infra.edge.errors import ConfigError, ConfigIssue, dotted_path
+from infra.edge.errors import ConfigError, dotted_path, refused
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def read_text(path: Path, *, field: str, bounds: Bounds) -> str:
 
 def decode_text(data: bytes, *, source: str, field: str, bounds: Bounds) -> str:
     if len(data) > bounds.max_bytes:
-        raise _refused(
+        raise refused(
             source,
             field,
             f"more than {bounds.max_bytes} bytes",
@@ -59,7 +59,7 @@ def decode_text(data: bytes, *, source: str, field: str, bounds: Bounds) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _refused(
+        raise refused(
             source,
             field,
             f"a byte that is not UTF-8 at offset {error.start}",
@@ -73,7 +73,7 @@ def load_yaml(text: str, *, source: str, bounds: Bounds) -> object:
         # The reader refuses non-printable characters already while it is built.
         loader = _BoundedLoader(text, bounds, source)
     except yaml.YAMLError as error:
-        raise _refused(source, "(document)", str(error)[:200], "printable text") from None
+        raise refused(source, "(document)", str(error)[:200], "printable text") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -85,12 +85,12 @@ def load_yaml(text: str, *, source: str, bounds: Bounds) -> object:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        raise _refused(
+        raise refused(
             source, where, error.problem or "unreadable YAML", "valid YAML at that position"
         ) from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as error:
         # The constructor raises ValueError for impossible dates (2024-02-30) and the like.
-        raise _refused(source, "(document)", str(error)[:200], "valid YAML") from None
+        raise refused(source, "(document)", str(error)[:200], "valid YAML") from None
     finally:
         loader.dispose()
     _check_plain(data, source)
@@ -104,7 +104,7 @@ def load_json(text: str, *, source: str, field: str, bounds: Bounds) -> object:
     """
     depth = _json_depth(text)
     if depth > bounds.max_depth:
-        raise _refused(
+        raise refused(
             source,
             field,
             f"nesting {depth} levels deep",
@@ -113,18 +113,14 @@ def load_json(text: str, *, source: str, field: str, bounds: Bounds) -> object:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_pairs, parse_constant=_no_constants)
     except _DuplicateKeyError as duplicate:
-        raise _refused(
+        raise refused(
             source,
             duplicate.key,
             "a key given twice",
             "each key once: the second would silently replace the first",
         ) from None
     except ValueError as error:
-        raise _refused(source, field, str(error)[:200], "a JSON mapping") from None
-
-
-def _refused(source: str, field: str, got: str, expected: str) -> ConfigError:
-    return ConfigError(source, [ConfigIssue(field, got, expected)])
+        raise refused(source, field, str(error)[:200], "a JSON mapping") from None
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -161,7 +157,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def _limit(self, got: str, expected: str) -> ConfigError:
         mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-        return _refused(self._source, f"line {mark.line + 1}", got, expected)
+        return refused(self._source, f"line {mark.line + 1}", got, expected)
 
 
 # No setting holds a date: date-like values stay text, and an impossible one (2024-02-30)
@@ -176,7 +172,7 @@ def _check_tree(root: Node, bounds: Bounds, source: str) -> None:
         children = _children(node)
         sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
         if sizes[id(node)] > bounds.max_nodes:
-            raise _refused(
+            raise refused(
                 source,
                 dotted_path(path),
                 f"more than {bounds.max_nodes} values once aliases are expanded",
@@ -201,7 +197,7 @@ def _post_order(root: Node, source: str) -> Iterator[tuple[Node, list[str | int]
         if id(node) in done:
             continue
         if id(node) in open_nodes:
-            raise _refused(
+            raise refused(
                 source,
                 dotted_path(path),
                 "an alias to a node that contains it",
@@ -211,7 +207,7 @@ def _post_order(root: Node, source: str) -> Iterator[tuple[Node, list[str | int]
         stack.append((node, path, True))
         for label, child in reversed(_labelled_children(node)):
             if id(child) in open_nodes:
-                raise _refused(
+                raise refused(
                     source,
                     dotted_path([*path, label]),
                     "an alias to a node that contains it",
@@ -243,7 +239,7 @@ def _check_duplicate_keys(node: MappingNode, path: list[str | int], source: str)
             continue
         identity = (key.tag, key.value)
         if identity in seen:
-            raise _refused(
+            raise refused(
                 source,
                 dotted_path([*path, key.value]),
                 f"the key given twice (again on line {key.start_mark.line + 1})",
@@ -265,12 +261,12 @@ def _check_plain(data: object, source: str) -> None:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if not isinstance(key, str | int):
-                    raise _refused(
+                    raise refused(
                         source, dotted_path(path), "a key that is not text", "text keys only"
                     )
                 stack.append((item, [*path, key]))
         elif not isinstance(value, _PLAIN_TYPES):
-            raise _refused(
+            raise refused(
                 source,
                 dotted_path(path),
                 f"a YAML {type(value).__name__}",

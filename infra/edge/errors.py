@@ -62,6 +62,11 @@ class ConfigError(Exception):
         super().__init__("\n".join(lines))
 
 
+def refused(source: str, field: str, value: object, expected: str) -> ConfigError:
+    """A :class:`ConfigError` of one issue: ``field`` in ``source`` got ``value``."""
+    return ConfigError(source, [ConfigIssue(field, value, expected)])
+
+
 def _show(value: object) -> str:
     if value is MISSING:
         return repr(value)

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 # starts a new line for some reader (systemd, Python's splitlines, a terminal).
 CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
 """A regex character-class body (without brackets)."""
-_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _DNS_NAME = re.compile(
     r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
 )
@@ -196,7 +196,7 @@ WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 DnsLabel = Annotated[
     str,
-    _matching(_DNS_LABEL, "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'"),
+    _matching(DNS_LABEL, "a DNS label: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'"),
 ]
 DnsName = Annotated[
     str,

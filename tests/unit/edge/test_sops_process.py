@@ -10,7 +10,7 @@ import pytest
 
 import infra.edge.sops
 from infra.edge.errors import ConfigError
-from infra.edge.sops import decrypt_document, start_decryption
+from infra.edge.sops import start_decryption
 
 
 def _alive(pid: int) -> bool:
@@ -36,7 +36,7 @@ def test_a_hung_sops_is_killed_with_everything_it_started(
     monkeypatch.setattr(infra.edge.sops, "sops_binary", lambda: str(hung))
     monkeypatch.setattr(infra.edge.sops, "SOPS_TIMEOUT_SECONDS", 1)
     with pytest.raises(ConfigError, match="did not answer"):
-        decrypt_document(secrets, age_key_file=None, field="sops.file")
+        start_decryption(secrets, age_key_file=None, field="sops.file").document()
     pid = int(child_pid.read_text())
     for _ in range(50):
         if not _alive(pid):
@@ -49,7 +49,7 @@ def test_a_missing_age_key_file_is_named_as_such(tmp_path: Path) -> None:
     secrets = tmp_path / "stack.sops.yaml"
     secrets.write_text("tailscale: {}\n")
     with pytest.raises(ConfigError) as raised:
-        decrypt_document(secrets, age_key_file=tmp_path / "missing.key", field="sops.file")
+        start_decryption(secrets, age_key_file=tmp_path / "missing.key", field="sops.file")
     assert raised.value.issues[0].path == "sops.age_key_file"
 
 
