@@ -24,7 +24,7 @@ from infra.edge.progress import progress
 from infra.edge.settings import NixosSettings
 from infra.nixos.nix_escape import nix_value
 from infra.nixos.sources import read_nixos_sources
-from infra.nixos.tree import RENDERED_NIXOS_ROOT, nixos_tree
+from infra.nixos.tree import nixos_tree, relative_to_nixos_root
 from infra.plan.files import write_tree
 
 EXIT_BUILD_FAILED = 1
@@ -72,12 +72,7 @@ def _render_tree(stack: str, project_root: Path, out: Path) -> tuple[NixosSettin
     config = parse_config(stack, raw, stack_file(project_root, stack).name)
     hosts = host_specs(config)
     files = nixos_tree(config, hosts, read_nixos_sources(config))
-    tree = {
-        path.removeprefix(RENDERED_NIXOS_ROOT): text
-        for path, text in files.items()
-        if path.startswith(RENDERED_NIXOS_ROOT)
-    }
-    write_tree(out, tree)
+    write_tree(out, relative_to_nixos_root(files))
     return config.nixos, [host.name for host in hosts]
 
 
