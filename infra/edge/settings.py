@@ -168,6 +168,12 @@ class KeyLifetimes(_Model):
 DEFAULT_NIXPKGS_RELEASE = "26.05"
 DEFAULT_NIXPKGS_REVISION = "c9172fa5143fc64dc6a499f75f57def6b7e26794"
 DEFAULT_NIXPKGS_SHA256 = "sha256-Qv6V770OZU6ifilw33mgwutUCWXcA4pXWonK/tdiG7o="
+NIXPKGS_REPOSITORY = "https://github.com/NixOS/nixpkgs"
+
+
+def nixpkgs_archive_url(revision: str) -> str:
+    """GitHub's tarball of one nixpkgs revision: what a pin fetches and hashes."""
+    return f"{NIXPKGS_REPOSITORY}/archive/{revision}.tar.gz"
 
 
 class NixosSettings(_Model):
@@ -185,7 +191,7 @@ class NixosSettings(_Model):
 
     @property
     def nixpkgs_url(self) -> str:
-        return f"https://github.com/NixOS/nixpkgs/archive/{self.nixpkgs_revision}.tar.gz"
+        return nixpkgs_archive_url(self.nixpkgs_revision)
 
 
 class SopsSettings(_Model):

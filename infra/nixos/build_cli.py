@@ -24,7 +24,7 @@ from infra.edge.progress import progress
 from infra.edge.settings import NixosSettings
 from infra.nixos.nix_escape import nix_value
 from infra.nixos.sources import read_nixos_sources
-from infra.nixos.tree import RENDERED_NIXOS_ROOT, nixos_tree
+from infra.nixos.tree import nixos_tree, relative_to_nixos_root
 from infra.plan.files import write_tree
 
 EXIT_BUILD_FAILED = 1
@@ -41,9 +41,8 @@ def fetch_expression(nixos: NixosSettings) -> str:
     )
 
 
-def host_command(nixpkgs: str, configuration: Path, *, eval_only: bool) -> list[str]:
-    """The nix-build (or nix-instantiate) call for one host's rendered configuration."""
-    tool = "nix-instantiate" if eval_only else "nix-build"
+def host_command(tool: str, nixpkgs: str, configuration: Path, *, eval_only: bool) -> list[str]:
+    """The nix-build (or, ``eval_only``, nix-instantiate) call for one host's configuration."""
     extra = [] if eval_only else ["--no-out-link"]
     return [
         tool,
@@ -73,12 +72,7 @@ def _render_tree(stack: str, project_root: Path, out: Path) -> tuple[NixosSettin
     config = parse_config(stack, raw, stack_file(project_root, stack).name)
     hosts = host_specs(config)
     files = nixos_tree(config, hosts, read_nixos_sources(config))
-    tree = {
-        path.removeprefix(RENDERED_NIXOS_ROOT): text
-        for path, text in files.items()
-        if path.startswith(RENDERED_NIXOS_ROOT)
-    }
-    write_tree(out, tree)
+    write_tree(out, relative_to_nixos_root(files))
     return config.nixos, [host.name for host in hosts]
 
 
@@ -116,20 +110,17 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"error: fetching nixpkgs failed:\n{fetched.stderr}", file=sys.stderr)
         return EXIT_BUILD_FAILED
     nixpkgs = fetched.stdout.strip().strip('"')
+    verb, outcome = ("Instantiating", "evaluate") if arguments.eval_only else ("Building", "build")
     failed = []
     for host in selected:
-        verb = "Instantiating" if arguments.eval_only else "Building"
         progress(f"{verb} {host}'s {TOPLEVEL}")
-        command = host_command(
-            nixpkgs, out / host / "configuration.nix", eval_only=arguments.eval_only
-        )
-        result = subprocess.run([builder, *command[1:]], check=False)
-        if result.returncode != 0:
+        configuration = out / host / "configuration.nix"
+        command = host_command(builder, nixpkgs, configuration, eval_only=arguments.eval_only)
+        if subprocess.run(command, check=False).returncode != 0:
             failed.append(host)
     if failed:
         print(
-            f"error: {', '.join(failed)} failed to {'evaluate' if arguments.eval_only else 'build'}"
-            " (see the Nix output above)",
+            f"error: {', '.join(failed)} failed to {outcome} (see the Nix output above)",
             file=sys.stderr,
         )
         return EXIT_BUILD_FAILED

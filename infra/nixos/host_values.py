@@ -68,15 +68,16 @@ def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
     relay = host.relay
     if relay is None:
         raise ValueError(f"relay host {host.name} has no relay settings")
+    nameservers = [str(server) for server in relay.nameservers]
     values["proxmox_guest"] = {
         "address": str(relay.address),
         "gateway": str(relay.gateway),
-        "nameservers": [str(server) for server in relay.nameservers],
+        "nameservers": nameservers,
     }
     values["disk"] = {"device": INSTALLER_DISKS[relay.boot_disk_interface]}
     values["relay"] = {
         "internalDomain": relay.internal_domain,
-        "upstreamNameservers": [str(server) for server in relay.nameservers],
+        "upstreamNameservers": nameservers,
         "tlsPassthroughUpstream": relay.tls_passthrough_upstream,
     }
     values["infisical_relay"] = (

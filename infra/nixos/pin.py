@@ -17,9 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from infra.edge.progress import progress
-from infra.edge.settings import DEFAULT_NIXPKGS_RELEASE
+from infra.edge.settings import DEFAULT_NIXPKGS_RELEASE, NIXPKGS_REPOSITORY, nixpkgs_archive_url
 
-NIXPKGS_GIT = "https://github.com/NixOS/nixpkgs"
 # Nix's own base-32 alphabet (no e, o, t, u), least significant digit last.
 _NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz"
 _SHA256_BYTES = 32
@@ -41,10 +40,6 @@ def nix_base32_to_sri(digest: str) -> str:
         elif value >> (8 - shift):
             raise ValueError(f"{digest!r} does not fit 256 bits")
     return "sha256-" + base64.b64encode(bytes(raw)).decode("ascii")
-
-
-def archive_url(revision: str) -> str:
-    return f"{NIXPKGS_GIT}/archive/{revision}.tar.gz"
 
 
 def _run(command: list[str]) -> str:
@@ -72,14 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    progress(f"asking {NIXPKGS_GIT} for the head of {arguments.branch}")
-    heads = _run(["git", "ls-remote", NIXPKGS_GIT, f"refs/heads/{arguments.branch}"]).split()
+    progress(f"asking {NIXPKGS_REPOSITORY} for the head of {arguments.branch}")
+    heads = _run(["git", "ls-remote", NIXPKGS_REPOSITORY, f"refs/heads/{arguments.branch}"]).split()
     if not heads or re.fullmatch(r"[0-9a-f]{40}", heads[0]) is None:
-        print(f"error: {NIXPKGS_GIT} has no branch {arguments.branch}", file=sys.stderr)
+        print(f"error: {NIXPKGS_REPOSITORY} has no branch {arguments.branch}", file=sys.stderr)
         return 2
     revision = heads[0]
-    progress(f"downloading and hashing {archive_url(revision)}")
-    digest = _run(["nix-prefetch-url", "--unpack", "--type", "sha256", archive_url(revision)])
+    url = nixpkgs_archive_url(revision)
+    progress(f"downloading and hashing {url}")
+    digest = _run(["nix-prefetch-url", "--unpack", "--type", "sha256", url])
     print(
         "relaymd-infra:nixos:\n"
         f'  nixpkgs_release: "{release.group(1)}"\n'

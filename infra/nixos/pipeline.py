@@ -328,16 +328,22 @@ def host_pipeline(
     digest = configuration_hash(tree, nixos)
     connection = _connection(host)
     file_secrets = tuple(host_file_name(f.source) for f in host.secret_files)
-    key_names = (STDIN_DEPLOY_KEY,) if host.role is Role.RELAY else ()
-    stdin_secrets: dict[str, StdinSecret] = {
-        **{name: DeployTimeSecret.DEPLOY_KEY for name in key_names},
-        **({STDIN_SSH_HOST_KEY: DeployTimeSecret.SSH_HOST_KEY} if host.role is Role.RELAY else {}),
-        **_host_file_contents(host, secrets),
-    }
+    is_relay = host.role is Role.RELAY
+    key_names = (STDIN_DEPLOY_KEY,) if is_relay else ()
+    # A relay's keys are minted with its VM; the orchestrator logs in with the operator's agent.
+    relay_keys: dict[str, StdinSecret] = (
+        {
+            STDIN_DEPLOY_KEY: DeployTimeSecret.DEPLOY_KEY,
+            STDIN_SSH_HOST_KEY: DeployTimeSecret.SSH_HOST_KEY,
+        }
+        if is_relay
+        else {}
+    )
+    stdin_secrets = {**relay_keys, **_host_file_contents(host, secrets)}
     ssh_timeout = {ENV_SSH_TIMEOUT: str(SSH_TIMEOUT_S)}
     # A new relay receives its files with the install (--extra-files).
     install = None
-    if host.role is Role.RELAY:
+    if is_relay:
         install = CommandSpec(
             name="install",
             script=step_script(Step.INSTALL),

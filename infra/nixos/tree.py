@@ -41,13 +41,21 @@ def nixos_tree(
     return files
 
 
+def relative_to_nixos_root(files: Mapping[str, str]) -> dict[str, str]:
+    """The NixOS files among rendered ``files``, by their path relative to ``nixos/``."""
+    return {
+        path.removeprefix(RENDERED_NIXOS_ROOT): text
+        for path, text in files.items()
+        if path.startswith(RENDERED_NIXOS_ROOT)
+    }
+
+
 def host_tree(nixos_files: Mapping[str, str], host: str) -> dict[str, str]:
     """The files one host builds, relative to ``nixos/``: its own directory and the shared
     modules, never another host's."""
     own = (f"{host}/", f"{MODULES_DIR}/")
-    tree = {}
-    for path, text in nixos_files.items():
-        relative = path.removeprefix(RENDERED_NIXOS_ROOT)
-        if relative.startswith(own):
-            tree[relative] = text
-    return tree
+    return {
+        path: text
+        for path, text in relative_to_nixos_root(nixos_files).items()
+        if path.startswith(own)
+    }
