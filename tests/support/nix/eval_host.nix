@@ -71,7 +71,7 @@ in
   fileSystems = lib.mapAttrs (_: fs: { inherit (fs) device fsType; }) config.fileSystems;
   deployGate = {
     inherit (config.relaymd.deployGate) script healthzPort timeoutSeconds;
-    installed = builtins.any (package: package.name or "" == "relaymd-switch-script") config.environment.systemPackages;
+    installed = builtins.any (package: package.name or "" == "relaymd-switch") config.environment.systemPackages;
   };
   orchestratorSettings = if config.relaymd ? orchestrator then config.relaymd.orchestrator.settings else null;
 }

@@ -10,6 +10,13 @@ let
     outPath = "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" pname)}-${pname}-${version}";
     meta.mainProgram = pname;
   } // extra;
+  # pkgs/build-support/trivial-builders (writeTextFile): the derivation is named exactly `name`,
+  # with no version suffix.
+  file = name: extra: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" name)}-${name}";
+  } // extra;
 in
 {
   # Only ever interpolated lazily (disko's test helpers); nothing reads below it.
@@ -26,9 +33,9 @@ in
   # pkgs/os-specific/linux/systemd: only its store path is read (lib/systemd/<helper>); no
   # module checks its version, so none is claimed here.
   systemd = package "systemd" "pinned" { };
-  writeText = name: text: package name "text" { inherit text; };
+  writeText = name: text: file name { inherit text; };
   # pkgs/build-support/trivial-builders: a bin/<name> script that sets PATH from runtimeInputs
   # and runs `text` under errexit, nounset and pipefail (shellcheck checks it at build time).
   writeShellApplication = { name, text, runtimeInputs ? [ ], ... }:
-    package name "script" { inherit text runtimeInputs; meta.mainProgram = name; };
+    file name { inherit text runtimeInputs; meta.mainProgram = name; };
 }
