@@ -18,6 +18,7 @@ from infra.decided.artifacts import artifact_files
 from infra.decided.hosts import HostSpec, host_specs
 from infra.edge.secrets import StackSecrets
 from infra.edge.settings import StackConfig
+from infra.infisical.api import SecretScope
 from infra.infisical.catalog import Source, catalog_document, infisical_writes
 from infra.nixos.pipeline import HostPipeline, host_pipeline
 from infra.nixos.sources import NixosSources
@@ -64,10 +65,7 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
     specs = host_specs(config)
     tailnet = build_tailnet_model(config, specs)
     catalog = catalog_document(
-        config.infisical.project_id,
-        config.infisical.environment,
-        config.infisical.secret_path,
-        config.orchestrator.storage_provider,
+        SecretScope.of(config.infisical), config.orchestrator.storage_provider
     )
     nixos_files = nixos_tree(config, specs, sources)
     hosts = []
