@@ -313,7 +313,7 @@ def _explained(what: str, error: APIError) -> InfisicalApiError:
     message = f"Infisical refused to {what}: HTTP {error.status_code}: {reason}"
     if error.status_code == 404:
         return _NotFoundError(message)
-    if error.status_code == 400 and "already exist" in str(error.response.get("message", "")):
+    if error.status_code == 400 and "already exist" in str(reason):
         return _AlreadyExistsError(message)
     if error.status_code in (401, 403):
         return InfisicalApiError(
