@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from infra.decided.artifacts import artifact_files
 from infra.decided.hosts import HostSpec, host_specs
@@ -48,7 +47,6 @@ class DecidedStack:
     """The providers' credentials; values stay SecretStr until a component wraps them."""
     hosts: tuple[DecidedHost, ...]
     tailnet: TailnetModel
-    secret_catalog: Mapping[str, Any]
     infisical_writes: Mapping[str, Source]
     """Every secret written to Infisical and where its value comes from."""
     artifacts: Mapping[str, str]
@@ -84,7 +82,6 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
         secrets=secrets,
         hosts=tuple(hosts),
         tailnet=tailnet,
-        secret_catalog=MappingProxyType(catalog),
         infisical_writes=MappingProxyType(infisical_writes(secrets.relaymd)),
         artifacts=MappingProxyType(artifact_files(catalog, tailnet.policy_text, nixos_files)),
     )
