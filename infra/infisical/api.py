@@ -174,6 +174,12 @@ class SecretsApi:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> SecretsApi:
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
+
     def _call(self, what: str, request: Callable[[], T]) -> T:
         deadline = self._clock() + self._retry.total_seconds
         delay = self._retry.first_delay

@@ -42,11 +42,8 @@ def run_check(arguments: argparse.Namespace) -> int:
     location = f"{site_url}, {scope.describe()}"
     progress(f"Reading {location} as the {arguments.identity} identity (read-only)")
     try:
-        api = SecretsApi(IDENTITIES[arguments.identity](stack.secrets, site_url))
-        try:
+        with SecretsApi(IDENTITIES[arguments.identity](stack.secrets, site_url)) as api:
             live = api.list_values(scope)
-        finally:
-            api.close()
     except InfisicalApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
