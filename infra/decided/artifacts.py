@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 
 
-def _json_text(document: object) -> str:
+def json_text(document: object) -> str:
+    """How every reviewable JSON file is written: sorted keys, indented, UTF-8, final newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -15,7 +16,7 @@ def artifact_files(
 ) -> dict[str, str]:
     """Relative path under ``build/<stack>/`` → file content. Never holds a secret value."""
     return {
-        "infisical/secrets.json": _json_text(secret_catalog),
+        "infisical/secrets.json": json_text(secret_catalog),
         "tailscale/policy.hujson": policy_text,
         **nixos_files,
     }

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from infra.decided.artifacts import artifact_files
 from infra.decided.hosts import HostSpec, host_specs
 from infra.edge.secrets import StackSecrets
 from infra.edge.settings import StackConfig
+from infra.infisical.api import SecretScope
 from infra.infisical.catalog import Source, catalog_document, infisical_writes
 from infra.nixos.pipeline import HostPipeline, host_pipeline
 from infra.nixos.sources import NixosSources
@@ -47,7 +47,6 @@ class DecidedStack:
     """The providers' credentials; values stay SecretStr until a component wraps them."""
     hosts: tuple[DecidedHost, ...]
     tailnet: TailnetModel
-    secret_catalog: Mapping[str, Any]
     infisical_writes: Mapping[str, Source]
     """Every secret written to Infisical and where its value comes from."""
     artifacts: Mapping[str, str]
@@ -64,10 +63,7 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
     specs = host_specs(config)
     tailnet = build_tailnet_model(config, specs)
     catalog = catalog_document(
-        config.infisical.project_id,
-        config.infisical.environment,
-        config.infisical.secret_path,
-        config.orchestrator.storage_provider,
+        SecretScope.of(config.infisical), config.orchestrator.storage_provider
     )
     nixos_files = nixos_tree(config, specs, sources)
     hosts = []
@@ -86,7 +82,6 @@ def decide_stack(config: StackConfig, secrets: StackSecrets, sources: NixosSourc
         secrets=secrets,
         hosts=tuple(hosts),
         tailnet=tailnet,
-        secret_catalog=MappingProxyType(catalog),
         infisical_writes=MappingProxyType(infisical_writes(secrets.relaymd)),
         artifacts=MappingProxyType(artifact_files(catalog, tailnet.policy_text, nixos_files)),
     )

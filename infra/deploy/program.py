@@ -13,6 +13,7 @@ from infra.deploy.providers import declare_providers
 from infra.edge.errors import ConfigError
 from infra.edge.loading import load_stack, project_settings
 from infra.edge.settings import CONFIG_KEYS, PROJECT
+from infra.infisical.api import SecretScope
 from infra.infisical.catalog import Source
 from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.infisical.identities import deploy_identity
@@ -106,7 +107,7 @@ def declare_stack(stack: DecidedStack) -> None:
     InfisicalSecrets(
         "infisical",
         InfisicalSecretsArgs(
-            coordinates=stack.config.infisical,
+            scope=SecretScope.of(stack.config.infisical),
             identity=deploy_identity(stack.secrets, stack.config.infisical.site_url),
             values=_infisical_values(stack, tailnet),
         ),

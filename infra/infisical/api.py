@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from infisical_sdk.infisical_requests import APIError
 
+    from infra.edge.settings import InfisicalConfig
+
 _SECRETS = "/api/v3/secrets/raw"
 T = TypeVar("T")
 
@@ -61,6 +63,11 @@ class SecretScope:
     project_id: str
     environment_slug: str
     secret_path: str
+
+    @classmethod
+    def of(cls, settings: InfisicalConfig) -> SecretScope:
+        """Where a stack's ``infisical`` settings put its secrets."""
+        return cls(settings.project_id, settings.environment, settings.secret_path)
 
     def body(self) -> dict[str, Any]:
         return {
@@ -167,6 +174,12 @@ class SecretsApi:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> SecretsApi:
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
+
     def _call(self, what: str, request: Callable[[], T]) -> T:
         deadline = self._clock() + self._retry.total_seconds
         delay = self._retry.first_delay
@@ -188,18 +201,18 @@ class SecretsApi:
                 ) from None
 
     # --- folders ---------------------------------------------------------------------
-    def ensure_folder(self, project_id: str, environment_slug: str, secret_path: str) -> None:
-        """Create ``secret_path`` (and any missing parent) unless it exists."""
-        if secret_path == "/":
+    def ensure_folder(self, scope: SecretScope) -> None:
+        """Create the scope's ``secret_path`` (and any missing parent) unless it exists."""
+        if scope.secret_path == "/":
             return
-        parent, _, name = secret_path.rstrip("/").rpartition("/")
+        parent, _, name = scope.secret_path.rstrip("/").rpartition("/")
         try:
             self._call(
-                f"create folder {secret_path}",
+                f"create folder {scope.secret_path}",
                 lambda: self._client.folders.create_folder(
                     name=name,
-                    environment_slug=environment_slug,
-                    project_id=project_id,
+                    environment_slug=scope.environment_slug,
+                    project_id=scope.project_id,
                     path=parent or "/",
                 ),
             )
@@ -250,7 +263,7 @@ class SecretsApi:
             except _NotFoundError as error:
                 if folder_created or "Folder with path" not in str(error):
                     raise
-            self.ensure_folder(scope.project_id, scope.environment_slug, scope.secret_path)
+            self.ensure_folder(scope)
             folder_created = True
 
     def update(
@@ -306,7 +319,7 @@ def _explained(what: str, error: APIError) -> InfisicalApiError:
     message = f"Infisical refused to {what}: HTTP {error.status_code}: {reason}"
     if error.status_code == 404:
         return _NotFoundError(message)
-    if error.status_code == 400 and "already exist" in str(error.response.get("message", "")):
+    if error.status_code == 400 and "already exist" in str(reason):
         return _AlreadyExistsError(message)
     if error.status_code in (401, 403):
         return InfisicalApiError(

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from infra.infisical.api import SecretScope
 from infra.infisical.consumers import (
     Consumer,
     StorageProvider,
@@ -106,14 +107,12 @@ def infisical_writes(sops_names: Iterable[str]) -> dict[str, Source]:
     return dict(sorted(writes.items()))
 
 
-def catalog_document(
-    project_id: str, environment: str, secret_path: str, storage: StorageProvider
-) -> dict[str, object]:
+def catalog_document(scope: SecretScope, storage: StorageProvider) -> dict[str, object]:
     """The reviewable ``infisical/secrets.json``: names and provenance, never values."""
     return {
-        "project_id": project_id,
-        "environment": environment,
-        "secret_path": secret_path,
+        "project_id": scope.project_id,
+        "environment": scope.environment_slug,
+        "secret_path": scope.secret_path,
         "storage_provider": storage.value,
         "secrets": [
             {

@@ -38,29 +38,30 @@ class CheckFindings:
         return any(findings.missing for findings in self.consumers)
 
 
+def _consumer_findings(
+    consumer: Consumer, storage: StorageProvider, live: Mapping[str, str]
+) -> ConsumerFindings:
+    required = required_names(consumer, storage)
+    return ConsumerFindings(
+        consumer, required, tuple(name for name in required if name not in live)
+    )
+
+
 def check_findings(
     location: str,
     storage: StorageProvider,
     live: Mapping[str, str],
     wanted: Mapping[str, str],
 ) -> CheckFindings:
-    present = live
-    consumers = tuple(
-        ConsumerFindings(
-            consumer,
-            required_names(consumer, storage),
-            tuple(name for name in required_names(consumer, storage) if name not in present),
-        )
-        for consumer in Consumer
-    )
+    consumers = tuple(_consumer_findings(consumer, storage, live) for consumer in Consumer)
     return CheckFindings(
         location=location,
         storage=storage,
         visible=len(live),
         consumers=consumers,
-        extra=tuple(sorted(set(present) - known_names())),
+        extra=tuple(sorted(live.keys() - known_names())),
         trimmed_live=tuple(
-            sorted(name for name, value in present.items() if server_would_trim(value))
+            sorted(name for name, value in live.items() if server_would_trim(value))
         ),
         trimmed_wanted=tuple(
             sorted(name for name, value in wanted.items() if server_would_trim(value))

@@ -37,15 +37,12 @@ def run_check(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     settings = stack.config.infisical
     site_url = arguments.site_url or settings.site_url
-    scope = SecretScope(settings.project_id, settings.environment, settings.secret_path)
+    scope = SecretScope.of(settings)
     location = f"{site_url}, {scope.describe()}"
     progress(f"Reading {location} as the {arguments.identity} identity (read-only)")
     try:
-        api = SecretsApi(IDENTITIES[arguments.identity](stack.secrets, site_url))
-        try:
+        with SecretsApi(IDENTITIES[arguments.identity](stack.secrets, site_url)) as api:
             live = api.list_values(scope)
-        finally:
-            api.close()
     except InfisicalApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREADABLE

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.edge.settings import InfisicalConfig
-from infra.infisical.api import Identity
+from infra.infisical.api import Identity, SecretScope
 from infra.infisical.provider import (
     InfisicalSecret,
     InfisicalSecretArgs,
@@ -22,7 +21,7 @@ from infra.infisical.provider import (
 
 @dataclass(frozen=True)
 class InfisicalSecretsArgs:
-    coordinates: InfisicalConfig
+    scope: SecretScope
     """Project, environment and path every secret is written to."""
     identity: Identity
     """The universal-auth machine identity that writes them (SOPS ``infisical.*``)."""
@@ -38,15 +37,15 @@ class InfisicalSecrets(pulumi.ComponentResource):
     ) -> None:
         super().__init__("relaymd:infisical:InfisicalSecrets", name, None, opts)
         provider = InfisicalSecretProvider(args.identity)
-        coordinates = args.coordinates
+        scope = args.scope
         self.secrets = {
             secret_name: InfisicalSecret(
                 f"{name}-{secret_name}",
                 InfisicalSecretArgs(
                     secret_name=secret_name,
-                    environment_slug=coordinates.environment,
-                    secret_path=coordinates.secret_path,
-                    project_id=coordinates.project_id,
+                    environment_slug=scope.environment_slug,
+                    secret_path=scope.secret_path,
+                    project_id=scope.project_id,
                     secret_value=value,
                 ),
                 provider,

@@ -114,39 +114,27 @@ class InfisicalSecretProvider(ResourceProvider):
         return secret_diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        api = self._api()
-        try:
+        with self._api() as api:
             live = api.create(_scope(props), str(props[NAME]), str(_plain(props, VALUE)))
-        finally:
-            api.close()
         return CreateResult(live.id, secret_outputs(live))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        api = self._api()
-        try:
+        with self._api() as api:
             live = api.read_by_id(id_)
-        finally:
-            api.close()
         if live is None:
             return ReadResult(None, {})  # gone: dropped from state, recreated on the next up
         return ReadResult(live.id, secret_outputs(live))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        api = self._api()
-        try:
+        with self._api() as api:
             live = api.update(
                 _scope(news), str(olds[NAME]), str(news[NAME]), str(_plain(news, VALUE))
             )
-        finally:
-            api.close()
         return UpdateResult(secret_outputs(live))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        api = self._api()
-        try:
+        with self._api() as api:
             api.delete(_scope(props), str(props[NAME]))
-        finally:
-            api.close()
 
 
 @contextmanager

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from infra.decided.artifacts import json_text
 from infra.edge.errors import SECRET_MASK
 from infra.plan.engine import Deployment
 
@@ -72,4 +72,4 @@ def plan_json(deployment: Deployment) -> str:
 
 def plan_text(document: Mapping[str, Any]) -> str:
     """plan.json's text for a document :func:`plan_document` built."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(document)

@@ -7,6 +7,7 @@ import pytest
 from infra.edge.errors import ConfigError
 from infra.edge.loading import parse_config
 from infra.edge.secrets import parse_secrets
+from infra.infisical.api import SecretScope
 from infra.infisical.catalog import (
     Source,
     catalog_document,
@@ -70,7 +71,9 @@ def test_download_token_description_tells_worker_and_cli_apart() -> None:
 
 
 def test_the_document_names_the_project() -> None:
-    document = catalog_document(RELAYMD_PROJECT_ID, "prod", "/RelayMD", StorageProvider.PURDUE)
+    document = catalog_document(
+        SecretScope(RELAYMD_PROJECT_ID, "prod", "/RelayMD"), StorageProvider.PURDUE
+    )
     assert document["project_id"] == RELAYMD_PROJECT_ID
     assert document["storage_provider"] == "purdue"
 

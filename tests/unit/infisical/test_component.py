@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from infra.infisical.api import Identity
+from infra.infisical.api import Identity, SecretScope
 from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
 from infra.infisical.coordinates import RELAYMD_COORDINATES
 from infra.plan.engine import run_declarations
@@ -31,7 +31,8 @@ def test_declared_alone_it_writes_exactly_the_values_it_is_given(
 
     def declare() -> None:
         InfisicalSecrets(
-            "infisical-x", InfisicalSecretsArgs(coordinates, identity=identity, values=values)
+            "infisical-x",
+            InfisicalSecretsArgs(SecretScope.of(coordinates), identity=identity, values=values),
         )
 
     deployment = run_declarations("example", declare, preview=True)

@@ -189,8 +189,10 @@ def test_an_existing_folder_is_fine_whichever_way_the_server_answers(
         provider.create(inputs())
         assert infisical.fake.secrets_at(PROJECT_ID, "prod", "/RelayMD")["AXIOM_TOKEN"] == CANARY
         api = SecretsApi(infisical.identity, FAST_RETRY)
-        api.ensure_folder(PROJECT_ID, "prod", "/RelayMD")  # exists: a 400, or the folder
-        api.ensure_folder(PROJECT_ID, "prod", "/RelayMD/nested")
+        api.ensure_folder(
+            SecretScope(PROJECT_ID, "prod", "/RelayMD")
+        )  # exists: a 400, or the folder
+        api.ensure_folder(SecretScope(PROJECT_ID, "prod", "/RelayMD/nested"))
         assert ("/api/v2/folders") in infisical.fake.calls("POST")
 
 
