@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from infisical_sdk.infisical_requests import APIError
 
-    from infra.edge.settings import InfisicalConfig
+    from infra.config.settings import InfisicalConfig
 
 _SECRETS = "/api/v3/secrets/raw"
 T = TypeVar("T")

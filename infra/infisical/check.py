@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from infra.infisical.consumers import Consumer, StorageProvider, known_names, required_names
+from infra.ground.relaymd import Consumer, StorageProvider, known_names, required_names
 from infra.infisical.values import server_would_trim
 
 

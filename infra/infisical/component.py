@@ -1,7 +1,7 @@
 """InfisicalSecrets: one Infisical secret resource per value RelayMD reads.
 
 Thin on purpose: which names get written and from where is decided in
-:mod:`infra.infisical.catalog`; this only declares one ``InfisicalSecret`` per value.
+:mod:`infra.ground.catalog`; this only declares one ``InfisicalSecret`` per value.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.ground.contract import INFISICAL_SECRETS_TYPE
 from infra.infisical.api import Identity, SecretScope
 from infra.infisical.provider import (
     InfisicalSecret,
@@ -35,7 +36,7 @@ class InfisicalSecrets(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: InfisicalSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:infisical:InfisicalSecrets", name, None, opts)
+        super().__init__(INFISICAL_SECRETS_TYPE, name, None, opts)
         provider = InfisicalSecretProvider(args.identity)
         scope = args.scope
         self.secrets = {

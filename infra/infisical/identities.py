@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from infra.edge.secrets import StackSecrets, split_infisical_token
+from infra.config.secrets import StackSecrets, split_infisical_token
 from infra.infisical.api import Identity
 
 

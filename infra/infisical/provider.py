@@ -200,7 +200,7 @@ class InfisicalSecretArgs:
 
 
 class InfisicalSecret(Resource, module="infisical", name="Secret"):
-    """One secret in Infisical (type ``pulumi-python:dynamic/infisical:Secret``).
+    """One secret in Infisical (its type token is contract.INFISICAL_SECRET_TYPE).
 
     Its properties are declared as the provider SDKs declare theirs, so the plan's input
     check knows them like any other resource's.
@@ -248,7 +248,3 @@ class InfisicalSecret(Resource, module="infisical", name="Secret"):
     @pulumi.getter(name=VALUE)
     def secret_value(self) -> pulumi.Output[str]:
         return pulumi.get(self, VALUE)  # type: ignore[no-any-return]
-
-
-SECRET_TYPE = "pulumi-python:dynamic/infisical:Secret"
-"""The type token Pulumi gives :class:`InfisicalSecret` (``dynamic/<module>:<name>``)."""

@@ -18,10 +18,14 @@ from typing import cast
 import pulumi
 from pulumi_command import local
 
-from infra.decided.stack import DecidedHost
-from infra.nixos.pipeline import (
+from infra.ground.contract import (
     ENV_DEPLOY_PUBLIC_KEY,
     ENV_SSH_HOST_KEY,
+    NIXOS_HOST_TYPE,
+    NIXOS_SWITCH_TYPE,
+    host_command_resource,
+)
+from infra.nixos.pipeline import (
     CommandSpec,
     DeployTimeSecret,
     HostPipeline,
@@ -63,7 +67,7 @@ class NewMachine:
 
 @dataclass(frozen=True)
 class NixosHostArgs:
-    host: DecidedHost
+    pipeline: HostPipeline
     auth_key: pulumi.Input[str]
     """The host's own single-use Tailscale key."""
     machine: NewMachine | None = None
@@ -72,7 +76,7 @@ class NixosHostArgs:
 
 @dataclass(frozen=True)
 class NixosSwitchArgs:
-    host: DecidedHost
+    pipeline: HostPipeline
     prepared: NixosHost
     """The host's install and root-only files: the switch comes after them."""
     machine: NewMachine | None = None
@@ -90,8 +94,8 @@ class NixosHost(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NixosHostArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:nixos:NixosHost", name, None, opts)
-        pipeline = args.host.pipeline
+        super().__init__(NIXOS_HOST_TYPE, name, None, opts)
+        pipeline = args.pipeline
         contents = _stdin_contents(pipeline, args.auth_key, args.machine)
         self.install = None
         if pipeline.install is not None:
@@ -135,12 +139,12 @@ class NixosSwitch(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NixosSwitchArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:nixos:NixosSwitch", name, None, opts)
-        pipeline = args.host.pipeline
+        super().__init__(NIXOS_SWITCH_TYPE, name, None, opts)
+        pipeline = args.pipeline
         self.configuration_hash = pipeline.configuration_hash
         self.update = _command(
             self,
-            args.host.name,
+            pipeline.host.name,
             pipeline.update,
             _stdin_contents(pipeline, None, args.machine),
             extra_environment=_host_key_environment(args.machine),
@@ -231,7 +235,7 @@ def _command(
     if spec.triggered_by_machine:
         triggers.append(machine_id if machine_id is not None else "")
     return local.Command(
-        f"{host}-{spec.name}",
+        host_command_resource(host, spec.name),
         create=spec.script,
         update=spec.update_script,
         interpreter=INTERPRETER,

@@ -7,32 +7,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.decided.hosts import (
+from infra.config.hosts import (
     INFISICAL_RELAY_ENV_FILE,
     ORCHESTRATOR_ENV_FILE,
     SECRETS_DIR,
     TAILSCALE_AUTH_KEY_FILE,
-    HostSpec,
-    Role,
+    Host,
+    OrchestratorHost,
+    RelayHost,
 )
-from infra.edge.settings import StackConfig
-from infra.proxmox.vm_spec import INSTALLER_DISKS
+from infra.config.settings import StackConfig
 
 
-def host_state_version(config: StackConfig, host: HostSpec) -> str:
+def host_state_version(config: StackConfig, host: Host) -> str:
     """The release the host was installed with: an existing orchestrator says so itself; a
     relay, installed by this project, takes the pin's release unless its own is recorded."""
-    if host.role is Role.ORCHESTRATOR:
-        return config.orchestrator.state_version
-    if host.relay is not None and host.relay.state_version is not None:
-        return host.relay.state_version
-    return config.nixos.nixpkgs_release
+    if isinstance(host, OrchestratorHost):
+        return host.settings.state_version
+    return host.relay.state_version or config.nixos.nixpkgs_release
 
 
-def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
+def host_values(config: StackConfig, host: Host) -> dict[str, Any]:
     """Template context for one host: plain str/int/bool/list values, nothing secret."""
-    values: dict[str, Any] = {
-        "is_orchestrator": host.role is Role.ORCHESTRATOR,
+    values = _common_values(config, host)
+    if isinstance(host, OrchestratorHost):
+        values["orchestrator"] = _orchestrator_values(host)
+    else:
+        values |= _relay_values(config, host)
+    return values
+
+
+def _common_values(config: StackConfig, host: Host) -> dict[str, Any]:
+    routes = host.relay.advertise_routes if isinstance(host, RelayHost) else []
+    return {
+        "is_orchestrator": isinstance(host, OrchestratorHost),
         "hostname": host.name,
         "state_version": host_state_version(config, host),
         "hardening": {
@@ -48,46 +56,45 @@ def host_values(config: StackConfig, host: HostSpec) -> dict[str, Any]:
             "hostname": host.name,
             "tags": [host.tag],
             "authKeyFile": TAILSCALE_AUTH_KEY_FILE.path,
-            "advertiseRoutes": [str(route) for route in host.relay.advertise_routes]
-            if host.relay
-            else [],
+            "advertiseRoutes": [str(route) for route in routes],
         },
     }
-    if host.role is Role.ORCHESTRATOR:
-        orchestrator = config.orchestrator
-        values["orchestrator"] = {
-            "image": orchestrator.image,
-            "port": orchestrator.port,
-            "hostname": orchestrator.tailnet_hostname,
-            "dataRoot": orchestrator.data_root.rstrip("/"),
-            "environmentFile": ORCHESTRATOR_ENV_FILE.path,
-            "lanInterface": orchestrator.lan_interface,
-            "storageProvider": orchestrator.storage_provider.value,
-        }
-        return values
+
+
+def _orchestrator_values(host: OrchestratorHost) -> dict[str, Any]:
+    orchestrator = host.settings
+    return {
+        "image": orchestrator.image,
+        "port": orchestrator.port,
+        "hostname": orchestrator.tailnet_hostname,
+        "dataRoot": orchestrator.data_root.rstrip("/"),
+        "environmentFile": ORCHESTRATOR_ENV_FILE.path,
+        "lanInterface": orchestrator.lan_interface,
+        "storageProvider": orchestrator.storage_provider.value,
+    }
+
+
+def _relay_values(config: StackConfig, host: RelayHost) -> dict[str, Any]:
     relay = host.relay
-    if relay is None:
-        raise ValueError(f"relay host {host.name} has no relay settings")
     nameservers = [str(server) for server in relay.nameservers]
-    values["proxmox_guest"] = {
-        "address": str(relay.address),
-        "gateway": str(relay.gateway),
-        "nameservers": nameservers,
-    }
-    values["disk"] = {"device": INSTALLER_DISKS[relay.boot_disk_interface]}
-    values["relay"] = {
-        "internalDomain": relay.internal_domain,
-        "upstreamNameservers": nameservers,
-        "tlsPassthroughUpstream": relay.tls_passthrough_upstream,
-    }
-    values["infisical_relay"] = (
-        {
+    return {
+        "proxmox_guest": {
+            "address": str(relay.address),
+            "gateway": str(relay.gateway),
+            "nameservers": nameservers,
+        },
+        "disk": {"device": host.install_disk},
+        "relay": {
+            "internalDomain": relay.internal_domain,
+            "upstreamNameservers": nameservers,
+            "tlsPassthroughUpstream": relay.tls_passthrough_upstream,
+        },
+        "infisical_relay": {
             "enable": True,
             "name": relay.name,
             "domain": config.infisical.site_url,
             "environmentFile": INFISICAL_RELAY_ENV_FILE.path,
         }
         if relay.infisical_relay
-        else {"enable": False}
-    )
-    return values
+        else {"enable": False},
+    }

@@ -11,10 +11,10 @@ from functools import cache
 
 import jinja2
 
-from infra.decided.hosts import HostSpec
-from infra.edge.settings import StackConfig
+from infra.config.hosts import Host
+from infra.config.settings import StackConfig
+from infra.ground.nix_escape import NixLiteral, nix_value
 from infra.nixos.host_values import host_values
-from infra.nixos.nix_escape import NixLiteral, nix_value
 
 
 class UnescapedValueError(TypeError):
@@ -55,5 +55,5 @@ def _compiled(template: str) -> jinja2.Template:
     return template_environment().from_string(template)
 
 
-def render_host_configuration(config: StackConfig, host: HostSpec, template: str) -> str:
+def render_host_configuration(config: StackConfig, host: Host, template: str) -> str:
     return _compiled(template).render(host_values(config, host))

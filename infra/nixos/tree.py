@@ -9,51 +9,46 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from infra.decided.hosts import HostSpec, Role
-from infra.edge.settings import StackConfig
+from infra.config.hosts import Host, OrchestratorHost
+from infra.config.settings import StackConfig
+from infra.config.sources import NixosSources
+from infra.ground.contract import (
+    HOST_CONFIGURATION,
+    HOST_HARDWARE,
+    NIXOS_ROOT,
+    SHARED_MODULES,
+    host_directory,
+)
 from infra.nixos.render import render_host_configuration
-from infra.nixos.sources import NixosSources
-
-RENDERED_NIXOS_ROOT = "nixos/"
-"""Where the NixOS files sit among the rendered artifacts."""
-MODULES_DIR = "modules"
 
 
-def host_directory(host_name: str) -> str:
-    return f"{RENDERED_NIXOS_ROOT}{host_name}"
-
-
-def nixos_tree(
-    config: StackConfig, hosts: Sequence[HostSpec], sources: NixosSources
-) -> dict[str, str]:
+def nixos_tree(config: StackConfig, hosts: Sequence[Host], sources: NixosSources) -> dict[str, str]:
     """Every NixOS file of the stack, by its path under ``build/<stack>/``."""
-    files = {
-        f"{RENDERED_NIXOS_ROOT}{MODULES_DIR}/{name}": text for name, text in sources.modules.items()
-    }
+    files = {f"{NIXOS_ROOT}{SHARED_MODULES}/{name}": text for name, text in sources.modules.items()}
     for host in hosts:
         directory = host_directory(host.name)
-        files[f"{directory}/configuration.nix"] = render_host_configuration(
+        files[f"{directory}/{HOST_CONFIGURATION}"] = render_host_configuration(
             config, host, sources.template
         )
-        if host.role is Role.ORCHESTRATOR:
-            hardware = sources.hardware[config.orchestrator.hardware_configuration]
-            files[f"{directory}/hardware-configuration.nix"] = hardware
+        if isinstance(host, OrchestratorHost):
+            hardware = sources.hardware[host.settings.hardware_configuration]
+            files[f"{directory}/{HOST_HARDWARE}"] = hardware
     return files
 
 
 def relative_to_nixos_root(files: Mapping[str, str]) -> dict[str, str]:
     """The NixOS files among rendered ``files``, by their path relative to ``nixos/``."""
     return {
-        path.removeprefix(RENDERED_NIXOS_ROOT): text
+        path.removeprefix(NIXOS_ROOT): text
         for path, text in files.items()
-        if path.startswith(RENDERED_NIXOS_ROOT)
+        if path.startswith(NIXOS_ROOT)
     }
 
 
 def host_tree(nixos_files: Mapping[str, str], host: str) -> dict[str, str]:
     """The files one host builds, relative to ``nixos/``: its own directory and the shared
     modules, never another host's."""
-    own = (f"{host}/", f"{MODULES_DIR}/")
+    own = (f"{host}/", f"{SHARED_MODULES}/")
     return {
         path: text
         for path, text in relative_to_nixos_root(nixos_files).items()

@@ -8,11 +8,9 @@ from typing import Any
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from infra.decided.artifacts import json_text
-from infra.edge.errors import SECRET_MASK
+from infra.ground.contract import KNOWN_AFTER_APPLY, SECRET_MASK, json_text
 from infra.plan.engine import Deployment
 
-KNOWN_AFTER_APPLY = "(known after apply)"
 # Dynamic providers carry their pickled implementation in this input: not reviewable data.
 _INTERNAL_INPUTS = frozenset({"__provider"})
 

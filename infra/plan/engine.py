@@ -18,10 +18,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.decided.stack import DecidedStack
-from infra.deploy.program import declare_stack
-from infra.edge.loading import PROJECT_ROOT
-from infra.edge.settings import PROJECT
+from infra.ground.project import PROJECT, PROJECT_ROOT
 from infra.plan.input_schema import DeclaredResource, check_resources
 from infra.plan.mocks import (
     CallResults,
@@ -31,6 +28,8 @@ from infra.plan.mocks import (
     RecordingMonitor,
     ResourceOutputs,
 )
+from infra.program.program import declare_stack
+from infra.stack.decided import DecidedStack
 
 PROGRAM_ENTRY = PROJECT_ROOT / "infra" / "__main__.py"
 

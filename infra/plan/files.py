@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from infra.edge.errors import refused
+from infra.ground.errors import refused
 
 RENDER_MARKER = ".relaymd-render"
 """Present in every rendered tree: only such a directory may be replaced by the next render."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from infra.ground.errors import InternalError
 
-class InputSchemaError(Exception):
+
+class InputSchemaError(InternalError):
     """The program declared an input the provider would refuse: a bug in this program."""
 
     def __init__(self, problems: Sequence[str]) -> None:

@@ -32,7 +32,8 @@ from pulumi import _types as pulumi_types
 from pulumi.output import Output, Unknown
 from pulumi.runtime import rpc
 
-from infra.infisical.provider import SECRET_TYPE, InfisicalSecret
+from infra.ground.contract import INFISICAL_SECRET_TYPE
+from infra.infisical.provider import InfisicalSecret
 from infra.plan.input_errors import InputSchemaError
 
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -120,7 +121,7 @@ def args_class_for(type_token: str) -> type | None:
 
 # This program's own dynamic resources: no SDK registers them, but their classes declare
 # properties and an ``*Args`` input type the way the SDKs' do.
-_DYNAMIC_RESOURCES: Mapping[str, type] = {SECRET_TYPE: InfisicalSecret}
+_DYNAMIC_RESOURCES: Mapping[str, type] = {INFISICAL_SECRET_TYPE: InfisicalSecret}
 
 
 def _resource_class(type_token: str) -> type | None:

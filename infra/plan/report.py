@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.edge.errors import SECRET_MASK
-from infra.plan.document import KNOWN_AFTER_APPLY
+from infra.ground.contract import COMPONENT_TYPE_PREFIX, KNOWN_AFTER_APPLY, SECRET_MASK
 
 MAX_INPUTS_SHOWN = 14
 MAX_VALUE_WIDTH = 90
@@ -63,7 +62,7 @@ def render_report(document: dict[str, Any]) -> str:
         for name, value in document["outputs"].items():
             lines.append(f"    {name} = {_shown(value)}")
     # Our ComponentResources are typed relaymd:<area>:<Name>; everything else is a provider's.
-    components = sum(1 for r in resources if r["type"].startswith("relaymd:"))
+    components = sum(1 for r in resources if r["type"].startswith(COMPONENT_TYPE_PREFIX))
     lines.append("")
     lines.append(
         f"Plan for stack {document['stack']}: {len(resources)} resources "

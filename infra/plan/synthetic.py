@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from infra.edge.loading import PROJECT_ROOT, read_stack_file
-from infra.edge.settings import PROJECT
+from infra.config.loading import read_stack_file
+from infra.ground.project import PROJECT, PROJECT_ROOT
 
 SUBNET = ipaddress.IPv4Network("10.100.0.0/16")
 FIRST_VM_ID = 5000

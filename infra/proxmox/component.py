@@ -11,6 +11,7 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 import pulumi_tls as tls
 
+from infra.ground.contract import RELAY_VM_TYPE, relay_ssh_host_key_resource
 from infra.proxmox.vm_spec import VmSpec
 
 # The private half of a key in every form the provider returns.
@@ -44,7 +45,7 @@ class RelayVm(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RelayVmArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:proxmox:RelayVm", name, None, opts)
+        super().__init__(RELAY_VM_TYPE, name, None, opts)
         spec = args.spec
         deploy_key = tls.PrivateKey(
             f"{name}-deploy-key",
@@ -120,7 +121,7 @@ class RelayVm(pulumi.ComponentResource):
         # Known before the machine first answers, so nothing trusts a key on first use. A new
         # machine gets a new key, like any fresh install.
         host_key = tls.PrivateKey(
-            f"{name}-host-key",
+            relay_ssh_host_key_resource(name),
             algorithm="ED25519",
             opts=pulumi.ResourceOptions(
                 parent=self,

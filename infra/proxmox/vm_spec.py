@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.decided.hosts import HostSpec
+from infra.config.hosts import RelayHost
 
-INSTALLER_DISKS: dict[str, str] = {
-    "scsi0": "/dev/sda",
-    "sata0": "/dev/sda",
-    "virtio0": "/dev/vda",
-}
-"""How the guest sees each allowed system-disk interface: the device disko partitions.
-
-The clone must boot from the disk the installer wrote. Naming an interface the template
-lacks makes the provider add an empty disk there (bpg/proxmox), which the installer would
-partition while the VM still boots the template's disk; so the interface is a setting.
-"""
 NIC_MODEL = "virtio"
 CPU_TYPE = "host"
 OPERATING_SYSTEM = "l26"
@@ -91,11 +80,9 @@ def vm_tags(stack: str) -> tuple[str, ...]:
     return tuple(sorted({"relaymd", "relaymd-relay", stack.lower()}))
 
 
-def vm_spec(host: HostSpec, stack: str) -> VmSpec:
+def vm_spec(host: RelayHost, stack: str) -> VmSpec:
     """The VM of a relay host; cloud-init creates the user its installs log in as."""
     relay = host.relay
-    if relay is None:
-        raise ValueError(f"host {host.name} is not a relay: it has no VM")
     return VmSpec(
         vm_name=relay.tailnet_hostname,
         node_name=relay.proxmox_node,

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_tailscale as tailscale
 import pulumiverse_time as time
 
+from infra.ground.contract import MAGIC_DNS_RESOURCE, TAILNET_TYPE
 from infra.tailnet.keys import KeySpec
 from infra.tailnet.model import TailnetModel
 
@@ -31,7 +32,7 @@ class Tailnet(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TailnetArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:tailnet:Tailnet", name, None, opts)
+        super().__init__(TAILNET_TYPE, name, None, opts)
         model = args.model
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
@@ -49,7 +50,7 @@ class Tailnet(pulumi.ComponentResource):
         # whole tailnet (terraform-provider-tailscale v0.29.2, resource_dns_preferences.go):
         # destroying this stack must leave it on.
         self.magic_dns = tailscale.DnsPreferences(
-            "magic-dns",
+            MAGIC_DNS_RESOURCE,
             magic_dns=True,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tailscale as tailscale
 
+from infra.ground.contract import TAILNET_DEVICES_TYPE
 from infra.tailnet.component import Tailnet
 from infra.tailnet.device_choice import SeenDevice, host_device, seen_device
 from infra.tailnet.dns import tailnet_ipv4
@@ -36,7 +37,7 @@ class TailnetDevices(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TailnetDevicesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("relaymd:tailnet:TailnetDevices", name, None, opts)
+        super().__init__(TAILNET_DEVICES_TYPE, name, None, opts)
         model = args.model
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.decided.hosts import HostSpec, Role
+from infra.config.hosts import RelayHost
 
 
 @dataclass(frozen=True)
@@ -20,12 +20,11 @@ class SplitDomain:
         return f"split-dns-{self.domain}"
 
 
-def split_domains(hosts: Sequence[HostSpec]) -> tuple[SplitDomain, ...]:
+def split_domains(relays: Sequence[RelayHost]) -> tuple[SplitDomain, ...]:
     """One entry per internal domain; relays sharing a domain all serve it."""
     by_domain: dict[str, list[str]] = {}
-    for host in hosts:
-        if host.role is Role.RELAY and host.relay is not None:
-            by_domain.setdefault(host.relay.internal_domain, []).append(host.name)
+    for host in relays:
+        by_domain.setdefault(host.relay.internal_domain, []).append(host.name)
     return tuple(SplitDomain(domain, tuple(names)) for domain, names in sorted(by_domain.items()))
 
 

@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.edge.errors import ConfigError, ConfigIssue
+from infra.ground.errors import ConfigError, ConfigIssue
 from infra.tailnet.policy import AclRule, Expectation, Policy
 
 TEST_PROTOCOL = "tcp"

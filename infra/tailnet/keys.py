@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.decided.hosts import HostSpec
-from infra.edge.settings import StackConfig
+from infra.config.hosts import Host
+from infra.config.settings import StackConfig
+from infra.ground.contract import WORKER_KEY_RESOURCE, host_key_resource
 
 SECONDS_PER_DAY = 86_400
 DESCRIPTION_LIMIT = 50
@@ -45,7 +46,7 @@ def worker_key_spec(config: StackConfig) -> WorkerKeySpec:
     """
     keys = config.keys
     return WorkerKeySpec(
-        resource_name="worker-key",
+        resource_name=WORKER_KEY_RESOURCE,
         description=describe("relaymd workers", config.stack),
         tags=(config.tailnet.tags.worker,),
         reusable=True,
@@ -57,15 +58,15 @@ def worker_key_spec(config: StackConfig) -> WorkerKeySpec:
     )
 
 
-def host_key_spec(config: StackConfig, host: HostSpec) -> KeySpec:
+def host_key_spec(config: StackConfig, host: Host) -> KeySpec:
     """Single-use and persistent: the host joins once, as itself, and stays.
 
     ``never`` recreate: a used single-use key is invalid by design, and replacing
     it would redeliver a key to a host that already joined.
     """
     return KeySpec(
-        resource_name=f"host-key-{host.name}",
-        description=describe("relaymd", host.role.value, host.name),
+        resource_name=host_key_resource(host.name),
+        description=describe("relaymd", host.kind, host.name),
         tags=(host.tag,),
         reusable=False,
         ephemeral=False,

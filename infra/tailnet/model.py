@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.decided.hosts import HostSpec, Role
-from infra.edge.settings import StackConfig
+from infra.config.hosts import Host, OrchestratorHost, RelayHost
+from infra.config.settings import StackConfig
 from infra.tailnet.dns import SplitDomain, split_domains
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.keys import KeySpec, WorkerKeySpec, host_key_spec, worker_key_spec
@@ -30,11 +30,13 @@ class TailnetModel:
     split_dns: tuple[SplitDomain, ...]
 
 
-def build_tailnet_model(config: StackConfig, hosts: Sequence[HostSpec]) -> TailnetModel:
+def build_tailnet_model(
+    config: StackConfig, orchestrator: OrchestratorHost, relays: Sequence[RelayHost]
+) -> TailnetModel:
     """Raises ConfigError naming the rule when the policy fails its own tests."""
     policy = build_policy(config)
     check_policy(policy)
-    orchestrator = next(host for host in hosts if host.role is Role.ORCHESTRATOR)
+    hosts: tuple[Host, ...] = (orchestrator, *relays)
     return TailnetModel(
         policy=policy,
         policy_text=render_policy(policy),
@@ -44,5 +46,5 @@ def build_tailnet_model(config: StackConfig, hosts: Sequence[HostSpec]) -> Tailn
         device_tags=tuple((host.name, host.tag) for host in hosts),
         orchestrator_host=orchestrator.name,
         orchestrator_url=config.orchestrator_url,
-        split_dns=split_domains(hosts),
+        split_dns=split_domains(relays),
     )

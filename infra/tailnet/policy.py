@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from infra.edge.settings import StackConfig
+from infra.config.settings import StackConfig
 
 SSH_PORT = 22
 DNS_PORT = 53

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.tailnet import hujson
-from infra.tailnet.hujson import Commented
+from infra.ground import hujson
+from infra.ground.hujson import Commented
 from infra.tailnet.policy import Policy
 
 HEADER = (

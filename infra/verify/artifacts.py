@@ -8,9 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from infra.edge.progress import progress
-from infra.nixos.nix_escape import nix_value
-from infra.tailnet import hujson
+from infra.ground import hujson
+from infra.ground.contract import HOST_CONFIGURATION, NIXOS_ROOT, PLAN_FILE, POLICY_FILE
+from infra.ground.nix_escape import nix_value
+from infra.ground.progress import progress
 from infra.verify.derive import inventory_document
 from infra.verify.inventory import InventoryError
 
@@ -80,8 +81,8 @@ def inventory_from_build(
     stack: str, build_dir: Path, outputs: Any | None = None, project_root: Path | None = None
 ) -> dict[str, Any]:
     """The inventory document for ``stack`` from ``build_dir`` (``build/<stack>/``)."""
-    plan = _read_json(build_dir / "plan.json")
-    policy_path = build_dir / "tailscale" / "policy.hujson"
+    plan = _read_json(build_dir / PLAN_FILE)
+    policy_path = build_dir / POLICY_FILE
     try:
         policy = hujson.parse(policy_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,7 +91,7 @@ def inventory_from_build(
         raise InventoryError(f"{policy_path}: unreadable ({error}); re-render it") from None
     settings = {
         path.parent.name: host_settings(path)
-        for path in sorted((build_dir / "nixos").glob("*/configuration.nix"))
+        for path in sorted((build_dir / NIXOS_ROOT).glob(f"*/{HOST_CONFIGURATION}"))
     }
     if outputs is None:
         outputs = stack_outputs(stack, project_root or build_dir, plan)

@@ -15,11 +15,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra.ground.contract import (
+    ENV_SSH_PORT,
+    ENV_SSH_TARGET,
+    NIXOS_HOST_TYPE,
+    ORCHESTRATOR_URL_OUTPUT,
+    TAILNET_KEY_TYPE,
+)
 from infra.verify.inventory import InventoryError
 
-NIXOS_HOST_TYPE = "relaymd:nixos:NixosHost"
-TAILNET_KEY_TYPE = "tailscale:index/tailnetKey:TailnetKey"
-ORCHESTRATOR_URL_OUTPUT = "RELAYMD_ORCHESTRATOR_URL"
 DNS_PORT = 53
 """DNS answers on UDP and TCP: a denied port 53 is probed with both."""
 
@@ -34,11 +38,11 @@ def _ssh_spec(plan: Mapping[str, Any], host: str) -> str:
     for resource in plan.get("resources", []):
         environment = resource.get("inputs", {}).get("environment")
         if resource.get("parent") == host and isinstance(environment, Mapping):
-            target = environment.get("RELAYMD_SSH_TARGET")
-            port = environment.get("RELAYMD_SSH_PORT", "22")
+            target = environment.get(ENV_SSH_TARGET)
+            port = environment.get(ENV_SSH_PORT, "22")
             if isinstance(target, str):
                 return f"ssh://{target}:{port}"
-    raise InventoryError(f"plan.json: host {host!r} has no command with RELAYMD_SSH_TARGET")
+    raise InventoryError(f"plan.json: host {host!r} has no command with {ENV_SSH_TARGET}")
 
 
 def _key_ephemeral(plan: Mapping[str, Any], tag: str) -> bool:

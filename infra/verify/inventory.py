@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from infra.ground.errors import RefusedError
+from infra.ground.relaymd import ORCHESTRATOR_PORT
+
 DEFAULT_BUDGET_SECONDS = 20.0
 """How long eventually-consistent checks retry before they fail."""
 DEFAULT_PROBE_TIMEOUT_SECONDS = 3.0
@@ -24,10 +27,8 @@ HEALTHZ_TIMEOUT_SECONDS = 15.0
 """RelayMD runs ``tailscale status --json`` up to twice per request, 5 s each."""
 
 
-class InventoryError(ValueError):
+class InventoryError(RefusedError):
     """A field of the inventory is missing or malformed; the message names it and the fix."""
-
-    exit_status = 2
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Node:
 @dataclass(frozen=True)
 class Orchestrator(Node):
     dns_name: str = ""
-    port: int = 36158
+    port: int = ORCHESTRATOR_PORT
     unit: str = "podman-relaymd-orchestrator"
     lan_address: str = ""
     key_ephemeral: bool = False

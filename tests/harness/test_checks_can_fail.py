@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import testinfra
 
-from infra.verify import cli
+from infra.cli import app as cli
 from infra.verify.inventory import Inventory
 from tests.infra import checks
 from tests.support.topology.faults import broken
@@ -268,14 +268,14 @@ def test_scripts_verify_runs_the_suite_and_reports_a_failure(
     inventory.write_text(_quick(topology.inventory).to_json())
     junit = tmp_path / "junit.xml"
     arguments = ["--stack", "example", "--inventory", str(inventory), "--build", str(tmp_path)]
-    assert cli.main([*arguments, "--junit", str(junit)]) == 0
+    assert cli.main(["verify", *arguments, "--junit", str(junit)]) == 0
     healthy = capsys.readouterr().out
     assert "PASS  test_from_worker::test_healthz_is_healthy" in healthy
     assert "FAIL" not in healthy
     assert junit.read_text().count("<testcase") == healthy.count("PASS")
 
     with broken(topology, "healthz-warning"):
-        assert cli.main(arguments) == 1
+        assert cli.main(["verify", *arguments]) == 1
     summary = capsys.readouterr().out
     # The same API behind both tailnet addresses: both /healthz checks see the warning.
     assert "FAIL  test_from_worker::test_healthz_is_healthy\n" in summary

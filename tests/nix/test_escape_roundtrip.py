@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra.nixos.nix_escape import nix_value
+from infra.ground.nix_escape import nix_value
 from tests.support.nixeval import evaluate_json
 
 pytestmark = pytest.mark.nix

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from infra.decided.hosts import (
+from infra.config.hosts import (
     INFISICAL_RELAY_ENV_FILE,
     ORCHESTRATOR_ENV_FILE,
     SECRETS_DIR,
     TAILSCALE_AUTH_KEY_FILE,
 )
-from infra.edge.settings import DEFAULT_NIXPKGS_RELEASE
+from infra.config.settings import DEFAULT_NIXPKGS_RELEASE
 from tests.support.nixeval import (
     NIXPKGS_LIB,
     evaluate_host,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
 
 NIXOS_DIR = PROJECT_ROOT / "nixos"
 MODULES = sorted(NIXOS_DIR.glob("*.nix"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.nixos.sources import NIXOS_DIR
+from infra.config.sources import NIXOS_DIR
 from tests.support.nixeval import parse_file
 
 pytestmark = pytest.mark.nix

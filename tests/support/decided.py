@@ -6,11 +6,11 @@ import copy
 from functools import cache
 from typing import Any
 
-from infra.decided.stack import DecidedStack, decide_stack
-from infra.edge.loading import load_stack, parse_config
-from infra.edge.secrets import parse_secrets
-from infra.infisical.consumers import DEFAULT_STORAGE_PROVIDER, STORAGE_SECRETS, StorageProvider
-from infra.nixos.sources import read_nixos_sources
+from infra.config.loading import load_stack, parse_config
+from infra.config.secrets import parse_secrets
+from infra.config.sources import read_nixos_sources
+from infra.ground.relaymd import DEFAULT_STORAGE_PROVIDER, STORAGE_SECRETS, StorageProvider
+from infra.stack.decided import DecidedStack, decide_stack
 from tests.support.stacks import example_secrets_document
 
 RELAY_TOKEN = "example-relay-enrollment-token"

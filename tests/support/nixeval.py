@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.nixos.nix_escape import nix_value
+from infra.ground.nix_escape import nix_value
 from infra.verify.artifacts import host_settings
 
 HOST_HARNESS = Path(__file__).resolve().parent / "nix" / "eval_host.nix"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.plan.cli import render_config
+from infra.plan.render import render_config
 from tests.support.stacks import example_raw_config
 
 

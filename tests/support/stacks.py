@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from infra.edge.loading import PROJECT_ROOT, read_stack_file
-from infra.edge.sops import sops_binary
+from infra.config.loading import read_stack_file
+from infra.config.sops import sops_binary
+from infra.ground.project import PROJECT_ROOT
 
 EXAMPLE_AGE_KEY = PROJECT_ROOT / "secrets" / "example.insecure-age-key.txt"
 CANARY_PREFIX = "CANARY"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.verify.cli import run_suite
+from infra.verify.suite import run_suite
 from tests.support.topology.fixtures import GOLDEN, skip_reason
 from tests.support.topology.topology import Topology
 

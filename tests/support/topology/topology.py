@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from infra.tailnet import hujson
+from infra.ground import hujson
 from infra.verify.artifacts import inventory_from_build
 from infra.verify.inventory import Inventory, inventory_from_document, overlay
 from tests.support.topology import firewall, netns

@@ -7,9 +7,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
+from infra.ground.relaymd import RELAYMD_COORDINATES
 from infra.infisical.api import Identity, SecretScope
 from infra.infisical.component import InfisicalSecrets, InfisicalSecretsArgs
-from infra.infisical.coordinates import RELAYMD_COORDINATES
 from infra.plan.engine import run_declarations
 from tests.support.decided import decided_of
 from tests.support.deployments import deploy

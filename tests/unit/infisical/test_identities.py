@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-from infra.edge.secrets import StackSecrets
+from infra.config.secrets import StackSecrets
 from infra.infisical.identities import IDENTITIES, deploy_identity, orchestrator_identity
 
 SITE = "https://infisical.invalid"
@@ -34,9 +35,10 @@ def test_the_orchestrator_token_splits_at_its_first_colon_as_relaymd_splits_it()
 
 
 def test_secrets_check_offers_exactly_these_identities() -> None:
-    from infra.infisical.check_cli import build_parser
+    from infra.cli.secrets_check import add_arguments
 
-    parser = build_parser()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
     (action,) = [a for a in parser._actions if a.dest == "identity"]
     assert sorted(action.choices or ()) == sorted(IDENTITIES) == ["deploy", "orchestrator"]
     secret = _secrets("orch-id:orch-secret")

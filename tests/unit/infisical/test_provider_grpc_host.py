@@ -22,7 +22,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
 from infra.infisical.provider import InfisicalSecretProvider
 from tests.unit.infisical.support import FAST_RETRY, PROJECT_ID, FakeInfisical, running_fake
 

@@ -14,7 +14,7 @@ import sys
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
 from infra.infisical.provider import InfisicalSecretProvider
 from tests.unit.infisical.support import FAST_RETRY, PROJECT_ID, running_fake
 

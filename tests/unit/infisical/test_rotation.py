@@ -18,8 +18,8 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockResourceArgs
 
+from infra.ground.relaymd import RELAYMD_PROJECT_ID, RELAYMD_SITE_URL
 from infra.infisical.api import Identity
-from infra.infisical.coordinates import RELAYMD_PROJECT_ID, RELAYMD_SITE_URL
 from infra.infisical.provider import InfisicalSecretProvider
 from infra.plan.engine import Deployment, run_program
 from tests.support.deployments import TAILNET_KEY, host_key_canary

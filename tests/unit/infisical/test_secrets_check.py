@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.infisical import check_cli
-from infra.infisical.check import check_findings, render_findings
-from infra.infisical.consumers import (
+from infra.cli import app
+from infra.ground.relaymd import (
     Consumer,
     StorageProvider,
     optional_names,
     required_names,
 )
+from infra.infisical.check import check_findings, render_findings
 from tests.support.infisical_fake import InfisicalContractFake, serve
 from tests.support.stacks import (
     canary_secrets_document,
@@ -53,8 +53,17 @@ def infisical(project: tuple[Path, dict[str, Any]]) -> Iterator[tuple[InfisicalC
 
 
 def run(project_dir: Path, url: str, *extra: str) -> int:
-    return check_cli.main(
-        ["--stack", "checked", "--project-dir", str(project_dir), "--site-url", url, *extra]
+    return app.main(
+        [
+            "secrets-check",
+            "--stack",
+            "checked",
+            "--project-dir",
+            str(project_dir),
+            "--site-url",
+            url,
+            *extra,
+        ]
     )
 
 
@@ -64,7 +73,7 @@ def test_an_empty_project_misses_everything_and_exits_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake, url = infisical
-    assert run(project[0], url) == check_cli.EXIT_MISSING
+    assert run(project[0], url) == 1
     out = capsys.readouterr().out
     assert "no secret is visible there" in out
     assert "worker: MISSING AXIOM_TOKEN, TAILSCALE_AUTH_KEY" in out
@@ -107,7 +116,7 @@ def test_a_refused_identity_exits_3(
     document = canary_secrets_document()
     document["infisical"]["client_secret"] = "CANARY-wrong-secret"
     project_dir, _ = write_project(tmp_path, document)
-    assert run(project_dir, url) == check_cli.EXIT_UNREADABLE
+    assert run(project_dir, url) == 3
     captured = capsys.readouterr()
     assert "machine identity" in captured.err
     assert "CANARY" not in captured.out + captured.err
@@ -123,7 +132,7 @@ def test_an_unreachable_infisical_exits_3(
     with socket.socket() as probe:  # a loopback port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    assert run(project[0], closed) == check_cli.EXIT_UNREADABLE
+    assert run(project[0], closed) == 3
     captured = capsys.readouterr()
     assert f"Could not reach Infisical at {closed}" in captured.err
     assert "Traceback" not in captured.err
@@ -131,7 +140,7 @@ def test_an_unreachable_infisical_exits_3(
 
 
 def test_a_bad_stack_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert check_cli.main(["--stack", "absent", "--project-dir", str(tmp_path)]) == 2
+    assert app.main(["secrets-check", "--stack", "absent", "--project-dir", str(tmp_path)]) == 2
     assert "Pulumi.absent.yaml" in capsys.readouterr().err
 
 

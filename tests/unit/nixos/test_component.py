@@ -7,7 +7,6 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.decided.stack import DecidedHost
 from infra.nixos.component import (
     NewMachine,
     NixosHost,
@@ -16,6 +15,7 @@ from infra.nixos.component import (
     NixosSwitchArgs,
 )
 from infra.plan.engine import Deployment, run_declarations
+from infra.stack.decided import DecidedHost
 from tests.support.decided import decided_of
 from tests.support.deployments import COMMAND, stdin_secrets, unwrap
 
@@ -26,7 +26,7 @@ HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOST"
 
 
 def hosts(raw: dict[str, Any]) -> dict[str, DecidedHost]:
-    return {host.spec.role.value: host for host in decided_of(raw).hosts}
+    return {host.spec.kind: host for host in decided_of(raw).hosts}
 
 
 def machine() -> NewMachine:
@@ -65,7 +65,7 @@ def test_a_relay_host_installs_then_delivers_and_is_ready_to_switch(
     relay = hosts(example_config)["relay"]
 
     def build() -> dict[str, Any]:
-        return {"host": NixosHost(relay.name, NixosHostArgs(relay, AUTH_KEY, machine()))}
+        return {"host": NixosHost(relay.name, NixosHostArgs(relay.pipeline, AUTH_KEY, machine()))}
 
     deployment, seen = declared(build)
     commands = commands_of(deployment)
@@ -93,7 +93,7 @@ def test_the_orchestrator_needs_no_machine_and_delivers_first(
     orchestrator = hosts(example_config)["orchestrator"]
 
     def build() -> dict[str, Any]:
-        args = NixosHostArgs(orchestrator, AUTH_KEY)
+        args = NixosHostArgs(orchestrator.pipeline, AUTH_KEY)
         return {"host": NixosHost(orchestrator.name, args)}
 
     deployment, seen = declared(build)
@@ -111,11 +111,11 @@ def test_a_switch_waits_for_the_prepared_host_and_what_else_it_is_given(
 
     def build() -> dict[str, Any]:
         relay_machine = machine()
-        prepared = NixosHost(relay.name, NixosHostArgs(relay, AUTH_KEY, relay_machine))
+        prepared = NixosHost(relay.name, NixosHostArgs(relay.pipeline, AUTH_KEY, relay_machine))
         lookup = pulumi.CustomResource("test:index:Lookup", "lookup", {})
         switch = NixosSwitch(
             f"{relay.name}-switch",
-            NixosSwitchArgs(relay, prepared, relay_machine, after=[lookup]),
+            NixosSwitchArgs(relay.pipeline, prepared, relay_machine, after=[lookup]),
         )
         return {"prepared": prepared, "switch": switch}
 
@@ -133,4 +133,4 @@ def test_a_switch_waits_for_the_prepared_host_and_what_else_it_is_given(
 def test_an_install_without_its_machine_is_a_wiring_error(example_config: dict[str, Any]) -> None:
     relay = hosts(example_config)["relay"]
     with pytest.raises(ValueError, match="an install needs the machine it goes onto"):
-        declared(lambda: {"host": NixosHost(relay.name, NixosHostArgs(relay, AUTH_KEY))})
+        declared(lambda: {"host": NixosHost(relay.name, NixosHostArgs(relay.pipeline, AUTH_KEY))})

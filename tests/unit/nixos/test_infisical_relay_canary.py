@@ -14,8 +14,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from infra.decided.hosts import INFISICAL_RELAY_ENV_FILE
-from infra.plan import cli
+from infra.cli import app as cli
+from infra.config.hosts import INFISICAL_RELAY_ENV_FILE
 from infra.plan.document import plan_json
 from tests.support.deployments import commands, deploy, plain_strings, stdin_secrets, unwrap
 from tests.support.stacks import (

@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.decided.hosts import SECRETS_DIR, HostSpec, SecretSource, host_specs
-from infra.edge.loading import load_stack
-from infra.edge.secrets import StackSecrets
-from infra.edge.settings import NixosSettings
+from infra.config.hosts import SECRETS_DIR, Host, SecretSource, host_specs
+from infra.config.loading import load_stack
+from infra.config.secrets import StackSecrets
+from infra.config.settings import NixosSettings
+from infra.ground.contract import ENV_DEPLOY_PUBLIC_KEY, ENV_HOST_FILE_PATHS, ENV_SSH_HOST_KEY
 from infra.nixos.pipeline import (
-    ENV_DEPLOY_PUBLIC_KEY,
-    ENV_HOST_FILE_PATHS,
-    ENV_SSH_HOST_KEY,
     STDIN_DEPLOY_KEY,
     STDIN_SSH_HOST_KEY,
     CommandSpec,
@@ -106,9 +104,9 @@ def stubs(tmp_path: Path) -> Path:
     return directory
 
 
-def example_hosts() -> tuple[dict[str, HostSpec], NixosSettings, StackSecrets]:
+def example_hosts() -> tuple[dict[str, Host], NixosSettings, StackSecrets]:
     loaded = load_stack("example", example_raw_config())
-    hosts = {host.role.value: host for host in host_specs(loaded.config)}
+    hosts = {host.kind: host for host in host_specs(loaded.config)}
     return hosts, loaded.config.nixos, loaded.secrets
 
 
@@ -177,7 +175,7 @@ def run(
     return tmp_path / "capture"
 
 
-def secrets_for(host: HostSpec) -> dict[str, str]:
+def secrets_for(host: Host) -> dict[str, str]:
     """Every secret the host's commands may receive, by its stdin name."""
     files = {
         host_file_name(f.source): secret_file_content(f.source, SECRET_VALUES[f.source])
@@ -198,12 +196,12 @@ def assert_no_secret_in(text: str) -> None:
 TREE = {"relaymd-relay/configuration.nix": "{ ... }: { }\n", "modules/disko.nix": "{ }\n"}
 
 
-def relay_pipeline() -> tuple[HostSpec, HostPipeline]:
+def relay_pipeline() -> tuple[Host, HostPipeline]:
     hosts, nixos, secrets = example_hosts()
     return hosts["relay"], host_pipeline(hosts["relay"], nixos, TREE, secrets)
 
 
-def orchestrator_pipeline() -> tuple[HostSpec, HostPipeline]:
+def orchestrator_pipeline() -> tuple[Host, HostPipeline]:
     hosts, nixos, secrets = example_hosts()
     return hosts["orchestrator"], host_pipeline(hosts["orchestrator"], nixos, {}, secrets)
 
@@ -455,7 +453,7 @@ def test_the_orchestrator_is_checked_against_its_configured_host_key(
     raw = example_raw_config()
     raw["orchestrator"]["ssh_port"] = 2202
     loaded = load_stack("example", raw)
-    orchestrator = next(h for h in host_specs(loaded.config) if h.role.value == "orchestrator")
+    orchestrator = next(h for h in host_specs(loaded.config) if h.kind == "orchestrator")
     deliver = host_pipeline(orchestrator, loaded.config.nixos, {}, loaded.secrets).deliver_secrets
     key = raw["orchestrator"]["ssh_host_key"]
     assert deliver.environment[ENV_SSH_HOST_KEY] == key

@@ -9,8 +9,8 @@ from base64 import b64decode
 
 import pytest
 
-from infra.decided.hosts import host_specs
-from infra.edge.loading import load_stack
+from infra.config.hosts import relay_hosts
+from infra.config.loading import load_stack
 from infra.nixos.pipeline import (
     STDIN_DEPLOY_KEY,
     command_stdin,
@@ -71,7 +71,7 @@ def test_a_secret_name_that_is_not_a_file_name_is_refused(name: str) -> None:
 
 def test_command_stdin_carries_only_the_commands_own_secrets() -> None:
     loaded = load_stack("example", example_raw_config())
-    relay = next(host for host in host_specs(loaded.config) if host.relay is not None)
+    relay = relay_hosts(loaded.config)[0]
     pipeline = host_pipeline(relay, loaded.config.nixos, TREE, loaded.secrets)
     everything = {**SECRETS, STDIN_DEPLOY_KEY: private_key_file_content("CANARY-key")}
     update = archive_files(command_stdin(pipeline.update, everything))

@@ -8,16 +8,11 @@ from typing import Any
 import jinja2
 import pytest
 
-from infra.decided.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
-from infra.edge.errors import ConfigError
+from infra.config.hosts import SECRETS_DIR, TAILSCALE_AUTH_KEY_FILE
+from infra.config.sources import NIXOS_DIR, TEMPLATE_NAME, TEMPLATES_DIR, module_sources
+from infra.ground.errors import ConfigError
+from infra.ground.project import PROJECT_ROOT
 from infra.nixos.render import UnescapedValueError, render_host_configuration, template_environment
-from infra.nixos.sources import (
-    NIXOS_DIR,
-    PROJECT_ROOT,
-    TEMPLATE_NAME,
-    TEMPLATES_DIR,
-    module_sources,
-)
 from tests.support.decided import decided_from_sops, decided_of
 from tests.support.nixos_stacks import full_raw_config
 from tests.support.stacks import canary_values

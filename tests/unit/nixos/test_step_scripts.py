@@ -10,8 +10,9 @@ from fnmatch import fnmatch
 
 import pytest
 
-from infra.edge.loading import PROJECT_ROOT
-from infra.nixos.pipeline import ENV_DEPLOY_PUBLIC_KEY, ENV_HOST, ENV_SSH_HOST_KEY, CommandSpec
+from infra.ground.contract import ENV_DEPLOY_PUBLIC_KEY, ENV_HOST, ENV_SSH_HOST_KEY
+from infra.ground.project import PROJECT_ROOT
+from infra.nixos.pipeline import CommandSpec
 from infra.nixos.scripts import STEP_PARTS, STEPS_DIRECTORY, Step, step_script
 from tests.unit.nixos.test_pipeline_scripts import orchestrator_pipeline, relay_pipeline
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.plan import cli
+from infra.cli import app as cli
 from infra.plan.engine import run_program
 from tests.support.stacks import canary_values, encrypt_sops_file
 

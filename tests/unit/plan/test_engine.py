@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.plan.document import KNOWN_AFTER_APPLY, plan_document, plan_json
+from infra.ground.contract import KNOWN_AFTER_APPLY
+from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 
 

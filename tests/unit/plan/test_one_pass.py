@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-import infra.decided.stack
-import infra.deploy.program
-import infra.edge.sops
+import infra.config.sops
 import infra.nixos.tree
-from infra.plan import cli
+import infra.plan.render
+import infra.program.program
+import infra.stack.decided
 from infra.plan.engine import run_program
 
 
@@ -28,17 +28,17 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         return wrapper
 
-    real_popen = infra.edge.sops.subprocess.Popen
+    real_popen = infra.config.sops.subprocess.Popen
 
     def popen(argv: list[str], *args: Any, **kwargs: Any) -> Any:
         if argv and argv[0].endswith("sops"):
             counted["sops"] += 1
         return real_popen(argv, *args, **kwargs)
 
-    monkeypatch.setattr(infra.edge.sops.subprocess, "Popen", popen)
-    for module in (cli, infra.deploy.program):
+    monkeypatch.setattr(infra.config.sops.subprocess, "Popen", popen)
+    for module in (infra.plan.render, infra.program.program):
         monkeypatch.setattr(module, "decide_stack", counting("decide", module.decide_stack))
-    stack_module = infra.decided.stack
+    stack_module = infra.stack.decided
     monkeypatch.setattr(stack_module, "nixos_tree", counting("render", stack_module.nixos_tree))
     monkeypatch.setattr(
         infra.nixos.tree,
@@ -54,7 +54,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def test_a_plan_decrypts_decides_and_renders_once(calls: Counter[str]) -> None:
-    files, _ = cli.render_stack("example")
+    files, _ = infra.plan.render.render_stack("example")
     assert calls == {
         "sops": 1,
         "decide": 1,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
 
 BOOTSTRAP = PROJECT_ROOT / "scripts" / "lib" / "bootstrap.sh"
 

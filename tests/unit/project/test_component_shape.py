@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
+from tests.support.python_source import parse_file
 
 PACKAGE = PROJECT_ROOT / "infra"
 
@@ -15,7 +16,7 @@ PACKAGE = PROJECT_ROOT / "infra"
 def component_classes() -> list[tuple[Path, ast.ClassDef]]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse_file(path)):
             if isinstance(node, ast.ClassDef) and any(
                 ast.unparse(base).endswith("ComponentResource") for base in node.bases
             ):

@@ -11,9 +11,8 @@ from typing import Any
 
 import yaml
 
-from infra.deploy.program import REQUIRED_CLI
-from infra.edge.loading import PROJECT_ROOT
-from infra.edge.settings import PROJECT
+from infra.ground.project import PROJECT, PROJECT_ROOT
+from infra.program.program import REQUIRED_CLI
 
 
 def test_pulumi_project_runs_this_program_from_the_venv() -> None:

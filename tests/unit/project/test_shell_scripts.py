@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.edge.loading import PROJECT_ROOT
+from infra.ground.project import PROJECT_ROOT
 
 BASH_SHEBANG = "#!/usr/bin/env bash"
 SOURCED_DIRECTIVE = "# shellcheck shell=bash"

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from infra.decided.hosts import host_specs
-from infra.edge.loading import PROJECT_ROOT, parse_config
-from infra.edge.settings import RelayConfig
-from infra.proxmox.vm_spec import INSTALLER_DISKS, vm_spec
+from infra.config.hosts import INSTALLER_DISKS, host_specs
+from infra.config.loading import parse_config
+from infra.config.settings import RelayConfig
+from infra.ground.project import PROJECT_ROOT
+from infra.proxmox.vm_spec import vm_spec
 from tests.support.stacks import example_raw_config
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.edge.loading import parse_config
-from infra.edge.settings import StackConfig
+from infra.config.loading import parse_config
+from infra.config.settings import StackConfig
 from tests.support.stacks import example_raw_config
 
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from infra.decided.hosts import host_specs
-from infra.edge.errors import ConfigError
+from infra.config.hosts import orchestrator_host, relay_hosts
+from infra.ground.errors import ConfigError, RefusedError
 from infra.tailnet.evaluator import (
     accepting_rules,
     check_policy,
@@ -89,8 +89,8 @@ def test_a_worker_tag_among_the_admins_is_refused_at_the_edge_and_by_the_policy_
         update={"tailnet": valid.tailnet.model_copy(update={"admins": admins})}
     )
     with pytest.raises(ConfigError) as raised:
-        build_tailnet_model(config, host_specs(config))
-    assert raised.value.exit_status == 2
+        build_tailnet_model(config, orchestrator_host(config), relay_hosts(config))
+    assert isinstance(raised.value, RefusedError)
     assert "rule admins-ssh-to-hosts accepts it" in str(raised.value)
 
 

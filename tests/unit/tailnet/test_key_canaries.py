@@ -14,7 +14,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.decided.hosts import host_specs
+from infra.config.hosts import orchestrator_host, relay_hosts
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 from infra.plan.files import write_tree
@@ -73,7 +73,7 @@ def test_worker_key_never_reaches_plan_files_or_logs(
 def test_component_marks_every_key_output_secret_although_the_mock_does_not() -> None:
     """The mock engine leaves TailnetKey.key unmarked; the component's outputs must not be."""
     config = config_from(example_raw_config())
-    model = build_tailnet_model(config, host_specs(config))
+    model = build_tailnet_model(config, orchestrator_host(config), relay_hosts(config))
     mocks = PlanMocks(preview=False, resource_outputs={KEY: key_canary})
     settings.ROOT.set(None)
     set_all_config({})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import Any
 
-from infra.tailnet import hujson
+from infra.ground import hujson
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.policy import (
     ADMINS_SSH_TO_HOSTS,

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from infra.edge.settings import StackConfig
-from infra.plan import cli, engine
+from infra.cli import app as cli
+from infra.config.settings import StackConfig
+from infra.plan import engine
 from infra.tailnet import model
 from infra.tailnet.policy import AclRule, Policy, build_policy
 

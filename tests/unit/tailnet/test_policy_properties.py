@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from infra.decided.hosts import host_specs
-from infra.edge.errors import ConfigError
-from infra.tailnet import hujson
+from infra.config.hosts import orchestrator_host, relay_hosts
+from infra.ground import hujson
+from infra.ground.errors import ConfigError
 from infra.tailnet.evaluator import accepting_rules
 from infra.tailnet.model import build_tailnet_model
 from infra.tailnet.policy import admins_as_test_sources, other_port, probe_address, relay_routes
@@ -91,7 +91,7 @@ def test_policy_promises_hold_or_the_stack_is_refused(raw: dict[str, Any]) -> No
         return
     assert well_formed(raw), "a stack whose roles share a tag (or a tag admin) was accepted"
     # A well-formed stack's policy always passes its own tests.
-    model = build_tailnet_model(config, host_specs(config))
+    model = build_tailnet_model(config, orchestrator_host(config), relay_hosts(config))
 
     event("accepted")
     policy = model.policy

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.ground.errors import RefusedError
 from infra.verify.derive import denied_probes
 from infra.verify.inventory import InventoryError, inventory_from_document, overlay
 from tests.support.nixeval import nix_instantiate
@@ -85,7 +86,7 @@ def test_bad_fields_are_named(change: dict[str, Any], message: str) -> None:
     with pytest.raises(InventoryError) as raised:
         inventory_from_document(document)
     assert message in str(raised.value)
-    assert raised.value.exit_status == 2
+    assert isinstance(raised.value, RefusedError)
 
 
 def test_duplicate_hostnames_are_refused() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.verify import cli
+from infra.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[3]
 STANDINS = ROOT / "tests" / "support" / "topology" / "standins"
@@ -177,16 +177,16 @@ def test_verify_healthz_exit_status_and_one_line(
     api: tuple[Node, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     node, url = api
-    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
+    assert cli.main(["verify", "--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
     assert capsys.readouterr().out.startswith("healthy: relaymd-orchestrator.tail0a1b2c.ts.net")
 
     node.write("NeedsLogin")
-    assert cli.main(["--healthz", url]) == 1
+    assert cli.main(["verify", "--healthz", url]) == 1
     out = capsys.readouterr().out
     assert out == "unhealthy: tailscale not connected: BackendState='NeedsLogin'\n"
 
     node.write("Running", label="relaymd-orchestrator-1")
-    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 1
+    assert cli.main(["verify", "--healthz", url, "--hostname", "relaymd-orchestrator"]) == 1
     assert "MagicDNS label 'relaymd-orchestrator-1'" in capsys.readouterr().out
 
 
@@ -194,10 +194,13 @@ def test_verify_healthz_without_an_answer_and_with_a_bad_url(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert (
-        cli.main(["--healthz", f"http://127.0.0.1:{_free_port()}/healthz", "--timeout", "2"]) == 1
+        cli.main(
+            ["verify", "--healthz", f"http://127.0.0.1:{_free_port()}/healthz", "--timeout", "2"]
+        )
+        == 1
     )
     assert capsys.readouterr().out.startswith("unhealthy: http://127.0.0.1:")
-    assert cli.main(["--healthz", "relaymd-orchestrator:36158"]) == 2
+    assert cli.main(["verify", "--healthz", "relaymd-orchestrator:36158"]) == 2
     assert "not an http(s) URL" in capsys.readouterr().err
 
 
@@ -205,7 +208,7 @@ def test_verify_healthz_names_a_bad_port_and_a_non_http_answer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for url in ("http://relaymd-orchestrator:port/healthz", "http://[::1/healthz"):
-        assert cli.main(["--healthz", url]) == 2
+        assert cli.main(["verify", "--healthz", url]) == 2
         assert "is not a valid URL" in capsys.readouterr().err
     with socket.socket() as listener:  # answers like sshd: a banner, then it hangs up
         listener.bind(("127.0.0.1", 0))
@@ -219,7 +222,7 @@ def test_verify_healthz_names_a_bad_port_and_a_non_http_answer(
 
         thread = threading.Thread(target=banner)
         thread.start()
-        assert cli.main(["--healthz", url, "--timeout", "5"]) == 1
+        assert cli.main(["verify", "--healthz", url, "--timeout", "5"]) == 1
         thread.join()
     assert capsys.readouterr().out.startswith(f"unhealthy: {url}: no HTTP answer")
 
@@ -234,7 +237,7 @@ def test_verify_healthz_ignores_proxy_variables(
         monkeypatch.setenv(variable, unreachable)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    assert cli.main(["--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
+    assert cli.main(["verify", "--healthz", url, "--hostname", "relaymd-orchestrator"]) == 0
     assert capsys.readouterr().out.startswith("healthy: ")
 
 

@@ -1,1 +1,0 @@
-"""The decided stack: one pure value holding every decision (no Pulumi, no I/O)."""

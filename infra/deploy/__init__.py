@@ -1,1 +1,0 @@
-"""The Pulumi side: the program, its providers and the machines it declares."""

@@ -1,0 +1,56 @@
+"""scripts/plan's process: the plan itself, with its garbage collector policy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from infra.cli.__main__ import GC_THRESHOLDS
+from infra.ground.project import PROJECT_ROOT
+
+GOLDEN = PROJECT_ROOT / "tests" / "golden" / "example"
+
+
+def _python(code: str) -> list[str]:
+    """Lines a new interpreter prints running ``code``: the collector state is per process."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_the_plan_process_checks_the_golden_render_collecting_rarely() -> None:
+    *report, summary = _python(
+        "import gc, sys\n"
+        "from infra.cli.__main__ import run\n"
+        f"sys.argv = ['infra.plan', 'plan', '--check', {str(GOLDEN)!r}]\n"
+        "status = run()\n"
+        "print(status, gc.get_threshold(), gc.get_freeze_count() > 0)\n"
+    )
+    assert len(report) == 1
+    assert report[0].startswith(f"{GOLDEN} matches a fresh render")
+    assert summary == f"0 {GC_THRESHOLDS} True"
+
+
+def test_importing_the_command_line_keeps_the_interpreters_collector() -> None:
+    assert _python(
+        "import gc\n"
+        "before = gc.get_threshold()\n"
+        "import infra.cli.plan\n"
+        "print(before == gc.get_threshold(), gc.get_freeze_count())\n"
+    ) == ["True 0"]
+
+
+def test_the_command_line_loads_no_pulumi_sdk_before_it_starts_sops() -> None:
+    """render_config imports the SDKs once sops runs, so decryption overlaps their import."""
+    assert _python(
+        "import sys\nimport infra.cli.plan\nprint(sorted(m for m in sys.modules if 'pulumi' in m))"
+    ) == ["[]"]
