@@ -38,6 +38,7 @@ from infra.ground.catalog import Source, secret_catalog
 from infra.ground.errors import InternalError
 from infra.ground.fields import SshLogin
 from infra.ground.project import PROJECT
+from infra.ground.python_source import parse_python
 from infra.ground.relaymd import StorageProvider
 
 _SCALARS: dict[object, str] = {
@@ -301,7 +302,7 @@ def _meaning(model: type[BaseModel], name: str) -> str:
 def attribute_docstrings(model: type) -> dict[str, str]:
     """Each annotated attribute of ``model`` and the string literal right after it."""
     source = inspect.getsource(sys.modules[model.__module__])
-    for node in ast.parse(source).body:
+    for node in parse_python(source).body:
         if isinstance(node, ast.ClassDef) and node.name == model.__name__:
             return dict(_docstrings(node.body))
     raise InternalError(f"{model.__qualname__} is not a top-level class of {model.__module__}")
