@@ -3,7 +3,7 @@
 A plan is a short-lived process that holds ~600,000 objects until it exits, most of them the
 classes the provider SDKs generate. With CPython's default thresholds the cyclic garbage
 collector walks them again and again while they load and while the mock engine runs, then
-once more at exit, and frees almost nothing (README: Performance). So this process collects
+once more at exit, and frees almost nothing (docs/performance.md). So this process collects
 rarely, with the thresholds mypy sets for the same reason (mypy/build.py), and freezes what
 is left before it exits. Code that imports :mod:`infra.cli.app` keeps the defaults.
 """

@@ -15,7 +15,16 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.cli import bench, nixos_build, nixpkgs_pin, plan, post_review, secrets_check, verify
+from infra.cli import (
+    bench,
+    config_reference,
+    nixos_build,
+    nixpkgs_pin,
+    plan,
+    post_review,
+    secrets_check,
+    verify,
+)
 from infra.cli.command import Command
 from infra.cli.exits import Exit, exit_table
 from infra.ground.errors import InternalError, RefusedError, ServiceError
@@ -28,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     nixpkgs_pin.COMMAND,
     bench.COMMAND,
     post_review.COMMAND,
+    config_reference.COMMAND,
 )
 ENTRY = "python -m infra.cli"
 

@@ -70,5 +70,9 @@ COMMAND = Command(
     description=DESCRIPTION,
     add_arguments=add_arguments,
     run=run,
-    meanings={Exit.INTERNAL: "git or nix-prefetch-url failed (network), or an internal error"},
+    meanings={
+        Exit.OK: "the settings were printed",
+        Exit.FAILED: "not used",
+        Exit.INTERNAL: "git or nix-prefetch-url failed (network), or an internal error",
+    },
 )

@@ -301,6 +301,8 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     meanings={
+        Exit.OK: "the comment was posted or updated",
+        Exit.FAILED: "not used",
         Exit.REFUSED: "bad review file or setting, or the forge refused or answered oddly",
         Exit.INTERNAL: "the forge could not be reached (or an internal error)",
     },

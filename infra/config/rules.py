@@ -195,7 +195,7 @@ def _infisical_coordinate_issues(config: StackConfig) -> Iterator[ConfigIssue]:
                 settings[name],
                 f"{stock!r}, where stock RelayMD reads its secrets (or remove the setting); "
                 "for a RelayMD built with other constants set infisical.custom_relaymd_build: "
-                "true (README: Infisical)",
+                "true (docs/operating.md, Infisical)",
             )
 
 

@@ -46,6 +46,10 @@ def _non_empty(value: SecretStr) -> SecretStr:
     return value
 
 
+_non_empty.__doc__ = (
+    f"a non-empty value of at most {MAX_SECRET_CHARACTERS} characters without control "
+    "characters (no trailing newline)"
+)
 NonEmptySecret = Annotated[SecretStr, AfterValidator(_non_empty)]
 
 
@@ -59,6 +63,7 @@ def _not_a_file_reference(value: SecretStr) -> SecretStr:
     return value
 
 
+_not_a_file_reference.__doc__ = f"the credential itself, not a '{FILE_PREFIX}' reference"
 TailscaleCredential = Annotated[NonEmptySecret, AfterValidator(_not_a_file_reference)]
 
 
@@ -70,6 +75,7 @@ def split_infisical_token(token: str) -> tuple[str, str]:
 
 
 def _client_id_and_secret(value: SecretStr) -> SecretStr:
+    """<client_id>:<client_secret>, both parts non-empty"""
     # Without a ':' the secret half is empty, so this refuses that too.
     client_id, client_secret = split_infisical_token(value.get_secret_value())
     if not (client_id.strip() and client_secret.strip()):
@@ -83,51 +89,72 @@ InfisicalToken = Annotated[NonEmptySecret, AfterValidator(_client_id_and_secret)
 
 
 class _SecretModel(BaseModel):
+    # Each field's docstring is read by infra/config/reference.py (see settings._Model).
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class TailscaleCredentials(_SecretModel):
-    """Either an OAuth client (recommended) or an API key, never both."""
+    """Either an OAuth client (recommended) or an API key, never both. The OAuth client needs
+    the scopes ``policy_file``, ``auth_keys``, ``dns`` and ``devices:core`` and may create keys
+    with the three RelayMD tags."""
 
     oauth_client_id: TailscaleCredential | None = None
+    """The OAuth client's id; with ``oauth_client_secret``."""
     oauth_client_secret: TailscaleCredential | None = None
+    """The OAuth client's secret; with ``oauth_client_id``."""
     api_key: TailscaleCredential | None = None
+    """An API key, instead of an OAuth client."""
 
 
 class ProxmoxCredentials(_SecretModel):
+    """The Proxmox VE API token the provider creates the relay VMs with."""
+
     api_token: NonEmptySecret
     """``<user>@<realm>!<token-id>=<secret>``."""
 
 
 class InfisicalCredentials(_SecretModel):
-    """The machine identity (universal auth) that writes secrets under the secret path."""
+    """The machine identity (universal auth) Pulumi writes RelayMD's secrets with, under the
+    stack's Infisical coordinates."""
 
     client_id: NonEmptySecret
+    """The deploying identity's client id."""
     client_secret: NonEmptySecret
+    """The deploying identity's client secret."""
 
 
 class OrchestratorSecrets(_SecretModel):
+    """What the orchestrator host receives as root-only files."""
+
     infisical_token: InfisicalToken
     """INFISICAL_TOKEN for the orchestrator container: ``<client_id>:<client_secret>``."""
     apptainer_docker_username: NonEmptySecret | None = None
+    """Registry user for private ``docker://`` pulls in job scripts; with the password."""
     apptainer_docker_password: NonEmptySecret | None = None
     """Registry login for private ``docker://`` pulls in job scripts: RelayMD reads these
     from the orchestrator's environment only, so they go in its root-only environment file."""
 
 
 class RelaySecrets(_SecretModel):
+    """What one relay receives as root-only files."""
+
     infisical_relay_token: NonEmptySecret | None = None
-    """One-time enrollment token for the Infisical Relay (valid 1 h)."""
+    """One-time enrollment token for the Infisical Relay (valid 1 h); required when the relay
+    sets ``infisical_relay: true``."""
 
 
 class StackSecrets(_SecretModel):
+    """The stack's SOPS file, decrypted: every secret value, and nothing else."""
+
     tailscale: TailscaleCredentials
     proxmox: ProxmoxCredentials | None = None
+    """Required when relays are configured."""
     infisical: InfisicalCredentials
     orchestrator: OrchestratorSecrets
     relays: dict[str, RelaySecrets] = {}
+    """Each key must be the ``name`` of a configured relay."""
     relaymd: dict[str, NonEmptySecret] = {}
-    """Values written to Infisical, keyed by the catalog's names."""
+    """Values written to Infisical, keyed by the catalog's names (RelayMD's secret catalog)."""
 
     def relay(self, name: str) -> RelaySecrets:
         return self.relays.get(name, RelaySecrets())
@@ -203,7 +230,7 @@ def _requirement_issues(secrets: StackSecrets, config: StackConfig) -> list[Conf
             f"orchestrator.{name.lower()} instead: RelayMD reads it from the orchestrator's "
             "environment, not from Infisical"
             if name.startswith("APPTAINER_DOCKER_")
-            else "one of the catalog's names (README: Secrets); remove it or fix its spelling"
+            else "one of the catalog's names (docs/configuration.md); remove it or fix its spelling"
         )
         issues.append(ConfigIssue(f"relaymd.{name}", "[secret]", hint))
     apptainer = (

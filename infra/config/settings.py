@@ -54,37 +54,58 @@ VlanId = Annotated[WholeNumber, Field(ge=1, le=4094)]
 
 
 class _Model(BaseModel):
-    # Unknown keys are typos until proven otherwise; frozen keeps the core pure.
+    # Unknown keys are typos until proven otherwise; frozen keeps the core pure. Each field's
+    # docstring is read by infra/config/reference.py, not by pydantic: its
+    # use_attribute_docstrings re-reads the source of every model at each import (~0.1 s).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 class Tags(_Model):
-    """ACL tags. The defaults are a contract other tools rely on; change with care."""
+    """ACL tags. The defaults are a contract other tools rely on; change with care. Each role
+    needs its own tag, and no tag may appear in `tailnet.admins`."""
 
     orchestrator: Tag = "tag:relaymd-orchestrator"
+    """The orchestrator's tag: workers may reach it on `orchestrator.port` only."""
     worker: Tag = "tag:relaymd-worker"
+    """The workers' tag, carried by the worker auth key: nothing may reach a worker."""
     relay: Tag = "tag:relaymd-relay"
+    """The relays' tag: admins reach them over SSH and DNS; relays advertise routes."""
 
 
 class TailnetConfig(_Model):
+    """The tailnet: its policy (deny by default, with its own tests), keys and DNS."""
+
     name: Annotated[PlainText, Field(max_length=253)]
     """Tailnet name as the API knows it (``example.org``), or ``-`` for the credential's own."""
     magic_dns_suffix: DnsName
     """MagicDNS suffix of the tailnet, e.g. ``tail1234.ts.net``."""
     admins: Annotated[list[TagOwner], Field(min_length=1)]
-    """Who owns the RelayMD tags and may manage the hosts."""
+    """Who owns the RelayMD tags and may manage the hosts: SSH, the orchestrator's API, the
+    relays' DNS and advertised routes. The policy declares no groups or other tags."""
     tags: Tags = Tags()
     overwrite_existing_policy: bool = False
-    """Opt-in to replace a tailnet's existing non-default policy on first apply."""
+    """Opt-in to replace a tailnet's existing non-default policy on first apply; set it back
+    to false afterwards (docs/operating.md, "An existing policy")."""
 
 
 class OrchestratorConfig(_Model):
+    """The existing orchestrator host: already running NixOS, reached over SSH."""
+
     ssh_target: SshTarget
+    """``user@host`` of the existing orchestrator host; the user must already be a Nix
+    ``trusted-user`` there (or use ``root@``) for the first update."""
     ssh_port: Port = 22
+    """The port its sshd listens on."""
     tailnet_hostname: DnsLabel = "relaymd-orchestrator"
+    """Its tailnet name: part of every worker's URL, so it must stay stable, and differ from
+    every relay's."""
     port: Port = ORCHESTRATOR_PORT
+    """RelayMD's API port; must differ from ``ssh_port``."""
     image: ContainerImage
+    """The RelayMD orchestrator's OCI image, pinned: RelayMD publishes ``sha-<short commit>``
+    tags, no version tags."""
     data_root: AbsolutePath = "/var/lib/relaymd"
+    """Where RelayMD keeps its data on the host."""
     lan_interface: DnsLabel = "eth0"
     """The LAN-facing interface, named so the firewall can keep 36158 off it."""
     storage_provider: StorageProvider = DEFAULT_STORAGE_PROVIDER
@@ -92,79 +113,113 @@ class OrchestratorConfig(_Model):
     workers and the CLI require."""
     hardware_configuration: NixosHardwareFile
     """The existing host's boot loader and file systems: a file in this repo, copied verbatim
-    (its own ``nixos-generate-config`` output), never invented by the renderer."""
+    (its own ``nixos-generate-config`` output plus its ``boot.loader`` lines; see
+    nixos/hardware/README.md), never invented by the renderer."""
     state_version: NixosRelease
     """The release this host was first installed with (its current ``system.stateVersion``);
-    it never changes with the nixpkgs pin."""
+    it never changes with the nixpkgs pin and may not be newer than ``nixos.nixpkgs_release``."""
     ssh_host_key: SshHostKey
     """The host's ED25519 public host key: every SSH connection checks it (never trust on
     first use)."""
 
 
 class RelayConfig(_Model):
+    """One relay: a Proxmox VM cloned from a NixOS cloud-init template and installed with
+    NixOS. Names, addresses, VM ids and tailnet hostnames are unique across relays."""
+
     name: DnsLabel
     """Stable logical name: used in resource names, never renamed in place."""
     proxmox_node: ProxmoxName
+    """The Proxmox node the VM runs on."""
     template_id: Annotated[WholeNumber, Field(ge=100, le=999_999_999)] = 116
+    """The VM id of the NixOS cloud-init template to clone; a change is applied by replacing
+    the VM (``pulumi up --replace``)."""
     full_clone: bool = True
+    """Clone the template fully (not a linked clone)."""
     vm_id: Annotated[WholeNumber, Field(ge=100, le=999_999_999)] | None = None
+    """The VM's id; unset, Proxmox picks the next free one."""
     cores: Annotated[WholeNumber, Field(ge=1, le=128)] = 2
+    """CPU cores of the VM."""
     memory_mb: Annotated[WholeNumber, Field(ge=RELAY_MIN_MEMORY_MB, le=1_048_576)] = 2048
     """At least 1536: nixos-anywhere kexecs the VM into an installer held in RAM."""
     disk_gb: Annotated[WholeNumber, Field(ge=4, le=65_536)] = 20
+    """Size of the VM's system disk; at least ``template_disk_gb`` when that is set."""
     boot_disk_interface: BootDiskInterface = "scsi0"
     """The template's system disk: the clone boots from it and the installer partitions it."""
     template_disk_gb: Annotated[WholeNumber, Field(ge=1, le=65_536)] | None = None
     """Size of the template's system disk, when known: disk_gb may grow it, never shrink it."""
     datastore: DatastoreId = "local-lvm"
+    """The Proxmox datastore holding the VM's disk."""
     bridge: DnsLabel = "vmbr0"
+    """The Proxmox bridge of the VM's one virtio NIC."""
     vlan: VlanId | None = None
+    """The NIC's VLAN tag; unset, untagged."""
     address: Ipv4Interface
+    """The relay's static LAN address with prefix length (cloud-init), e.g. 10.100.10.2/24."""
     gateway: Ipv4Address
+    """The LAN gateway: inside the address's subnet, not the relay's own address."""
     nameservers: Annotated[list[Ipv4Address], Field(min_length=1)]
+    """The LAN resolvers the relay uses."""
     tailnet_hostname: DnsLabel
+    """The relay's tailnet name; differs from every other host's, and is not ``modules``."""
     internal_domain: DnsName = "internal"
+    """The domain split DNS sends to this relay's dnsmasq."""
     advertise_routes: list[AdvertisedRoute] = []
+    """Internal subnets the relay advertises to the tailnet (reachable by admins only)."""
     guest_agent: bool = False
     """Enable only when the template runs qemu-guest-agent, or creation waits for a timeout."""
     tls_passthrough_upstream: HostPort | None = None
     """host:port of an internal reverse proxy that receives TLS on 443, unterminated."""
     infisical_relay: bool = False
-    """Run an Infisical Relay on this host (opens 8443 and 2222)."""
+    """Run an Infisical Relay on this host (opens 8443 and 2222); the SOPS file then holds its
+    enrollment token, and the pin's ``infisical`` CLI must be at least 0.43.114."""
     state_version: NixosRelease | None = None
     """The release the relay was installed with; unset, the pin's release (nixos.nixpkgs_release).
     Set it to the current value before a pin bump moves to a newer release."""
 
 
 class InfisicalConfig(_Model):
-    """Where secrets are written. Stock RelayMD reads only its built-in coordinates."""
+    """Where secrets are written. Stock RelayMD reads only its built-in coordinates (the
+    defaults): other values are refused unless ``custom_relaymd_build`` is true."""
 
     site_url: HttpsUrl = RELAYMD_SITE_URL
+    """The Infisical instance."""
     project_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,64}$")] = RELAYMD_PROJECT_ID
+    """The Infisical project RelayMD reads."""
     environment: Slug = RELAYMD_ENVIRONMENT
+    """The project's environment RelayMD reads."""
     secret_path: SecretPath = RELAYMD_SECRET_PATH
+    """The folder RelayMD reads; created when missing."""
     custom_relaymd_build: bool = False
     """Declare that the deployed RelayMD was built with other Infisical constants; only then
     may the four coordinates differ from stock RelayMD's."""
 
 
 class ProxmoxConfig(_Model):
+    """The Proxmox VE API the relay VMs are created through."""
+
     endpoint: HttpsUrl
+    """The API's URL, e.g. https://proxmox.lan:8006."""
     insecure: bool = False
     """Skip TLS verification: only for a self-signed endpoint you reach over a trusted link."""
 
 
 class KeyLifetimes(_Model):
+    """Tailscale auth keys: the rotating worker key and the single-use host keys."""
+
     worker_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 90
+    """How long a worker key stays valid (Tailscale allows at most 90 days)."""
     worker_key_rotation_days: Annotated[WholeNumber, Field(ge=1, le=89)] = 60
-    """Mint a fresh worker key once the current one is this old (before it expires)."""
+    """Mint a fresh worker key once the current one is this old; fewer days than
+    ``worker_key_expiry_days``, so it is replaced before it expires."""
     host_key_expiry_days: Annotated[WholeNumber, Field(ge=1, le=90)] = 7
+    """How long a host key stays valid: single-use keys only need to outlive the install."""
 
 
 # NixOS 26.05, the newest supported release (NixOS supports each for about seven months):
 # a nixos-26.05-small revision of 2026-06-14 and the NAR hash of its tree, as locked in
 # NixOS/nixos-channel-scripts' flake.lock (commit 4882d9a, 2026-06-15). Bump with
-# scripts/nixpkgs-pin (README, "Bumping the nixpkgs pin").
+# scripts/nixpkgs-pin (docs/operating.md, "Bumping the nixpkgs pin").
 DEFAULT_NIXPKGS_RELEASE = "26.05"
 DEFAULT_NIXPKGS_REVISION = "c9172fa5143fc64dc6a499f75f57def6b7e26794"
 DEFAULT_NIXPKGS_SHA256 = "sha256-Qv6V770OZU6ifilw33mgwutUCWXcA4pXWonK/tdiG7o="
@@ -177,14 +232,17 @@ def nixpkgs_archive_url(revision: str) -> str:
 
 
 class NixosSettings(_Model):
-    """Which nixpkgs every node is built from. Pinned, so a render builds the same system later."""
+    """Which nixpkgs every node is built from. Pinned, so a render builds the same system later;
+    ``scripts/nixpkgs-pin`` prints a new pin."""
 
     nixpkgs_release: NixosRelease = DEFAULT_NIXPKGS_RELEASE
     """The NixOS release of the pinned revision; new relays take it as their stateVersion."""
     nixpkgs_revision: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] = DEFAULT_NIXPKGS_REVISION
+    """The nixpkgs commit every node builds from."""
     nixpkgs_sha256: Annotated[str, Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")] = (
         DEFAULT_NIXPKGS_SHA256
     )
+    """The NAR hash of that revision's tree, as ``builtins.fetchTarball`` checks it (SRI)."""
 
     admin_ssh_keys: list[SshPublicKey] = []
     """Public keys that may log in as each host's SSH user (key only, never a password)."""
@@ -195,6 +253,9 @@ class NixosSettings(_Model):
 
 
 class SopsSettings(_Model):
+    """Where the stack's secrets are: the SOPS file (docs/secrets.md) and, for the example
+    only, its key."""
+
     file: PlainText | None = None
     """Path of the stack's SOPS file, relative to the project; default secrets/<stack>.sops.yaml."""
     age_key_file: PlainText | None = None
@@ -202,12 +263,17 @@ class SopsSettings(_Model):
 
 
 class StackConfig(_Model):
+    """A stack's settings: ``Pulumi.<stack>.yaml``, under ``relaymd-infra:<section>``."""
+
     stack: DnsLabel
+    """The stack's name (from the command line or ``pulumi stack``, not from the file)."""
     tailnet: TailnetConfig
     orchestrator: OrchestratorConfig
     relays: list[RelayConfig] = []
+    """None by default: a stack may run the orchestrator alone."""
     infisical: InfisicalConfig = InfisicalConfig()
     proxmox: ProxmoxConfig | None = None
+    """Required when relays are configured."""
     keys: KeyLifetimes = KeyLifetimes()
     nixos: NixosSettings = NixosSettings()
     sops: SopsSettings = SopsSettings()

@@ -42,7 +42,7 @@ def start_decryption(path: Path, *, age_key_file: Path | None, field: str) -> De
             field,
             str(path),
             "an existing SOPS file: create it with `sops --encrypt --in-place` after "
-            "adding a creation rule to .sops.yaml (README: Real stacks)",
+            "adding a creation rule to .sops.yaml (docs/secrets.md)",
         )
     if age_key_file is not None and not age_key_file.is_file():
         raise refused(

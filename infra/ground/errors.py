@@ -133,5 +133,5 @@ def _expected_from_message(message: str) -> str:
     if lowered.startswith("input should be "):
         return lowered.removeprefix("input should be ")
     if lowered == "extra inputs are not permitted":
-        return "no such field (check the spelling against the README's config reference)"
+        return "no such field (check the spelling against docs/configuration.md)"
     return lowered

@@ -75,6 +75,7 @@ def _matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
             raise _fail(f"a port between 1 and 65535 (got {port}); {expected}")
         return value
 
+    check.__doc__ = expected  # what the configuration reference says the type accepts
     return AfterValidator(check)
 
 
@@ -82,6 +83,7 @@ def _matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
 
 
 def _ipv4_interface(value: object) -> ipaddress.IPv4Interface:
+    """an IPv4 host address with prefix length (not the network address), e.g. 10.100.10.2/24"""
     if isinstance(value, ipaddress.IPv4Interface):
         return value
     try:
@@ -96,6 +98,7 @@ def _ipv4_interface(value: object) -> ipaddress.IPv4Interface:
 
 
 def _ipv4_address(value: object) -> ipaddress.IPv4Address:
+    """an IPv4 address, e.g. 10.100.10.1"""
     if isinstance(value, ipaddress.IPv4Address):
         return value
     try:
@@ -105,6 +108,7 @@ def _ipv4_address(value: object) -> ipaddress.IPv4Address:
 
 
 def _ipv4_network(value: object) -> ipaddress.IPv4Network:
+    """an IPv4 network in CIDR form with no host bits set, e.g. 10.100.10.0/24"""
     if isinstance(value, ipaddress.IPv4Network):
         return value
     try:
@@ -134,6 +138,7 @@ class SshLogin:
 
 
 def _ssh_login(value: object) -> SshLogin:
+    """user@host, e.g. admin@orchestrator.lan"""
     if isinstance(value, SshLogin):
         return value
     if not isinstance(value, str) or not _SSH_TARGET.fullmatch(value):
@@ -151,6 +156,8 @@ TAILNET_RANGES = (
 
 
 def _advertised_route(value: object) -> ipaddress.IPv4Network:
+    """an internal IPv4 subnet in CIDR form, e.g. 10.100.10.0/24: no default route, nothing
+    inside the tailnet's own 100.64.0.0/10 or fd7a:115c:a1e0::/48"""
     # A relay advertises internal subnets. A default route would make it an exit node for
     # every admin, and a route over the tailnet's own range would hijack tailnet traffic.
     if isinstance(value, ipaddress.IPv4Network):
@@ -171,20 +178,27 @@ def _advertised_route(value: object) -> ipaddress.IPv4Network:
     return network
 
 
+_TAG_OWNER = (
+    "a user's e-mail address or one of "
+    + ", ".join(sorted(_AUTOGROUPS))
+    + " (this policy declares no groups or other tags, so group: and tag: owners "
+    "would be undefined)"
+)
+
+
 def _tag_owner(value: str) -> str:
     # The Acl resource owns the whole policy and declares no groups and no tags beyond
     # RelayMD's, so a group: or tag: owner would be undefined and the policy rejected.
     if value in _AUTOGROUPS or _EMAIL.fullmatch(value):
         return value
-    raise _fail(
-        "a user's e-mail address or one of "
-        + ", ".join(sorted(_AUTOGROUPS))
-        + " (this policy declares no groups or other tags, so group: and tag: owners "
-        "would be undefined)"
-    )
+    raise _fail(_TAG_OWNER)
+
+
+_tag_owner.__doc__ = _TAG_OWNER
 
 
 def _not_a_boolean(value: object) -> object:
+    """a whole number, not true/false"""
     # Lax parsing would read `vlan: true` as VLAN 1 and `port: yes` as port 1.
     if isinstance(value, bool):
         raise _fail("a whole number, not true/false")

@@ -324,7 +324,7 @@ def _explained(what: str, error: APIError) -> InfisicalApiError:
     if error.status_code in (401, 403):
         return InfisicalApiError(
             f"{message}. Check the machine identity (client id/secret in the SOPS file) and "
-            "its project role (README: Infisical)."
+            "its project role (docs/operating.md, Infisical)."
         )
     return InfisicalApiError(message)
 

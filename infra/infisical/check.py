@@ -76,7 +76,7 @@ def render_findings(findings: CheckFindings) -> str:
         # nothing (secret-v2-bridge-service.ts getSecrets): both cases look alike here.
         lines.append(
             "  no secret is visible there: nothing is stored yet, or the identity may not read "
-            "this path (README: Infisical)"
+            "this path (docs/operating.md, Infisical)"
         )
     for entry in findings.consumers:
         if entry.missing:

@@ -34,7 +34,7 @@ def declare_providers(config: StackConfig, secrets: StackSecrets) -> Providers:
     credentials = secrets.tailscale
     # Every field is set, so nothing falls back to the environment (which the edge also
     # refuses). No `scopes`: the token then carries exactly the OAuth client's own scopes
-    # (README: Tailnet), so a renamed scope can never turn into a 403 here.
+    # (docs/operating.md, Tailscale credentials), so a renamed scope can never turn into a 403 here.
     tailscale_provider = tailscale.Provider(
         "tailscale",
         tailnet=config.tailnet.name,

@@ -55,7 +55,7 @@ class ReplaceRule:
 # user_data_file_id,vendor_data_file_id,network_data_file_id,meta_data_file_id};
 # CustomizeDiff ForceNewIf: vm_id, node_name (unless `migrate`), tpm_state.version,
 # efi_disk.type; proxmoxtf/resource/vm/disk/schema.go: disk file_id.
-# Project rule (README "Relay VMs and NixOS installs/updates"; infra/proxmox/component.py):
+# Project rule (docs/operating.md, "Reinstalling a relay"; infra/proxmox/component.py):
 # `clone` is in ignore_changes because Proxmox cannot report a clone's source, so a template
 # change must be applied with `pulumi up --replace`.
 _CLONE_IGNORED = "`clone` is ignored on update, so apply it with `pulumi up --replace {urn}`"

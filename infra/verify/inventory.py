@@ -3,7 +3,7 @@
 An inventory names each host the suite reaches (as a testinfra host spec such as
 ``ssh://admin@10.100.10.2`` or ``local://``) and what it must find there. It is built
 from a stack's rendered artifacts (see :mod:`infra.verify.artifacts`) or read from a
-JSON file whose format README.md documents; both end up as :class:`Inventory`.
+JSON file whose format docs/verifying.md documents; both end up as :class:`Inventory`.
 """
 
 from __future__ import annotations

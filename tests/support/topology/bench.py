@@ -1,4 +1,4 @@
-"""``scripts/bench --verify`` (via infra/plan/bench.py): how verify scales with hosts.
+"""``scripts/bench --verify`` (via infra/cli/bench.py): how verify scales with hosts.
 
 Times the testinfra suite (the same run ``scripts/verify --stack`` makes: pytest-xdist,
 one group per host) against namespaced topologies with 1 and with 10 relays, and prints
