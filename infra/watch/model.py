@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from infra.ground.http import HttpError, NoAnswerError, NotSentError
+
 
 class System(StrEnum):
     TAILSCALE = "tailscale"
@@ -104,6 +106,22 @@ class SourceResult:
     """HTTP requests sent to the service (retries included)."""
     cost: str = ""
     """What the reads cost the service beyond requests (a use of a limited secret)."""
+
+
+def unjudged(
+    system: System,
+    error: HttpError,
+    findings: tuple[Finding, ...],
+    where: str,
+    requests: int,
+    fix: str = "",
+) -> SourceResult:
+    """A source whose answer could not be used: unreachable when none came (exit 3), refused
+    when one came that the watch will not use or that refused the watch (exit 2)."""
+    unreachable = isinstance(error, NotSentError | NoAnswerError)
+    status = SourceStatus.UNREACHABLE if unreachable else SourceStatus.REFUSED
+    message = f"{where}: {error}" + (f"; {fix}" if fix else "")
+    return SourceResult(system, status, findings, message, requests)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from infra.config.secrets import ProxmoxCredentials
 from infra.config.settings import ProxmoxConfig
-from infra.ground.http import AnswerRefusedError, Client, NoAnswerError, NotSentError, RejectedError
+from infra.ground.http import Client, HttpError, RejectedError
 from infra.proxmox.api import ApiToken, ProxmoxAccessApi, effective_expiry, parse_api_token
-from infra.watch.model import Finding, SourceResult, SourceStatus, State, System, expiry_state
+from infra.watch.model import (
+    Finding,
+    SourceResult,
+    SourceStatus,
+    State,
+    System,
+    expiry_state,
+    unjudged,
+)
 from infra.watch.options import WatchOptions
 
 TOKEN_ID = "proxmox.api-token"
@@ -49,8 +57,8 @@ def watch_proxmox(
     unchecked = (Finding(TOKEN_ID, System.PROXMOX, _name(token), "api-token", State.UNCHECKED),)
     try:
         user = api.user()
-    except RejectedError as error:
-        if error.status == 401:
+    except HttpError as error:
+        if isinstance(error, RejectedError) and error.status == 401:
             rejected = Finding(
                 TOKEN_ID,
                 System.PROXMOX,
@@ -64,20 +72,8 @@ def watch_proxmox(
                 fix=_FIX,
             )
             return SourceResult(System.PROXMOX, SourceStatus.OK, (rejected,), requests=client.sent)
-        return SourceResult(
-            System.PROXMOX,
-            SourceStatus.REFUSED,
-            unchecked,
-            _explain(where, token, error),
-            client.sent,
-        )
-    except AnswerRefusedError as error:
-        return SourceResult(
-            System.PROXMOX, SourceStatus.REFUSED, unchecked, f"{where}: {error}", client.sent
-        )
-    except (NotSentError, NoAnswerError) as error:
-        return SourceResult(
-            System.PROXMOX, SourceStatus.UNREACHABLE, unchecked, f"{where}: {error}", client.sent
+        return unjudged(
+            System.PROXMOX, error, unchecked, where, client.sent, _permission_fix(token, error)
         )
     entry = user.tokens.get(token.token_name)
     if entry is None:
@@ -128,12 +124,12 @@ def _name(token: ApiToken) -> str:
     return f"API token {token.full_id}"
 
 
-def _explain(where: str, token: ApiToken, error: RejectedError) -> str:
-    if error.status == 403:
-        return (
-            f"{where}: {error}; the watch reads the token's user record, which needs Sys.Audit "
-            f"on /access/groups for {token.user_id} and, for a privilege-separated token, for "
-            f"the token too: pveum acl modify /access/groups --roles PVEAuditor --users "
-            f"{token.user_id} --tokens '{token.full_id}'"
-        )
-    return f"{where}: {error}"
+def _permission_fix(token: ApiToken, error: HttpError) -> str:
+    if not (isinstance(error, RejectedError) and error.status == 403):
+        return ""
+    return (
+        f"the watch reads the token's user record, which needs Sys.Audit on /access/groups for "
+        f"{token.user_id} and, for a privilege-separated token, for the token too: pveum acl "
+        f"modify /access/groups --roles PVEAuditor --users {token.user_id} --tokens "
+        f"'{token.full_id}'"
+    )

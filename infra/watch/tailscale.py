@@ -13,10 +13,18 @@ from datetime import UTC, datetime, timedelta
 from infra.config.hosts import Host, host_specs
 from infra.config.secrets import TailscaleCredentials
 from infra.config.settings import StackConfig
-from infra.ground.http import AnswerRefusedError, Client, NoAnswerError, NotSentError, RejectedError
+from infra.ground.http import Client, HttpError, RejectedError
 from infra.tailnet.api import ApiKey, OAuthClient, TailnetKey, TailscaleApi, TailscaleCredential
 from infra.tailnet.keys import KeySpec, host_key_spec, worker_key_spec
-from infra.watch.model import Finding, SourceResult, SourceStatus, State, System, expiry_state
+from infra.watch.model import (
+    Finding,
+    SourceResult,
+    SourceStatus,
+    State,
+    System,
+    expiry_state,
+    unjudged,
+)
 from infra.watch.options import WatchOptions
 
 CREDENTIAL_ID = "tailscale.api-credential"
@@ -49,8 +57,8 @@ def watch_tailscale(
         ids = api.key_ids()
         keys = [key for key in (api.key(key_id) for key_id in ids) if key is not None]
         own, own_problem = _own_key(api, credential, keys)
-    except RejectedError as error:
-        if error.status in (400, 401):
+    except HttpError as error:
+        if isinstance(error, RejectedError) and error.status in (400, 401):
             # The token endpoint (RFC 6749 5.2: 400 or 401) or the API refuses the credential.
             rejected = Finding(
                 CREDENTIAL_ID,
@@ -67,20 +75,8 @@ def watch_tailscale(
                 (rejected, *unchecked[1:]),
                 requests=client.sent,
             )
-        return SourceResult(
-            System.TAILSCALE,
-            SourceStatus.REFUSED,
-            unchecked,
-            _permission_hint(where, error, credential),
-            client.sent,
-        )
-    except AnswerRefusedError as error:
-        return SourceResult(
-            System.TAILSCALE, SourceStatus.REFUSED, unchecked, f"{where}: {error}", client.sent
-        )
-    except (NotSentError, NoAnswerError) as error:
-        return SourceResult(
-            System.TAILSCALE, SourceStatus.UNREACHABLE, unchecked, f"{where}: {error}", client.sent
+        return unjudged(
+            System.TAILSCALE, error, unchecked, where, client.sent, _refusal_fix(error, credential)
         )
     findings = [
         _credential_finding(credential, own, options),
@@ -326,14 +322,13 @@ def _unchecked(config: StackConfig, credential: TailscaleCredential) -> tuple[Fi
     )
 
 
-def _permission_hint(where: str, error: RejectedError, credential: TailscaleCredential) -> str:
+def _refusal_fix(error: HttpError, credential: TailscaleCredential) -> str:
+    if not isinstance(error, RejectedError):
+        return ""
     if error.status == 403:
-        scope = (
-            "give the OAuth client the auth_keys:read scope (or auth_keys)"
-            if isinstance(credential, OAuthClient)
-            else "use an API key of an Owner, Admin, IT admin or Network admin"
-        )
-        return f"{where}: {error}; {scope}"
+        if isinstance(credential, OAuthClient):
+            return "give the OAuth client the auth_keys:read scope (or auth_keys)"
+        return "use an API key of an Owner, Admin, IT admin or Network admin"
     if error.status == 404:
-        return f"{where}: {error}; check tailnet.name (or use '-', the credential's own tailnet)"
-    return f"{where}: {error}"
+        return "check tailnet.name (or use '-', the credential's own tailnet)"
+    return ""

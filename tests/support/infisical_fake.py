@@ -43,9 +43,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support import http_fakes
+from tests.support.http_fakes import Incoming, Reply
 
 # String.prototype.trim removes ECMAScript WhiteSpace and LineTerminator code points.
 _JS_TRIM = (
@@ -724,40 +726,17 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: InfisicalContractFake
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else {}
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        status, payload, extra = self.fake.handle(self.command, self.path, headers, body)
-        encoded = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(encoded)))
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(encoded)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: request lines would clutter test output (and never hold values anyway)."""
-
-
 @contextmanager
 def serve(fake: InfisicalContractFake) -> Iterator[str]:
     """Run ``fake`` on 127.0.0.1 at a free port; yields its base URL (the SDK's ``host``)."""
-    handler = type("FakeInfisicalHandler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+
+    def answer(request: Incoming) -> Reply:
+        body = json.loads(request.body) if request.body else {}
+        status, payload, extra = fake.handle(request.method, request.target, request.headers, body)
+        encoded = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return Reply(
+            status, encoded, headers={"Content-Type": "application/json; charset=utf-8", **extra}
+        )
+
+    with http_fakes.serve(answer) as url:
+        yield url
