@@ -474,8 +474,12 @@ class InfisicalContractFake:
             None,
         )
         if found is None:
-            recent = [t for t in identity.failed_logins if now - t < identity.lockout_reset_seconds]
-            identity.failed_logins = [*recent, now]
+            # ua: the counter lives in a key whose expiry each failure resets to
+            # lockoutCounterResetSeconds; reaching the threshold locks for lockoutDurationSeconds.
+            last = identity.failed_logins[-1] if identity.failed_logins else None
+            if last is not None and now - last >= identity.lockout_reset_seconds:
+                identity.failed_logins = []
+            identity.failed_logins.append(now)
             if len(identity.failed_logins) >= identity.lockout_threshold:
                 identity.locked_until = now + identity.lockout_seconds
                 identity.failed_logins = []
