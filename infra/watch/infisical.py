@@ -78,7 +78,8 @@ def _watched(config: InfisicalConfig, secrets: StackSecrets) -> tuple[_Watched, 
             "infisical.client_secret",
             "add a client secret to the deploy identity (Access Control > Identities > the "
             "identity > Universal Auth) and put it in the SOPS file's infisical.client_secret; "
-            "keep the old one valid until docs/operating.md (Credentials and rotation) says",
+            "keep the old one valid for now: Pulumi's state holds a copy (docs/operating.md, "
+            "Credentials and rotation)",
         ),
         _Watched(
             ORCHESTRATOR_ID,
