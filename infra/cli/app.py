@@ -18,6 +18,7 @@ from pathlib import Path
 from infra.cli import (
     bench,
     config_reference,
+    credential_watch,
     nixos_build,
     nixpkgs_pin,
     plan,
@@ -33,6 +34,7 @@ COMMANDS: tuple[Command, ...] = (
     plan.COMMAND,
     verify.COMMAND,
     secrets_check.COMMAND,
+    credential_watch.COMMAND,
     nixos_build.COMMAND,
     nixpkgs_pin.COMMAND,
     bench.COMMAND,

@@ -33,6 +33,7 @@ from infra.ground.fields import (
     SshTarget,
     Tag,
     TagOwner,
+    Uuid,
     WholeNumber,
 )
 from infra.ground.relaymd import (
@@ -193,6 +194,13 @@ class InfisicalConfig(_Model):
     custom_relaymd_build: bool = False
     """Declare that the deployed RelayMD was built with other Infisical constants; only then
     may the four coordinates differ from stock RelayMD's."""
+    deploy_identity_id: Uuid | None = None
+    """ID of the identity whose client id/secret the SOPS file's ``infisical`` holds (Access
+    Control > Identities > the identity). Only ``credential-watch`` reads it: Infisical lists an
+    identity's client secrets by this ID, and no answer maps a client ID back to it."""
+    orchestrator_identity_id: Uuid | None = None
+    """ID of the identity whose client id/secret ``orchestrator.infisical_token`` holds (the
+    one RelayMD reads with). Only ``credential-watch`` reads it, for the same reason."""
 
 
 class ProxmoxConfig(_Model):

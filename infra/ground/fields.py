@@ -51,6 +51,7 @@ _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:(?P<port>[0-9]{1,5}))?(/[A-Za-
 _PLAIN_TEXT = re.compile(f"[^{CONTROL_CHARACTERS}]{{1,1024}}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:(?P<port>[0-9]{1,5})")
 _NIXOS_RELEASE = re.compile(r"[0-9]{2}\.(05|11)")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The host key the deployment pins: sshd on every host offers exactly one ED25519 key.
 _SSH_ED25519_HOST_KEY = re.compile(
     r"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]{48}"
@@ -243,6 +244,9 @@ Slug = Annotated[str, _matching(_SLUG, "a slug of a-z, 0-9 and '-', e.g. prod")]
 ProxmoxName = Annotated[str, _matching(_PROXMOX_NAME, "a Proxmox node name, e.g. proxmox")]
 DatastoreId = Annotated[str, _matching(_DATASTORE, "a Proxmox datastore id, e.g. local-lvm")]
 HttpsUrl = Annotated[str, _matching(_HTTPS_URL, "an https:// URL, e.g. https://app.infisical.com")]
+Uuid = Annotated[
+    str, _matching(_UUID, "a lower-case UUID, e.g. 3f1c2a9e-5b7d-4c1e-9a2b-7d4e6f8a0b1c")
+]
 Ipv4Interface = Annotated[ipaddress.IPv4Interface, PlainValidator(_ipv4_interface)]
 Ipv4Address = Annotated[ipaddress.IPv4Address, PlainValidator(_ipv4_address)]
 Ipv4Network = Annotated[ipaddress.IPv4Network, PlainValidator(_ipv4_network)]

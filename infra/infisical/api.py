@@ -15,18 +15,38 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+# Backoff for 429 and 5xx answers, bounded in total. The Terraform provider retries 429 five
+# times from 1 s, capped at 60 s per wait (internal/client/retry.go, v0.19.24); here 5xx is
+# retried too (a write that failed server-side changed nothing) and the whole operation gives
+# up after ``total_seconds``.
+from infra.ground.http import RetryPolicy as RetryPolicy  # its callers import it from here
 
 if TYPE_CHECKING:
     from infisical_sdk.infisical_requests import APIError
 
     from infra.config.settings import InfisicalConfig
+    from infra.infisical.transport import BoundedAdapter
 
 _SECRETS = "/api/v3/secrets/raw"
+_UNIVERSAL_AUTH = "/api/v1/auth/universal-auth"
 T = TypeVar("T")
 
 
 class InfisicalApiError(Exception):
     """A request Infisical refused; the message never holds a secret value."""
+
+    def __init__(self, message: str, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status of Infisical's answer; None when none was usable."""
+        self.reason = reason
+        """Infisical's own ``message`` (its error texts name no value)."""
+
+
+class InfisicalUnreachableError(InfisicalApiError):
+    """No usable answer: Infisical could not be reached, or did not answer in time."""
 
 
 class ApprovalRequiredError(InfisicalApiError):
@@ -40,22 +60,6 @@ class Identity:
     site_url: str
     client_id: str = field(repr=False)
     client_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Backoff for 429 and 5xx answers, bounded in total.
-
-    The Terraform provider retries 429 five times from 1 s, capped at 60 s per wait
-    (internal/client/retry.go, v0.19.24); here 5xx is retried too (a write that failed
-    server-side changed nothing) and the whole operation gives up after ``total_seconds``.
-    """
-
-    first_delay: float = 1.0
-    max_delay: float = 16.0
-    total_seconds: float = 90.0
-    request_seconds: float = 30.0
-    """How long one request may wait for an answer; the SDK itself sets no timeout."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,16 @@ class _WriteAnswer:
         return cls(data.get("secret"), data.get("approval"))
 
 
+class _JsonObject:
+    """An answer kept as the JSON object it is; its reader parses and types it."""
+
+    @classmethod
+    def from_dict(cls, data: object) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise InfisicalApiError("Infisical answered with something other than a JSON object")
+        return data
+
+
 class _SecretAnswer:
     def __init__(self, secret: dict[str, Any]) -> None:
         self.secret = secret
@@ -114,22 +128,18 @@ class _SecretAnswer:
         return cls(data["secret"])
 
 
-def _bound_each_request(session: Any, seconds: float) -> None:
-    """Give every request of ``session`` a timeout.
+def _bound_each_request(session: Any, seconds: float) -> BoundedAdapter:
+    """Send every request of ``session`` under the project's HTTP rules (transport.py).
 
-    infisicalsdk 1.0.17 (infisical_requests.py) sends without one, so a server that accepts
-    the connection and never answers would hang ``pulumi up``; a timeout is one of the
-    network errors the SDK retries (4 times) before it gives up.
+    infisicalsdk 1.0.17 (infisical_requests.py) sends without a timeout and follows redirects;
+    the adapter gives each request one deadline, a bounded answer and no redirect.
     """
-    from requests.adapters import HTTPAdapter
+    from infra.infisical.transport import BoundedAdapter
 
-    class _BoundedAdapter(HTTPAdapter):
-        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = kwargs.get("timeout") or seconds
-            return super().send(request, *args, **kwargs)
-
+    adapter = BoundedAdapter(seconds)
     for scheme in ("http://", "https://"):
-        session.mount(scheme, _BoundedAdapter())
+        session.mount(scheme, adapter)
+    return adapter
 
 
 def _retryable(error: APIError) -> bool:
@@ -143,7 +153,7 @@ class SecretsApi:
     def __init__(
         self,
         identity: Identity,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, never mutated
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -154,16 +164,20 @@ class SecretsApi:
         # Imported here, not at the top: the SDK pulls in boto3 (~0.1 s), and a plan declares
         # these resources without ever opening a session.
         from infisical_sdk import InfisicalSDKClient
-        from infisical_sdk.infisical_requests import APIError
+        from infisical_sdk.infisical_requests import APIError, InfisicalError
         from requests import RequestException
 
+        from infra.infisical.transport import AnswerUnusableError
+
         self._api_error = APIError
+        self._sdk_error = InfisicalError
         self._network_error = RequestException
+        self._unusable_answer = AnswerUnusableError
         self._site_url = identity.site_url
         # cache_ttl=None turns the SDK's secret cache off: it would answer reads up to
         # 60 s stale (infisicalsdk 1.0.17, util/secrets_cache.py).
         self._client = InfisicalSDKClient(host=identity.site_url, cache_ttl=None)
-        _bound_each_request(self._client.api.session, retry.request_seconds)
+        self._adapter = _bound_each_request(self._client.api.session, retry.request_seconds)
         self._call(
             "log in with the machine identity",
             lambda: self._client.auth.universal_auth.login(
@@ -173,6 +187,11 @@ class SecretsApi:
 
     def close(self) -> None:
         self._client.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this session sent (the login and every retry included)."""
+        return self._adapter.sent
 
     def __enter__(self) -> SecretsApi:
         return self
@@ -193,12 +212,47 @@ class SecretsApi:
                 wait = min(delay, self._retry.max_delay, remaining) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter only
                 self._sleep(wait)
                 delay *= 2
+            except self._sdk_error:
+                # infisical_requests.py ``_handle_response``: a 2xx answer that is not JSON.
+                raise InfisicalApiError(
+                    f"Infisical's answer to {what} was refused: it is not JSON"
+                ) from None
+            except self._unusable_answer as error:
+                raise InfisicalApiError(
+                    f"Infisical's answer to {what} was refused: {error}"
+                ) from None
             except self._network_error as error:
                 # The SDK has already retried it (4 times, 1-8 s apart): report, do not loop.
-                raise InfisicalApiError(
+                raise InfisicalUnreachableError(
                     f"Could not reach Infisical at {self._site_url} to {what}: {error}. Check "
                     "the URL and the network path to it."
                 ) from None
+
+    # --- machine identities (read-only) ----------------------------------------------
+    def universal_auth(self, identity_id: str) -> dict[str, Any]:
+        """The identity's universal-auth configuration, as Infisical answers it.
+
+        ``GET /api/v1/auth/universal-auth/identities/:identityId`` (readLimit), answering
+        ``{identityUniversalAuth: {...}}`` (identity-universal-auth-router.ts).
+        """
+        return self._read_json(
+            f"read the universal auth of identity {identity_id}",
+            f"{_UNIVERSAL_AUTH}/identities/{quote(identity_id, safe='')}",
+        )
+
+    def client_secrets(self, identity_id: str) -> dict[str, Any]:
+        """The identity's client secrets that are not revoked: metadata only, never a secret.
+
+        ``GET /api/v1/auth/universal-auth/identities/:identityId/client-secrets`` (readLimit),
+        answering ``{clientSecretData: [...]}``.
+        """
+        return self._read_json(
+            f"list the client secrets of identity {identity_id}",
+            f"{_UNIVERSAL_AUTH}/identities/{quote(identity_id, safe='')}/client-secrets",
+        )
+
+    def _read_json(self, what: str, path: str) -> dict[str, Any]:
+        return self._call(what, lambda: self._client.api.get(path=path, model=_JsonObject).data)
 
     # --- folders ---------------------------------------------------------------------
     def ensure_folder(self, scope: SecretScope) -> None:
@@ -315,18 +369,24 @@ class _AlreadyExistsError(InfisicalApiError):
 
 
 def _explained(what: str, error: APIError) -> InfisicalApiError:
-    reason = error.response.get("message", "")
-    message = f"Infisical refused to {what}: HTTP {error.status_code}: {reason}"
-    if error.status_code == 404:
-        return _NotFoundError(message)
-    if error.status_code == 400 and "already exist" in str(reason):
-        return _AlreadyExistsError(message)
-    if error.status_code in (401, 403):
+    raw_reason = error.response.get("message", "") if isinstance(error.response, dict) else ""
+    reason = raw_reason if isinstance(raw_reason, str) else ""
+    status = int(error.status_code)
+    message = f"Infisical refused to {what}: HTTP {status}: {reason}"
+    if status == 404:
+        return _NotFoundError(message, status, reason)
+    if status == 400 and "already exist" in reason:
+        return _AlreadyExistsError(message, status, reason)
+    if status in (401, 403):
         return InfisicalApiError(
             f"{message}. Check the machine identity (client id/secret in the SOPS file) and "
-            "its project role (docs/operating.md, Infisical)."
+            "its project role (docs/operating.md, Infisical).",
+            status,
+            reason,
         )
-    return InfisicalApiError(message)
+    if status == 429 or status >= 500:
+        return InfisicalUnreachableError(message, status, reason)
+    return InfisicalApiError(message, status, reason)
 
 
 def _live(secret: dict[str, Any], scope: SecretScope | None) -> LiveSecret:

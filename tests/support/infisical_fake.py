@@ -17,6 +17,15 @@ upstream file it was read from (github.com/Infisical/infisical, backend/src/...)
 - schema   = server/routes/sanitizedSchemas.ts: the fields of ``secretRawSchema``
 - bridge   = services/secret-v2-bridge/secret-v2-bridge-service.ts (commit 0174d36): the
              messages of a missing folder or secret; listing a missing folder is not an error
+- ua       = services/identity-ua/identity-ua-service.ts (commit 022f858a) and
+             server/routes/v1/identity-universal-auth-router.ts (commit 0387418d): the login's
+             checks in their order (unknown client id; lockout; the secret found by its 4-character
+             prefix among those not revoked; a wrong one counts toward the lockout, 3 failures
+             within 30 s lock the identity for 300 s; TTL passed or uses reached: revoked, then
+             401; success adds a use), the identity reads (``GET .../identities/:id`` and
+             ``.../client-secrets``, non-revoked only, ``sanitizedClientSecretSchema``), their
+             404/400/403 errors; db/schemas/identity-ua-client-secrets.ts (commit 0c7621b5) and
+             identity-universal-auths.ts (commit 476671e6) for the fields
 
 The client side it answers is infisicalsdk 1.0.17 (infisical_sdk/resources/secrets.py,
 folders.py, auth_methods/universal_auth.py), so tests drive it through the real SDK.
@@ -28,14 +37,17 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support import http_fakes
+from tests.support.http_fakes import Incoming, Reply
 
 # String.prototype.trim removes ECMAScript WhiteSpace and LineTerminator code points.
 _JS_TRIM = (
@@ -55,6 +67,9 @@ def _secret_path(value: str | None) -> str:
     """router: ``secretPath`` is trimmed, defaults to ``/`` and loses a trailing slash."""
     path = (value or "/").strip(_JS_TRIM) or "/"
     return path.rstrip("/") or "/"
+
+
+_ANY_IPV4 = {"ipAddress": "0.0.0.0", "type": "ipv4", "prefix": 0}  # noqa: S104 - data, not a bind
 
 
 def _now() -> str:
@@ -151,6 +166,59 @@ class _Injected:
     status: int
     remaining: int
     retry_after: int | None
+    body: bytes | None = None
+    """A raw answer instead of an error (a malformed one)."""
+    delay: float = 0.0
+    """Answer normally, this many seconds late."""
+
+
+@dataclass
+class FakeClientSecret:
+    id: str
+    secret: str = field(repr=False)
+    description: str
+    ttl: int
+    uses_limit: int
+    uses: int
+    created_at: datetime
+    revoked: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return self.secret[:4]
+
+    def sanitized(self, identity_ua_id: str) -> dict[str, Any]:
+        """ua: ``sanitizedClientSecretSchema``: never the secret or its hash."""
+        stamp = self.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {
+            "id": self.id,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "description": self.description,
+            "clientSecretPrefix": self.prefix,
+            "clientSecretNumUses": self.uses,
+            "clientSecretNumUsesLimit": self.uses_limit,
+            "clientSecretTTL": self.ttl,
+            "identityUAId": identity_ua_id,
+            "isClientSecretRevoked": self.revoked,
+        }
+
+
+@dataclass
+class FakeIdentity:
+    id: str
+    client_id: str
+    ua_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    universal_auth: bool = True
+    client_secrets: list[FakeClientSecret] = field(default_factory=list)
+    readable: dict[str, bool] = field(default_factory=dict)
+    """Identities this one may read -> whether within the privilege boundary."""
+    failed_logins: list[float] = field(default_factory=list)
+    locked_until: float = 0.0
+    # ua: the attach route's defaults.
+    lockout_threshold: int = 3
+    lockout_seconds: int = 300
+    lockout_reset_seconds: int = 30
 
 
 class InfisicalContractFake:
@@ -158,8 +226,10 @@ class InfisicalContractFake:
 
     def __init__(self, *, idempotent_folder_create: bool = False) -> None:
         self._lock = threading.RLock()
-        self.identities: dict[str, str] = {}
-        self.tokens: set[str] = set()
+        self.identities: dict[str, FakeIdentity] = {}
+        """By identity ID."""
+        self.tokens: dict[str, str] = {}
+        """Access token -> the identity it was issued to."""
         self.environments: dict[tuple[str, str], str] = {}
         self.folders: dict[tuple[str, str, str], StoredFolder] = {}
         self.secrets: dict[str, StoredSecret] = {}
@@ -173,8 +243,61 @@ class InfisicalContractFake:
         self.idempotent_folder_create = idempotent_folder_create
 
     # --- test set-up -------------------------------------------------------------------
-    def add_identity(self, client_id: str, client_secret: str) -> None:
-        self.identities[client_id] = client_secret
+    def add_identity(
+        self, client_id: str, client_secret: str | None = None, *, identity_id: str | None = None
+    ) -> str:
+        """A universal-auth identity (with one unlimited client secret when given); its ID."""
+        with self._lock:
+            identity = FakeIdentity(identity_id or str(uuid.uuid4()), client_id)
+            self.identities[identity.id] = identity
+            if client_secret is not None:
+                self.add_client_secret(identity.id, client_secret)
+            return identity.id
+
+    def add_client_secret(
+        self,
+        identity_id: str,
+        secret: str,
+        *,
+        ttl: int = 0,
+        uses_limit: int = 0,
+        uses: int = 0,
+        age_seconds: float = 0,
+        description: str = "",
+    ) -> str:
+        """A client secret as ``createUniversalAuthClientSecret`` stores it; returns its ID."""
+        with self._lock:
+            stored = FakeClientSecret(
+                str(uuid.uuid4()),
+                secret,
+                description,
+                ttl,
+                uses_limit,
+                uses,
+                datetime.now(UTC) - timedelta(seconds=age_seconds),
+            )
+            self.identities[identity_id].client_secrets.append(stored)
+            return stored.id
+
+    def grant_identity_read(self, actor: str, target: str, *, within_boundary: bool = True) -> None:
+        """``actor`` holds Identity Read on the org; ``within_boundary``: its role is at least
+        as privileged as ``target``'s (the GetToken boundary check of the client-secret list)."""
+        self.identities[actor].readable[target] = within_boundary
+
+    def client_secret(self, identity_id: str, secret_id: str) -> FakeClientSecret:
+        return next(s for s in self.identities[identity_id].client_secrets if s.id == secret_id)
+
+    def malformed_next(self, method: str, path_regex: str, body: bytes = b"{not json") -> None:
+        """The next matching request answers 200 with ``body``, which is not what upstream sends."""
+        with self._lock:
+            self._injected.append(_Injected(method, re.compile(path_regex), 200, 1, None, body))
+
+    def slow_next(self, method: str, path_regex: str, seconds: float) -> None:
+        """The next matching request is answered normally, ``seconds`` late."""
+        with self._lock:
+            self._injected.append(
+                _Injected(method, re.compile(path_regex), 0, 1, None, None, seconds)
+            )
 
     def add_environment(self, project_id: str, slug: str) -> None:
         """An environment exists with its root folder ``/`` (folders: ``findClosestFolder``)."""
@@ -228,14 +351,19 @@ class InfisicalContractFake:
     # --- request handling ---------------------------------------------------------------
     def handle(
         self, method: str, target: str, headers: dict[str, str], body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    ) -> tuple[int, dict[str, Any] | bytes, dict[str, str]]:
         split = urlsplit(target)
         path = unquote(split.path)
         query = {key: values[-1] for key, values in parse_qs(split.query).items()}
+        delay = self._take_delay(method, path)
+        if delay:
+            time.sleep(delay)
         with self._lock:
             self.requests.append((method, path))
             try:
-                self._maybe_fail(method, path)
+                raw = self._maybe_fail(method, path)
+                if raw is not None:
+                    return 200, raw, {}
                 return 200, self._route(method, path, query, headers, body), {}
             except _ApiError as error:
                 payload = {
@@ -246,14 +374,30 @@ class InfisicalContractFake:
                 }
                 return error.status, payload, error.headers
 
-    def _maybe_fail(self, method: str, path: str) -> None:
+    def _take_delay(self, method: str, path: str) -> float:
+        with self._lock:
+            for injected in self._injected:
+                if (
+                    injected.delay
+                    and injected.remaining
+                    and injected.method == method
+                    and injected.path_pattern.search(path)
+                ):
+                    injected.remaining -= 1
+                    return injected.delay
+        return 0.0
+
+    def _maybe_fail(self, method: str, path: str) -> bytes | None:
         for injected in self._injected:
             if (
                 injected.remaining
+                and not injected.delay
                 and injected.method == method
                 and injected.path_pattern.search(path)
             ):
                 injected.remaining -= 1
+                if injected.body is not None:
+                    return injected.body
                 if injected.status == 429:
                     wait = injected.retry_after or 0
                     raise _ApiError(
@@ -264,6 +408,7 @@ class InfisicalContractFake:
                     )
                 # errors: an unexpected failure is a 500 with a fixed message.
                 raise _ApiError(injected.status, "InternalServerError", "Something went wrong")
+        return None
 
     def _route(
         self,
@@ -275,7 +420,14 @@ class InfisicalContractFake:
     ) -> dict[str, Any]:
         if method == "POST" and path == "/api/v1/auth/universal-auth/login":
             return self._login(body)
-        self._authenticate(headers)
+        actor = self._authenticate(headers)
+        identities = "/api/v1/auth/universal-auth/identities/"
+        if method == "GET" and path.startswith(identities):
+            identity_id, _, rest = path.removeprefix(identities).partition("/")
+            if rest == "":
+                return self._universal_auth(actor, identity_id)
+            if rest == "client-secrets":
+                return self._client_secrets(actor, identity_id)
         if path == "/api/v2/folders":
             if method == "POST":
                 return self._create_folder(body)
@@ -298,11 +450,52 @@ class InfisicalContractFake:
         raise _not_found(f"Route {method}:{path} not found")
 
     def _login(self, body: dict[str, Any]) -> dict[str, Any]:
-        client_id, client_secret = body.get("clientId"), body.get("clientSecret")
-        if client_id not in self.identities or self.identities[client_id] != client_secret:
+        """ua ``login``: its checks in upstream's order."""
+        client_id = str(body.get("clientId") or "").strip()
+        client_secret = str(body.get("clientSecret") or "").strip()
+        identity = next((i for i in self.identities.values() if i.client_id == client_id), None)
+        if identity is None:
             raise _ApiError(401, "UnauthorizedError", "Invalid credentials")
+        now = time.monotonic()
+        if identity.locked_until > now:
+            raise _ApiError(
+                401,
+                "UnauthorizedError",
+                "This identity auth method is temporarily locked, please try again later",
+            )
+        found = next(
+            (
+                stored
+                for stored in identity.client_secrets
+                if not stored.revoked
+                and stored.prefix == client_secret[:4]
+                and stored.secret == client_secret
+            ),
+            None,
+        )
+        if found is None:
+            # ua: the counter lives in a key whose expiry each failure resets to
+            # lockoutCounterResetSeconds; reaching the threshold locks for lockoutDurationSeconds.
+            last = identity.failed_logins[-1] if identity.failed_logins else None
+            if last is not None and now - last >= identity.lockout_reset_seconds:
+                identity.failed_logins = []
+            identity.failed_logins.append(now)
+            if len(identity.failed_logins) >= identity.lockout_threshold:
+                identity.locked_until = now + identity.lockout_seconds
+                identity.failed_logins = []
+            raise _ApiError(401, "UnauthorizedError", "Invalid credentials")
+        identity.failed_logins = []
+        if found.ttl > 0 and datetime.now(UTC) > found.created_at + timedelta(seconds=found.ttl):
+            found.revoked = True
+            raise _ApiError(401, "UnauthorizedError", "Access denied due to expired client secret")
+        if found.uses_limit > 0 and found.uses >= found.uses_limit:
+            found.revoked = True
+            raise _ApiError(
+                401, "UnauthorizedError", "Access denied due to client secret usage limit reached"
+            )
+        found.uses += 1
         token = f"fake-access-token-{uuid.uuid4()}"
-        self.tokens.add(token)
+        self.tokens[token] = identity.id
         return {
             "accessToken": token,
             "expiresIn": 7200,
@@ -310,10 +503,59 @@ class InfisicalContractFake:
             "tokenType": "Bearer",
         }
 
-    def _authenticate(self, headers: dict[str, str]) -> None:
+    def _authenticate(self, headers: dict[str, str]) -> str:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme != "Bearer" or token not in self.tokens:
             raise _ApiError(401, "UnauthorizedError", "Token missing or invalid")
+        return self.tokens[token]
+
+    def _readable_identity(self, actor: str, identity_id: str) -> FakeIdentity:
+        """ua: the checks both identity reads share, in order."""
+        identity = self.identities.get(identity_id)
+        if identity is None:
+            raise _not_found(f"Failed to find identity with ID {identity_id}")
+        if not identity.universal_auth:
+            raise _bad_request("The identity does not have universal auth")
+        if identity_id not in self.identities[actor].readable:
+            # errors: CASL's ForbiddenError is a 403 "PermissionDenied".
+            raise _ApiError(403, "PermissionDenied", "You are not allowed to read on Identity")
+        return identity
+
+    def _universal_auth(self, actor: str, identity_id: str) -> dict[str, Any]:
+        identity = self._readable_identity(actor, identity_id)
+        stamp = _now()
+        return {
+            "identityUniversalAuth": {
+                "id": identity.ua_id,
+                "clientId": identity.client_id,
+                "accessTokenTTL": 7200,
+                "accessTokenMaxTTL": 7200,
+                "accessTokenNumUsesLimit": 0,
+                # ua: the attach route's default trusted range, as extractIPDetails stores it.
+                "clientSecretTrustedIps": [_ANY_IPV4],
+                "accessTokenTrustedIps": [_ANY_IPV4],
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "identityId": identity.id,
+                "accessTokenPeriod": 0,
+            }
+        }
+
+    def _client_secrets(self, actor: str, identity_id: str) -> dict[str, Any]:
+        identity = self._readable_identity(actor, identity_id)
+        if not self.identities[actor].readable[identity_id]:
+            raise _ApiError(
+                403,
+                "PermissionBoundaryError",
+                "Failed to get identity client secret with more privileged role",
+            )
+        return {
+            "clientSecretData": [
+                stored.sanitized(identity.ua_id)
+                for stored in identity.client_secrets
+                if not stored.revoked
+            ]
+        }
 
     def _folder(self, project_id: str, environment: str, path: str) -> StoredFolder:
         folder = self.folders.get((project_id, environment, path))
@@ -488,40 +730,17 @@ class InfisicalContractFake:
         return {"secret": secret.raw(with_path=False)}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: InfisicalContractFake
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else {}
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        status, payload, extra = self.fake.handle(self.command, self.path, headers, body)
-        encoded = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(encoded)))
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(encoded)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: request lines would clutter test output (and never hold values anyway)."""
-
-
 @contextmanager
 def serve(fake: InfisicalContractFake) -> Iterator[str]:
     """Run ``fake`` on 127.0.0.1 at a free port; yields its base URL (the SDK's ``host``)."""
-    handler = type("FakeInfisicalHandler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+
+    def answer(request: Incoming) -> Reply:
+        body = json.loads(request.body) if request.body else {}
+        status, payload, extra = fake.handle(request.method, request.target, request.headers, body)
+        encoded = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        return Reply(
+            status, encoded, headers={"Content-Type": "application/json; charset=utf-8", **extra}
+        )
+
+    with http_fakes.serve(answer) as url:
+        yield url

@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tailnet", "proxmox", "nixos", "infisical"),
     ("stack",),
     ("program",),
-    ("plan", "review", "verify"),
+    ("plan", "review", "verify", "watch"),
     ("cli",),
 )
 """Bottom first. The entry ``infra/__main__.py`` (Pulumi's) sits above them all."""
