@@ -10,6 +10,7 @@ canary values in their files.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -166,3 +167,30 @@ def test_the_enrollment_token_is_on_argv_only_while_the_relay_enrolls(
     assert (f"--token={TOKEN}" in argv) is enrolls
     # What the CLI stored never leaves its file.
     assert ACCESS not in argv
+
+
+@pytest.mark.parametrize(
+    ("tree", "name", "script"),
+    [
+        ("example_tree", RELAY, "autoconnect"),
+        ("example_tree", "relaymd-orchestrator", "container check"),
+        ("full_tree", RELAY, "infisical relay"),
+    ],
+)
+def test_the_scripts_pass_shellcheck_as_their_builders_require(
+    tree: str, name: str, script: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Autoconnect has enableStrictShellChecks and the container check is a
+    writeShellApplication: the build runs shellcheck on both (the relay's start, likewise)."""
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    evaluated = host(request.getfixturevalue(tree), name)
+    text = {
+        "autoconnect": lambda: evaluated["services"]["tailscaled-autoconnect"]["script"],
+        "container check": lambda: evaluated["orchestratorTailnetCheck"],
+        "infisical relay": lambda: evaluated["services"]["infisical-relay"]["script"],
+    }[script]()
+    path = tmp_path / "script.sh"
+    path.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + text)
+    result = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout

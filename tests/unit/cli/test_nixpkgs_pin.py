@@ -6,11 +6,10 @@ import base64
 import json
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
-
-from datetime import date
 
 from infra.cli import app
 from infra.config.pin import PIN_MANIFEST, committed_pin, manifest_text, parse_manifest
