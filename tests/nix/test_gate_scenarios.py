@@ -39,6 +39,7 @@ from tests.support.deploy_gate import (
     fake_system,
     healthz,
     install_stubs,
+    run_unit_script,
     tailscale_status,
 )
 
@@ -259,18 +260,14 @@ def run_autoconnect(tree: Path, tmp_path: Path, key_file: Path) -> subprocess.Co
     """The evaluated tailscaled-autoconnect script, with the tailscale stand-in."""
     bin_dir = tmp_path / "bin"
     install_stubs(bin_dir, {"tailscale": GATE_STUBS["tailscale"], "systemd-notify": 'echo "$@"\n'})
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", autoconnect_script(tree, key_file)],
-        env={
+    return run_unit_script(
+        autoconnect_script(tree, key_file),
+        {
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "HOST_DIR": str(tmp_path / "host"),
             "STUB_LOG": str(tmp_path / "autoconnect.log"),
             "TS_STATUS": str(tmp_path / "status.json"),
         },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
     )
 
 

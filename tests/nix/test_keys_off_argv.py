@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.nix.test_host_eval import RELAY, host
-from tests.support.deploy_gate import RECORD, install_stubs
+from tests.support.deploy_gate import RECORD, install_stubs, run_unit_script
 from tests.support.nixeval import evaluate_host
 
 pytestmark = pytest.mark.nix
@@ -41,17 +41,13 @@ def run_autoconnect(script: str, tmp_path: Path) -> str:
     bin_dir = tmp_path / "bin"
     install_stubs(bin_dir, {"tailscale": TAILSCALE, "systemd-notify": RECORD})
     (tmp_path / "state").write_text("NeedsLogin\n")
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        env={
+    result = run_unit_script(
+        script,
+        {
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "STUB_LOG": str(tmp_path / "argv.log"),
             "STATE": str(tmp_path / "state"),
         },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     argv = (tmp_path / "argv.log").read_text()
@@ -126,17 +122,13 @@ def run_relay_start(tree: Path, tmp_path: Path, conf: str | None) -> str:
         else line
         for line in script.splitlines()
     )
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        env={
+    result = run_unit_script(
+        script,
+        {
             "PATH": "/usr/bin:/bin",
             "STUB_LOG": str(tmp_path / "argv.log"),
             "INFISICAL_RELAY_ENROLLMENT_TOKEN": TOKEN,
         },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     return (tmp_path / "argv.log").read_text()

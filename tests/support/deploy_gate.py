@@ -299,3 +299,16 @@ def relaymd_switch_environment(
         "HEALTHZ_SCHEDULER_BODY": healthz(warnings=[SCHEDULER_WARNING]),
         **extra,
     }
+
+
+def run_unit_script(script: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A unit's evaluated ``script``, as a strictly checked NixOS unit script runs: bash with
+    errexit, nounset and pipefail."""
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
