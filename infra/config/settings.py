@@ -261,6 +261,9 @@ class InfisicalCliSettings(_Model):
     (as nixpkgs packages it), so a relay does not depend on the pin's own, older package."""
 
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    """The release, e.g. 0.43.121. Unset, the whole block is the pin manifest's
+    (nixos/nixpkgs-pin.json); ``infisical_cli: null`` runs the pinned nixpkgs' own
+    ``infisical`` instead, which must be at least 0.43.87."""
     sha256: Annotated[str, Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")] | None = None
     """SRI SHA-256 of ``cli_<version>_linux_amd64.tar.gz``: scripts/nixpkgs-pin records it in
     the manifest; a stack with an Infisical Relay is refused while it is unknown."""
@@ -293,7 +296,8 @@ class NixosSettings(_Model):
 
     admin_ssh_keys: list[SshPublicKey] = []
     """Public keys that may log in as each host's SSH user (key only, never a password). At
-    least one: the orchestrator's configuration admits no other key (see config/rules.py)."""
+    least one: the orchestrator's configuration admits no other key, so a stack with none is
+    refused (its first switch would lock the deployment out)."""
 
     @property
     def nixpkgs_url(self) -> str:
