@@ -174,6 +174,6 @@ COMMAND = Command(
         Exit.OK: "the manifest was written and the settings printed",
         Exit.FAILED: "not used",
         Exit.INTERNAL: "git, nix-prefetch-url or nix-instantiate failed (network), or an "
-        "internal error"
+        "internal error",
     },
 )
