@@ -30,7 +30,7 @@ import pytest
 
 from tests.nix.test_deploy_gate import QUICK, RELAY_DNS
 from tests.nix.test_host_eval import ORCHESTRATOR, RELAY, host
-from tests.nix.test_update_rollback import REMOTE_STUBS, UpdateRun, run_update
+from tests.nix.test_update_rollback import REMOTE_STUBS, UpdateRun, run_update, wait_for_event
 from tests.support.deploy_gate import (
     GATE_STUBS,
     SCHEDULER_WARNING,
@@ -200,10 +200,8 @@ def test_a_hung_attempt_cannot_block_the_next(example_tree: Path, tmp_path: Path
         )
     )
     hanging.start()
-    deadline = time.monotonic() + 30
-    while not any(p.suffix == ".pid" for p in (shared.directory / "units").iterdir()):
-        assert time.monotonic() < deadline, "attempt A never started its unit"
-        time.sleep(0.1)
+    # A holds the host's lock once it activates its (hanging) system.
+    wait_for_event(shared.directory, f"test {tmp_path / 'a' / 'new-system'}")
     second = run_update(example_tree, tmp_path / "b", stand_in=shared, modules=(lock_wait,))
     hanging.join(timeout=60)
     [hung] = first
