@@ -1,6 +1,15 @@
 # Joins the node to the tailnet with its own tagged auth key, read from a root-only file
 # by the tailscaled-autoconnect unit (only while the node is not logged in yet).
 #
+# The key never reaches a command line: upstream's autoconnect runs
+# `tailscale up --auth-key "$(cat <file>)"` (nixos/modules/services/networking/tailscale.nix,
+# nixpkgs master of July 2026, as since PR #409924), readable in /proc/<pid>/cmdline by every
+# local user while it runs. Its script is replaced here (the module system's mkForce, the way
+# upstream leaves a unit's script to be overridden) by the same loop with
+# `--auth-key=file:<path>`, which the CLI resolves itself (tailscale cmd/tailscale/cli/up.go at
+# v1.98.5: "if it begins with "file:", then it's a path to a file containing the authkey";
+# since v1.16.0, commit b822b5c).
+#
 # Filtering: tailscaled accepts all traffic arriving on its interface in its own `ts-input`
 # chain, ahead of the NixOS firewall, so the tailnet policy (ACLs) is the only filter on the
 # tailnet side. Ports opened here for the tailnet interface record intent; the NixOS firewall
@@ -13,6 +22,30 @@ let
   tailscale = lib.getExe cfg.package;
   jq = lib.getExe pkgs.jq;
   runningUnit = "relaymd-tailnet-running";
+  # tailscale's `up --auth-key=file:` form.
+  fileAuthKeyVersion = "1.16.0";
+  upstream = config.services.tailscale;
+  # Upstream's loop, state for state: `up` in NeedsLogin, NeedsMachineAuth and Stopped, ready
+  # once Running, otherwise wait; a failing `tailscale status` ends it without ready.
+  autoconnect = ''
+    previous=
+    while current=$(tailscale status --json --peers=false | jq -r .BackendState); do
+      if [ "$current" != "$previous" ]; then
+        echo "tailscaled is $current"
+        case "$current" in
+          NeedsLogin | NeedsMachineAuth | Stopped)
+            tailscale up --auth-key=file:${upstream.authKeyFile} ${lib.escapeShellArgs upstream.extraUpFlags}
+            ;;
+          Running)
+            systemd-notify --ready
+            exit 0
+            ;;
+        esac
+        previous=$current
+      fi
+      sleep 0.5
+    done
+  '';
   # Bounded: a node that does not reach Running in time (revoked key, stale node holding the
   # name, no route to the control plane) fails this attempt, and every service that needs the
   # tailnet stays stopped instead of starting without it; the unit tries again later.
@@ -92,14 +125,17 @@ in
     };
 
     # Whatever the release's tailscaled-autoconnect does (24.11's exits while tailscaled is
-    # still Starting), this unit is active only while tailscaled is Running. It is part of
-    # tailscaled, so a tailscaled restart checks again.
+    # still Starting), this unit becomes active only once tailscaled is Running. It is bound to
+    # tailscaled, so a tailscaled restart or crash checks again.
     systemd.services = {
+      tailscaled-autoconnect.script = lib.mkForce autoconnect;
       ${runningUnit} = {
         description = "Wait until tailscaled is Running";
         after = [ "tailscaled.service" "tailscaled-autoconnect.service" ];
         wants = [ "tailscaled-autoconnect.service" ];
-        requires = [ "tailscaled.service" ];
+        # Bound: when tailscaled stops or dies this unit goes down with it, and so does every
+        # service that requires it; the next start waits for Running again.
+        bindsTo = [ "tailscaled.service" ];
         partOf = [ "tailscaled.service" ];
         script = waitUntilRunning;
         serviceConfig = {
@@ -123,6 +159,15 @@ in
       {
         assertion = !(lib.hasPrefix builtins.storeDir cfg.authKeyFile);
         message = "relaymd.tailnet.authKeyFile must not be in the world-readable Nix store.";
+      }
+      {
+        assertion = lib.versionAtLeast (lib.getVersion upstream.package) fileAuthKeyVersion;
+        message = "relaymd.tailnet: tailscale ${lib.getVersion upstream.package} cannot read its auth key from a file (`--auth-key=file:` came with ${fileAuthKeyVersion}).";
+      }
+      {
+        # A file: key is the file's whole content: there is nowhere to append ?ephemeral=... to.
+        assertion = lib.all (value: value == null) (lib.attrValues upstream.authKeyParameters);
+        message = "relaymd.tailnet: services.tailscale.authKeyParameters cannot be combined with --auth-key=file:; mint the key with those properties instead.";
       }
     ];
   };

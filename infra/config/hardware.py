@@ -20,3 +20,16 @@ def declares_boot_loader(nix_text: str) -> bool:
     """
     code = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", nix_text))
     return _BOOT_LOADER.search(code) is not None
+
+
+_HOST_PLATFORM = re.compile(r"(?<![\w.-])(nixpkgs\.)?hostPlatform\s*=")
+
+
+def declares_host_platform(nix_text: str) -> bool:
+    """True when the file sets ``nixpkgs.hostPlatform`` (nixos-generate-config prints it).
+
+    Without it, ``<nixpkgs/nixos>`` builds for ``builtins.currentSystem``: the deploying
+    machine's system, not the host's (nixos/modules/misc/nixpkgs.nix).
+    """
+    code = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", nix_text))
+    return _HOST_PLATFORM.search(code) is not None

@@ -28,15 +28,22 @@ RELAY_SSH_PORT = 22
 """A relay's sshd: the template's, then the installed system's (nixos/hardening.nix)."""
 
 INSTALLER_DISKS: dict[str, str] = {
-    "scsi0": "/dev/sda",
+    "scsi0": "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0",
     "sata0": "/dev/sda",
     "virtio0": "/dev/vda",
 }
-"""How the guest sees each allowed system-disk interface: the device disko partitions.
+"""How the guest sees each allowed system-disk interface: the device disko partitions and GRUB
+installs to (the whole disk, for its BIOS boot code).
 
 The clone must boot from the disk the installer wrote. Naming an interface the template
 lacks makes the provider add an empty disk there (bpg/proxmox), which the installer would
 partition while the VM still boots the template's disk; so the interface is a setting.
+
+A stable name where one exists: Proxmox gives a SCSI disk the device id ``drive-scsi0``
+(qemu-server src/PVE/QemuServer/DriveDevice.pm, ``device_id=drive-$drive_id``), which udev's
+persistent-storage rules publish as ``/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0``,
+whatever order the kernel finds disks in. A virtio or SATA disk without a serial has no such
+name, so those keep the kernel's (docs/operating.md, "Relay disks").
 """
 
 

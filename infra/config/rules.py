@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from infra.config.hardware import declares_boot_loader
-from infra.config.settings import RelayConfig, StackConfig
+from infra.config.hardware import declares_boot_loader, declares_host_platform
+from infra.config.pin import PIN_MANIFEST_NAME
+from infra.config.settings import RelayConfig, StackConfig, infisical_cli_url
 from infra.config.sources import hardware_file, hardware_source
 from infra.ground.errors import ConfigIssue
 from infra.ground.relaymd import RELAYMD_COORDINATES
@@ -24,6 +25,8 @@ def consistency_issues(config: StackConfig) -> list[ConfigIssue]:
     issues += _reserved_hostname_issues(config)
     issues += _state_version_issues(config)
     issues += _infisical_coordinate_issues(config)
+    issues += _admin_key_issues(config)
+    issues += _infisical_cli_issues(config)
     if config.relays and config.proxmox is None:
         issues.append(
             ConfigIssue(
@@ -79,6 +82,41 @@ def _relay_network_issues(path: str, relay: RelayConfig) -> Iterator[ConfigIssue
     elif relay.gateway == interface.ip:
         yield ConfigIssue(
             f"{path}.gateway", str(relay.gateway), "a gateway other than the relay's own address"
+        )
+
+
+def _admin_key_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # The orchestrator is updated over SSH as ssh_target's user, and its configuration admits
+    # only these keys (hardening.nix reads no ~/.ssh/authorized_keys and it has no deploy key of
+    # its own): with none, the first switch would lock the deployment and the operator out.
+    if not config.nixos.admin_ssh_keys:
+        user = config.orchestrator.ssh_target.user
+        yield ConfigIssue(
+            "nixos.admin_ssh_keys",
+            [],
+            "at least one public key: the orchestrator's configuration admits no other key "
+            f"for {user} (not even ~/.ssh/authorized_keys), so list the key your SSH agent "
+            "logs in with (ssh-add -L prints it)",
+        )
+
+
+def _infisical_cli_issues(config: StackConfig) -> Iterator[ConfigIssue]:
+    # The CLI is fetched by its hash: without one there is nothing a relay can build.
+    cli = config.nixos.infisical_cli
+    if cli is None or cli.sha256 is not None:
+        return
+    relays = [relay.name for relay in config.relays if relay.infisical_relay]
+    if relays:
+        yield ConfigIssue(
+            "nixos.infisical_cli.sha256",
+            None,
+            f"the SRI SHA-256 of Infisical CLI {cli.version}'s release archive, which "
+            f"{', '.join(relays)} run(s) as an Infisical Relay: run scripts/nixpkgs-pin where "
+            f"there is network (it records it in {PIN_MANIFEST_NAME}), or set it here "
+            "(`nix --extra-experimental-features nix-command store prefetch-file "
+            f"{infisical_cli_url(cli.version)}` prints it); "
+            "or set nixos.infisical_cli: null to run the pinned nixpkgs' own infisical "
+            "(at least 0.43.87)",
         )
 
 
@@ -162,6 +200,16 @@ def _hardware_file_issues(config: StackConfig) -> Iterator[ConfigIssue]:
             "`nixos-generate-config --show-hardware-config` prints none, so append the "
             "boot.loader lines of the host's /etc/nixos/configuration.nix "
             "(see nixos/hardware/README.md)",
+        )
+    elif not declares_host_platform(hardware_source(relative)):
+        # Without it '<nixpkgs/nixos>' builds for the deploying machine's own system.
+        yield ConfigIssue(
+            "orchestrator.hardware_configuration",
+            relative,
+            "a file that names the host's platform (nixpkgs.hostPlatform, e.g. "
+            '`nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";`, which '
+            "`nixos-generate-config --show-hardware-config` prints): without it the closure "
+            "is built for the deploying machine's system (see nixos/hardware/README.md)",
         )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from infra.config.pin import committed_pin
 from infra.ground.fields import (
     AbsolutePath,
     AdvertisedRoute,
@@ -224,14 +225,16 @@ class KeyLifetimes(_Model):
     """How long a host key stays valid: single-use keys only need to outlive the install."""
 
 
-# NixOS 26.05, the newest supported release (NixOS supports each for about seven months):
-# a nixos-26.05-small revision of 2026-06-14 and the NAR hash of its tree, as locked in
-# NixOS/nixos-channel-scripts' flake.lock (commit 4882d9a, 2026-06-15). Bump with
-# scripts/nixpkgs-pin (docs/operating.md, "Bumping the nixpkgs pin").
-DEFAULT_NIXPKGS_RELEASE = "26.05"
-DEFAULT_NIXPKGS_REVISION = "c9172fa5143fc64dc6a499f75f57def6b7e26794"
-DEFAULT_NIXPKGS_SHA256 = "sha256-Qv6V770OZU6ifilw33mgwutUCWXcA4pXWonK/tdiG7o="
+# The default pin is the committed manifest's (nixos/nixpkgs-pin.json, written by
+# scripts/nixpkgs-pin): its revision, NAR hash and release, and the Infisical CLI a relay runs.
+_PIN = committed_pin()
+DEFAULT_NIXPKGS_RELEASE = _PIN.release
+DEFAULT_NIXPKGS_REVISION = _PIN.revision
+DEFAULT_NIXPKGS_SHA256 = _PIN.nar_hash
 NIXPKGS_REPOSITORY = "https://github.com/NixOS/nixpkgs"
+RELAY_SYSTEM = "x86_64-linux"
+"""What a relay VM runs on: Proxmox's x86-64 guests (``nixpkgs.hostPlatform`` of every relay)."""
+DEFAULT_PIN_MAX_AGE_DAYS = 30
 
 
 def nixpkgs_archive_url(revision: str) -> str:
@@ -239,9 +242,43 @@ def nixpkgs_archive_url(revision: str) -> str:
     return f"{NIXPKGS_REPOSITORY}/archive/{revision}.tar.gz"
 
 
+INFISICAL_CLI_RELEASES = "https://github.com/Infisical/cli/releases/download"
+
+
+INFISICAL_CLI_SUFFIXES = {"x86_64-linux": "linux_amd64", "aarch64-linux": "linux_arm64"}
+"""System → the release archive's ``<os>_<arch>``, as nixpkgs' infisical package maps them."""
+
+
+def infisical_cli_url(version: str, system: str = RELAY_SYSTEM) -> str:
+    """Where a release archive of the Infisical CLI is (Infisical/cli .goreleaser.yaml: the
+    default archive name of project ``cli``; nixpkgs' infisical package fetches the same)."""
+    suffix = INFISICAL_CLI_SUFFIXES[system]
+    return f"{INFISICAL_CLI_RELEASES}/v{version}/cli_{version}_{suffix}.tar.gz"
+
+
+class InfisicalCliSettings(_Model):
+    """The Infisical CLI release an Infisical Relay runs: the release binary, fetched by hash
+    (as nixpkgs packages it), so a relay does not depend on the pin's own, older package."""
+
+    version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    """The release, e.g. 0.43.121. Unset, the whole block is the pin manifest's
+    (nixos/nixpkgs-pin.json); ``infisical_cli: null`` runs the pinned nixpkgs' own
+    ``infisical`` instead, which must be at least 0.43.87."""
+    sha256: Annotated[str, Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")] | None = None
+    """SRI SHA-256 of ``cli_<version>_linux_amd64.tar.gz``: scripts/nixpkgs-pin records it in
+    the manifest; a stack with an Infisical Relay is refused while it is unknown."""
+
+
+DEFAULT_INFISICAL_CLI = InfisicalCliSettings(
+    version=_PIN.infisical_cli.version,
+    sha256=_PIN.infisical_cli.hashes.get(RELAY_SYSTEM),
+)
+
+
 class NixosSettings(_Model):
     """Which nixpkgs every node is built from. Pinned, so a render builds the same system later;
-    ``scripts/nixpkgs-pin`` prints a new pin."""
+    the defaults are the committed manifest's (``nixos/nixpkgs-pin.json``), which
+    ``scripts/nixpkgs-pin`` writes."""
 
     nixpkgs_release: NixosRelease = DEFAULT_NIXPKGS_RELEASE
     """The NixOS release of the pinned revision; new relays take it as their stateVersion."""
@@ -251,9 +288,16 @@ class NixosSettings(_Model):
         DEFAULT_NIXPKGS_SHA256
     )
     """The NAR hash of that revision's tree, as ``builtins.fetchTarball`` checks it (SRI)."""
+    pin_max_age_days: Annotated[WholeNumber, Field(ge=1, le=3650)] = DEFAULT_PIN_MAX_AGE_DAYS
+    """scripts/plan warns once the pinned revision is older than this (it never fails)."""
+    infisical_cli: InfisicalCliSettings | None = DEFAULT_INFISICAL_CLI
+    """The CLI an Infisical Relay runs; null takes the pin's own ``infisical`` package, which
+    must then be at least 0.43.87 (the evaluation refuses older ones)."""
 
     admin_ssh_keys: list[SshPublicKey] = []
-    """Public keys that may log in as each host's SSH user (key only, never a password)."""
+    """Public keys that may log in as each host's SSH user (key only, never a password). At
+    least one: the orchestrator's configuration admits no other key, so a stack with none is
+    refused (its first switch would lock the deployment out)."""
 
     @property
     def nixpkgs_url(self) -> str:

@@ -6,6 +6,7 @@ The template only places these values; the NixOS modules hold the behaviour.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from infra.config.hosts import (
     INFISICAL_RELAY_ENV_FILE,
@@ -16,7 +17,11 @@ from infra.config.hosts import (
     OrchestratorHost,
     RelayHost,
 )
-from infra.config.settings import StackConfig
+from infra.config.settings import RELAY_SYSTEM, StackConfig, infisical_cli_url
+
+TAILSCALE_CONTROL_PLANE = "controlplane.tailscale.com"
+"""Where every node logs in and fetches its network map (tailscale ipn/prefs.go,
+``DefaultControlURL``): the one name each host must resolve after a switch."""
 
 
 def host_state_version(config: StackConfig, host: Host) -> str:
@@ -58,7 +63,19 @@ def _common_values(config: StackConfig, host: Host) -> dict[str, Any]:
             "authKeyFile": TAILSCALE_AUTH_KEY_FILE.path,
             "advertiseRoutes": [str(route) for route in routes],
         },
+        "deploy_gate": {"resolveNames": _resolve_names(config, host)},
     }
+
+
+def _resolve_names(config: StackConfig, host: Host) -> list[str]:
+    """What the host needs to resolve to do its job: the tailnet's control plane, and Infisical
+    where something on it enrolls with or reads from it."""
+    names = [TAILSCALE_CONTROL_PLANE]
+    uses_infisical = isinstance(host, OrchestratorHost) or host.relay.infisical_relay
+    infisical = urlsplit(config.infisical.site_url).hostname
+    if uses_infisical and infisical and infisical not in names:
+        names.append(infisical)
+    return names
 
 
 def _orchestrator_values(host: OrchestratorHost) -> dict[str, Any]:
@@ -77,7 +94,9 @@ def _orchestrator_values(host: OrchestratorHost) -> dict[str, Any]:
 def _relay_values(config: StackConfig, host: RelayHost) -> dict[str, Any]:
     relay = host.relay
     nameservers = [str(server) for server in relay.nameservers]
+    cli = config.nixos.infisical_cli
     return {
+        "host_platform": RELAY_SYSTEM,
         "proxmox_guest": {
             "address": str(relay.address),
             "gateway": str(relay.gateway),
@@ -94,6 +113,15 @@ def _relay_values(config: StackConfig, host: RelayHost) -> dict[str, Any]:
             "name": relay.name,
             "domain": config.infisical.site_url,
             "environmentFile": INFISICAL_RELAY_ENV_FILE.path,
+            # The stack's pinned release (rules.py refuses a stack whose hash is unknown), or
+            # null for the pin's own package.
+            "cli": None
+            if cli is None
+            else {
+                "version": cli.version,
+                "url": infisical_cli_url(cli.version),
+                "hash": cli.sha256,
+            },
         }
         if relay.infisical_relay
         else {"enable": False},

@@ -53,7 +53,7 @@ from infra.nixos.scripts import Step, step_script
 BUILD_TIMEOUT_S = 3600
 INSTALL_TIMEOUT_S = 3600
 COPY_TIMEOUT_S = 3600
-SWITCH_TIMEOUT_S = 1800
+SWITCH_TIMEOUT_S = 2400
 SSH_TIMEOUT_S = 120
 BOOT_WAIT_S = 900
 # Secrets are files inside stdin (``secrets/<name>``), never variables: these are their names.
@@ -368,6 +368,8 @@ def host_pipeline(
             **_build(nixos),
             ENV_COPY_TIMEOUT: str(COPY_TIMEOUT_S),
             ENV_SWITCH_TIMEOUT: str(SWITCH_TIMEOUT_S),
+            # The access check before the copy, and the switch's confirmation.
+            **ssh_timeout,
         },
         tree=tree,
         secret_names=key_names,

@@ -4,13 +4,16 @@ render every artifact (one SOPS decryption, one decided stack, one render)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from infra.config.loading import begin_loading, read_stack_file
+from infra.config.pin import committed_pin
 from infra.ground.contract import PLAN_FILE
 from infra.ground.progress import progress
 from infra.ground.project import PROJECT_ROOT
+from infra.nixos.pin import pin_warnings
 from infra.stack.decided import decide_stack
 
 # This module imports no Pulumi SDK at its top: render_config imports them once sops runs.
@@ -37,6 +40,10 @@ def render_config(
         from infra.plan.engine import run_program
 
         loaded = pending.finish()
+    # A stale pin is worth saying on every plan, never worth failing one: stderr only.
+    today = datetime.now(UTC).date()
+    for warning in pin_warnings(loaded.config.nixos, committed_pin(), today):
+        progress(f"warning: {warning}")
     progress("Deciding the stack (the tailnet policy's own tests included) and rendering it")
     decided = decide_stack(loaded.config, loaded.secrets, loaded.sources)
     progress("Running the Pulumi program under the mock engine (offline, preview)")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.support.nixeval import evaluate_host, require_pinned_sources
 from tests.support.nixos_stacks import render_tree
-from tests.support.stacks import example_raw_config
+from tests.support.stacks import TEST_INFISICAL_CLI_SHA256, example_raw_config
 
 pytestmark = pytest.mark.nix
 
@@ -46,6 +46,9 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
         )
         relays.append(relay)
     raw["relays"] = relays
+    if any(relay["infisical_relay"] for relay in relays):
+        # The CLI's hash, as scripts/nixpkgs-pin would record it (a test value, never fetched).
+        raw["nixos"]["infisical_cli"] = {"version": "0.43.121", "sha256": TEST_INFISICAL_CLI_SHA256}
     if not relays:
         raw.pop("proxmox", None)
     return raw

@@ -21,6 +21,7 @@ from infra.config.hosts import (
     SECRETS_DIR,
     TAILSCALE_AUTH_KEY_FILE,
 )
+from infra.config.pin import committed_pin
 from infra.config.settings import DEFAULT_NIXPKGS_RELEASE
 from tests.support.nixeval import (
     NIXPKGS_LIB,
@@ -30,6 +31,7 @@ from tests.support.nixeval import (
     require_pinned_sources,
 )
 from tests.support.nixos_stacks import HOSTILE_ADMIN_KEY
+from tests.support.stacks import TEST_INFISICAL_CLI_SHA256
 
 pytestmark = pytest.mark.nix
 
@@ -169,7 +171,8 @@ def test_tailnet_gate_waits_for_running_within_a_bound(example_tree: Path) -> No
     services = host(example_tree, ORCHESTRATOR)["services"]
     gate = services["relaymd-tailnet-running"]
     assert gate["after"] == ["tailscaled.service", "tailscaled-autoconnect.service"]
-    assert gate["requires"] == ["tailscaled.service"]
+    # Bound, not only required: a tailscaled crash takes it (and what requires it) down too.
+    assert gate["bindsTo"] == ["tailscaled.service"]
     assert gate["partOf"] == ["tailscaled.service"]
     assert gate["serviceConfig"]["Type"] == "oneshot"
     assert gate["serviceConfig"]["RemainAfterExit"] is True
@@ -217,7 +220,61 @@ def test_orchestrator_container_follows_tailscaled(example_tree: Path) -> None:
     assert "network-online.target" in unit["after"]
 
 
+def test_the_container_checks_the_tailnet_before_every_start_and_never_gives_up(
+    example_tree: Path,
+) -> None:
+    evaluated = host(example_tree, ORCHESTRATOR)
+    config = evaluated["services"][CONTAINER_UNIT]["serviceConfig"]
+    # Ours first, then upstream's pre-start (which removes a leftover container).
+    check, pre_start = config["ExecStartPre"]
+    assert check.endswith("/bin/relaymd-orchestrator-tailnet-running")
+    assert pre_start.endswith("/bin/pre-start")
+    assert (
+        "--socket=/run/tailscale/tailscaled.sock status --json"
+        in (evaluated["orchestratorTailnetCheck"])
+    )
+    assert config["Restart"] == "always"
+    assert config["RestartSec"] == "10s"
+    assert evaluated["services"][CONTAINER_UNIT]["unitConfig"]["StartLimitIntervalSec"] == 0
+    # Bounded (upstream's 0 is none), and below the switch's own activation bound.
+    assert config["TimeoutStartSec"] == 300
+    assert config["TimeoutStartSec"] < evaluated["deployGate"]["activationTimeoutSeconds"]
+
+
+def test_a_container_start_bound_beyond_the_activation_bound_is_refused(
+    example_tree: Path,
+) -> None:
+    failed = failed_assertions(
+        example_tree, ORCHESTRATOR, "{ relaymd.orchestrator.startTimeoutSeconds = 420; }"
+    )
+    assert failed == [
+        "relaymd.orchestrator.startTimeoutSeconds (420) must be below "
+        "relaymd.deployGate.activationTimeoutSeconds (420), or a slow start would be judged a "
+        "hung switch."
+    ]
+
+
 # --- tailscale ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [ORCHESTRATOR, RELAY])
+def test_autoconnect_reads_the_key_from_its_file_never_from_a_command_line(
+    example_tree: Path, name: str
+) -> None:
+    evaluated = host(example_tree, name)
+    autoconnect = evaluated["services"]["tailscaled-autoconnect"]
+    script = autoconnect["script"]
+    assert f"tailscale up --auth-key=file:{TAILSCALE_AUTH_KEY_FILE.path} " in script
+    assert "$(cat" not in script
+    # Upstream's unit around it stays: notify, after tailscaled.
+    assert autoconnect["serviceConfig"]["Type"] == "notify"
+    assert autoconnect["after"] == ["tailscaled.service"]
+
+
+def test_tailscale_set_runs_after_autoconnect(example_tree: Path) -> None:
+    """Upstream (PR #409924): routes set once the node is logged in, not before."""
+    unit = host(example_tree, RELAY)["services"]["tailscaled-set"]
+    assert unit["after"] == ["tailscaled.service", "tailscaled-autoconnect.service"]
 
 
 def test_relay_tailscale_flags_carry_its_tag_hostname_and_routes(example_tree: Path) -> None:
@@ -378,7 +435,9 @@ def test_orchestrator_config_points_at_the_system_tailscaled_and_the_data_root(
     # The example's stack setting orchestrator.storage_provider, as RelayMD's config key.
     assert settings["storage_provider"] == "cloudflare_backblaze"
     volumes = evaluated["containers"]["relaymd-orchestrator"]["volumes"]
-    assert "/run/tailscale:/run/tailscale" in volumes
+    # Read-only: RelayMD may talk to the host's daemon, never put one of its own there.
+    assert "/run/tailscale:/run/tailscale:ro" in volumes
+    assert "/run/tailscale:/run/tailscale" not in volumes
     assert "/var/lib/relaymd:/var/lib/relaymd" in volumes
     assert any(volume.endswith(":/etc/relaymd/relaymd-config.yaml:ro") for volume in volumes)
 
@@ -411,6 +470,8 @@ def test_infisical_relay_enrolls_from_a_root_only_file(full_tree: Path) -> None:
     assert '--token="$INFISICAL_RELAY_ENROLLMENT_TOKEN"' in unit["script"]
     assert unit["script"].index("INFISICAL_RELAY_ACCESS_TOKEN") < unit["script"].index("--token")
     assert unit["environment"]["INFISICAL_RELAY_NAME"] == "relay-1"
+    # It keeps trying while Infisical is unreachable.
+    assert unit["unitConfig"]["StartLimitIntervalSec"] == 0
     assert "infisical-relay" not in host(full_tree, RELAY_2)["services"]
 
 
@@ -469,7 +530,8 @@ def test_relay_boots_grub_from_the_disko_disk(example_tree: Path) -> None:
     evaluated = host(example_tree, RELAY)
     assert evaluated["grub"] == {
         "enable": True,
-        "devices": ["/dev/sda"],
+        # Proxmox's SCSI device id, not the kernel's name for the disk.
+        "devices": ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0"],
         "efiSupport": True,
         "efiInstallAsRemovable": True,
     }
@@ -487,7 +549,29 @@ def test_a_relay_on_a_virtio_disk_partitions_and_boots_from_vda(full_tree: Path)
     """relays[].boot_disk_interface virtio0: the guest sees /dev/vda, not /dev/sda."""
     evaluated = host(full_tree, RELAY_2)
     assert evaluated["grub"]["devices"] == ["/dev/vda"]
-    assert host(full_tree, RELAY)["grub"]["devices"] == ["/dev/sda"]
+    assert host(full_tree, RELAY)["grub"]["devices"] == [
+        "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0"
+    ]
+
+
+@pytest.mark.parametrize("name", [ORCHESTRATOR, RELAY])
+def test_boot_entries_and_the_store_stay_bounded(example_tree: Path, name: str) -> None:
+    evaluated = host(example_tree, name)
+    # GRUB's own default is 100 generations, each with its kernel and initrd on a 512 MiB ESP.
+    assert evaluated["bootLimits"] == {"grub": 10, "systemd-boot": 10}
+    assert evaluated["nixGc"] == {
+        "automatic": True,
+        "dates": ["weekly"],
+        "options": "--delete-older-than 30d",
+    }
+    assert evaluated["services"]["nix-gc"]["startAt"] == ["weekly"]
+
+
+def test_each_host_is_built_for_its_own_platform(example_tree: Path) -> None:
+    """Never the deploying machine's: '<nixpkgs/nixos>' falls back to builtins.currentSystem."""
+    assert host(example_tree, RELAY)["hostPlatform"] == "x86_64-linux"
+    # The orchestrator's comes from its hardware file (nixos-generate-config prints it).
+    assert host(example_tree, ORCHESTRATOR)["hostPlatform"] == "x86_64-linux"
 
 
 def test_orchestrator_boots_with_its_hardware_files_loader(example_tree: Path) -> None:
@@ -540,21 +624,69 @@ def test_a_hardware_file_without_a_boot_loader_fails_grubs_assertion(
 
 
 def fake_infisical(version: str) -> str:
+    """The relay's CLI replaced by another of ``version`` (as a stack pinning it would)."""
     return (
-        '{ relaymd.infisicalRelay.package = { type = "derivation"; '
+        '{ lib, ... }: { relaymd.infisicalRelay.package = lib.mkForce { type = "derivation"; '
         f'name = "infisical-{version}"; version = "{version}"; '
         f'outPath = "/nix/store/00000000000000000000000000000000-infisical-{version}"; }}; }}'
     )
 
 
-def test_infisical_relay_refuses_a_cli_with_the_restart_loop(full_tree: Path) -> None:
-    failed = failed_assertions(full_tree, RELAY, fake_infisical("0.43.113"))
+PINS_OWN_INFISICAL = "{ lib, ... }: { relaymd.infisicalRelay.cli = lib.mkForce null; }"
+
+
+def test_a_relay_runs_the_pinned_infisical_release_by_its_hash(full_tree: Path) -> None:
+    """The stack's nixos.infisical_cli: the release archive, fetched by URL and SRI hash."""
+    relay = host(full_tree, RELAY)["infisicalRelay"]
+    assert relay["version"] == "0.43.121"
+    assert relay["name"] == "infisical-0.43.121"
+    assert relay["src"] == {
+        "url": "https://github.com/Infisical/cli/releases/download/v0.43.121/"
+        "cli_0.43.121_linux_amd64.tar.gz",
+        "hash": TEST_INFISICAL_CLI_SHA256,
+    }
+    # The build fails unless the binary reports the version the stack named.
+    assert relay["checkPhase"] == "./infisical --version | grep -F 0.43.121"
+
+
+def test_the_pins_own_infisical_cannot_run_a_relay(full_tree: Path) -> None:
+    """nixos.infisical_cli: null at the default pin: its infisical (the manifest's version)
+    has no `relay` command, and the evaluation says so and names the fix."""
+    pinned = committed_pin().packages["infisical"].version
+    failed = failed_assertions(full_tree, RELAY, PINS_OWN_INFISICAL)
     assert len(failed) == 1
-    assert "the Infisical CLI is 0.43.113; a relay needs at least 0.43.114" in failed[0]
-    assert "nixos.nixpkgs_revision" in failed[0]
-    host(full_tree, RELAY, fake_infisical("0.43.114"))
+    assert (
+        f"the Infisical CLI is {pinned}, which has no `relay start --enroll-method token`"
+        in (failed[0])
+    )
+    assert "Set nixos.infisical_cli" in failed[0]
     # A relay without the Infisical Relay does not care which CLI the pin has.
-    host(full_tree, RELAY_2, fake_infisical("0.43.100"))
+    host(full_tree, RELAY_2, PINS_OWN_INFISICAL)
+
+
+def test_infisical_relay_needs_a_cli_with_token_enrollment(full_tree: Path) -> None:
+    failed = failed_assertions(full_tree, RELAY, fake_infisical("0.43.86"))
+    assert len(failed) == 1
+    assert "the Infisical CLI is 0.43.86, which has no" in failed[0]
+    assert "(it came with 0.43.87)" in failed[0]
+
+
+@pytest.mark.parametrize(
+    ("version", "token_on_every_start"),
+    [("0.43.87", True), ("0.43.113", True), ("0.43.114", False), ("0.43.121", False)],
+)
+def test_the_token_is_passed_as_each_cli_release_needs(
+    full_tree: Path, version: str, token_on_every_start: bool
+) -> None:
+    """Before 0.43.114 every start needs --token (the same one again skips enrollment); from
+    0.43.114 only a start without a stored enrollment of this token passes it."""
+    script = host(full_tree, RELAY, fake_infisical(version))["services"]["infisical-relay"][
+        "script"
+    ]
+    starts = [line.strip() for line in script.splitlines() if "relay start" in line]
+    with_token = [line for line in starts if '--token="$INFISICAL_RELAY_ENROLLMENT_TOKEN"' in line]
+    assert len(with_token) == 1
+    assert (starts == with_token) is token_on_every_start
 
 
 def test_the_default_pin_is_the_release_the_transcriptions_describe() -> None:

@@ -102,10 +102,14 @@ def require_pinned_sources() -> None:
             pytest.skip(problem)
 
 
-def evaluate_host(configuration: Path, extra_modules: tuple[str, ...] = ()) -> dict[str, Any]:
+def evaluate_host(
+    configuration: Path, extra_modules: tuple[str, ...] = (), package_overrides: str = "{ }"
+) -> dict[str, Any]:
     """One rendered host, evaluated whole by the real module system (see eval_host.nix).
 
-    ``extra_modules`` are Nix expressions of further modules, e.g. a test's own additions.
+    ``extra_modules`` are Nix expressions of further modules, e.g. a test's own additions;
+    ``package_overrides`` an attribute set laid over the package stand-ins (another version of a
+    package the pinned tree might hold).
     """
     require_pinned_sources()
     library = f'import "${{{NIXPKGS_LIB.fetch_expression}}}/lib"'
@@ -124,6 +128,9 @@ def evaluate_host(configuration: Path, extra_modules: tuple[str, ...] = ()) -> d
             "--arg",
             "extraModules",
             "[ " + " ".join(f"({module})" for module in extra_modules) + " ]",
+            "--arg",
+            "packageOverrides",
+            package_overrides,
         ]
     )
     result: dict[str, Any] = json.loads(output)

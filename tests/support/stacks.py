@@ -114,7 +114,15 @@ def stack_with_secrets(
     return raw
 
 
+TEST_INFISICAL_CLI_SHA256 = "sha256-" + "A" * 43 + "="
+"""A well-formed SRI hash for test stacks with an Infisical Relay: nothing is ever fetched
+with it (the real one is recorded in nixos/nixpkgs-pin.json by scripts/nixpkgs-pin)."""
+
+
 def enable_infisical_relay(raw: dict[str, Any], index: int = 0) -> dict[str, Any]:
-    """Turn on relays[index]'s Infisical Relay."""
+    """Turn on relays[index]'s Infisical Relay, with a (test) hash for the CLI it runs."""
     raw["relays"][index]["infisical_relay"] = True
+    cli = raw.setdefault("nixos", {}).setdefault("infisical_cli", {})
+    cli.setdefault("version", "0.43.121")
+    cli.setdefault("sha256", TEST_INFISICAL_CLI_SHA256)
     return raw

@@ -1,4 +1,5 @@
 # secrets: the host's root-only files over SSH, each written 0600 root and renamed into place.
+check_access
 say "creating $RELAYMD_SECRETS_DIR (0700 root)"
 remote "$RELAYMD_SSH_TIMEOUT_SECONDS" \
   "$sudo install -d -m 0700 -o root -g root $RELAYMD_SECRETS_DIR"

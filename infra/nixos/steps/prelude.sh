@@ -17,7 +17,12 @@ fi
 tar -xzf "$work/stdin.tar.gz" -C "$work" --no-same-owner --no-same-permissions
 rm -f "$work/stdin.tar.gz"
 deploy_key="$work/secrets/deploy-key"
-ssh_options=(-p "$RELAYMD_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=30)
+# Every ssh is a connection of its own, whatever the deploying user's ssh_config multiplexes:
+# the switch's confirmation must prove that a NEW login works (ssh_config(5), ControlPath).
+ssh_options=(
+  -p "$RELAYMD_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=30
+  -o ControlMaster=no -o ControlPath=none
+)
 if [ -f "$deploy_key" ]; then
   ssh_options+=(-i "$deploy_key" -o IdentitiesOnly=yes)
 fi

@@ -5,19 +5,22 @@
 #
 #   nix-instantiate --eval --strict --json eval_host.nix --argstr configuration FILE \
 #     --arg lib 'import "${builtins.fetchTarball { url = ...; sha256 = ...; }}/lib"'
-{ lib, configuration, extraModules ? [ ] }:
+{ lib, configuration, extraModules ? [ ], packageOverrides ? { } }:
 let
-  pkgs = import ./pkgs.nix { inherit lib; };
+  # The platform the configuration names, as nixos/modules/misc/nixpkgs.nix instantiates pkgs.
+  pkgs = import ./pkgs.nix { inherit lib; hostPlatform = config.nixpkgs.hostPlatform; } // packageOverrides;
   evaluated = lib.evalModules {
     modules = [ configuration { _module.args.pkgs = pkgs; } ] ++ import ./upstream ++ extraModules;
     specialArgs.modulesPath = ./modules-path;
   };
-  inherit (evaluated) config;
+  inherit (evaluated) config options;
+  # A configuration of upstream modules alone (a control) has none of the project's options.
+  relaymd = config.relaymd or { };
   firewall = config.networking.firewall;
   unit = service: {
     inherit (service)
       after before wants requires bindsTo partOf wantedBy upheldBy
-      environment serviceConfig unitConfig script preStart stopIfChanged;
+      environment serviceConfig unitConfig script preStart stopIfChanged startAt;
   };
   user = account: {
     inherit (account) isNormalUser isSystemUser group extraGroups home;
@@ -63,15 +66,31 @@ in
   grub = {
     inherit (config.boot.loader.grub) enable devices efiSupport efiInstallAsRemovable;
   };
+  bootLimits = {
+    grub = config.boot.loader.grub.configurationLimit;
+    systemd-boot = config.boot.loader.systemd-boot.configurationLimit;
+  };
+  nixGc = { inherit (config.nix.gc) automatic dates options; };
+  hostPlatform = if options.nixpkgs.hostPlatform.isDefined then config.nixpkgs.hostPlatform.system else null;
+  infisicalRelay =
+    let relay = relaymd.infisicalRelay or { enable = false; }; in
+    if relay.enable then {
+      inherit (relay.package) name version;
+      src = if relay.package ? src then { inherit (relay.package.src) url hash; } else null;
+      checkPhase = relay.package.checkPhase or null;
+    } else null;
   diskoPartitions =
     if config ? disko then
       lib.mapAttrs (_: partition: { inherit (partition) size type priority; })
         config.disko.devices.disk.main.content.partitions
     else null;
   fileSystems = lib.mapAttrs (_: fs: { inherit (fs) device fsType; }) config.fileSystems;
-  deployGate = {
-    inherit (config.relaymd.deployGate) script healthzPort timeoutSeconds;
+  deployGate = if relaymd ? deployGate then {
+    inherit (relaymd.deployGate)
+      script healthzPort timeoutSeconds activationTimeoutSeconds confirmTimeoutSeconds
+      bootTimeoutSeconds lockWaitSeconds resolveNames keepGenerations boundSeconds;
     installed = builtins.any (package: package.name or "" == "relaymd-switch") config.environment.systemPackages;
-  };
-  orchestratorSettings = if config.relaymd ? orchestrator then config.relaymd.orchestrator.settings else null;
+  } else null;
+  orchestratorSettings = if relaymd ? orchestrator then relaymd.orchestrator.settings else null;
+  orchestratorTailnetCheck = if relaymd ? orchestrator then relaymd.orchestrator.tailnetCheckScript else null;
 }

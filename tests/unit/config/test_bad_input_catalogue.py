@@ -166,6 +166,19 @@ def _hardware_directory_symlink(project: Project) -> list[str]:
     return []
 
 
+def _hardware_without_platform(project: Project) -> list[str]:
+    hardware = project.root / "nixos" / "hardware"
+    hardware.mkdir(parents=True)
+    example = (PROJECT_ROOT / "nixos" / "hardware" / "example-orchestrator.nix").read_text()
+    without = "\n".join(line for line in example.splitlines() if "hostPlatform" not in line)
+    (hardware / "host.nix").write_text(without)
+    project.monkeypatch.setattr(infra.config.sources, "PROJECT_ROOT", project.root)
+    raw = project_config()
+    raw["orchestrator"]["hardware_configuration"] = "nixos/hardware/host.nix"
+    project.write_config(raw)
+    return []
+
+
 def _ambient(variable: str) -> Build:
     def build(project: Project) -> list[str]:
         project.monkeypatch.setenv(variable, CANARY)
@@ -367,6 +380,21 @@ CASES = [
         "relays[0].boot_disk_interface",
     ),
     Case("hardware file is a symlink", _hardware_symlink, "orchestrator.hardware_configuration"),
+    Case(
+        "hardware file naming no platform",
+        _hardware_without_platform,
+        "orchestrator.hardware_configuration",
+    ),
+    Case(
+        "no admin key: the orchestrator's first switch would lock everyone out",
+        _config(_set("nixos", admin_ssh_keys=[])),
+        "nixos.admin_ssh_keys",
+    ),
+    Case(
+        "an Infisical Relay whose CLI has no known hash",
+        _config(_relay_set(infisical_relay=True)),
+        "nixos.infisical_cli.sha256",
+    ),
     Case(
         "hardware directory is a symlink",
         _hardware_directory_symlink,

@@ -11,6 +11,7 @@ every argv, the environment and the log.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -83,7 +84,17 @@ for arg in "$@"; do
   esac
   previous=$arg
 done
+if [ -n "${SSH_LOGIN_FAILS:-}" ]; then
+  echo "admin@host: Permission denied (publickey)." >&2
+  exit 255
+fi
 case "$*" in
+  *"sudo -n true")
+    # sudo(8) -n: "a password is required" instead of a prompt.
+    if [ -n "${SUDO_NEEDS_PASSWORD:-}" ]; then
+      echo "sudo: a password is required" >&2
+      exit 1
+    fi ;;
   *"readlink /run/current-system"*) echo "$STUB_SYSTEM" ;;
   *"cat > "*) n=$(ls "$CAPTURE" | grep -c '^stdin-' || true); cat > "$CAPTURE/stdin-$n" ;;
 esac
@@ -258,10 +269,26 @@ def test_update_copies_the_closure_and_switches_without_secrets(
     # The host switches, checks its health and switches back on failure in one transient
     # unit, so a dropped connection cannot stop it half-way (nixos-rebuild's systemd-run).
     [switch] = [line for line in argv.splitlines() if "relaymd-switch" in line]
-    assert switch.endswith(
-        " admin@10.100.10.2 sudo systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER"
-        " --collect --no-ask-password --pipe --quiet --service-type=exec --unit=relaymd-switch"
-        f" --wait {SYSTEM}/sw/bin/relaymd-switch {SYSTEM}"
+    # A unit name of its own per attempt, and the attempt's name for the confirmation.
+    found = re.search(
+        r" admin@10\.100\.10\.2 sudo -n systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER"
+        r" --collect --no-ask-password --pipe --quiet --service-type=exec"
+        r" --unit=relaymd-switch-([0-9]{14}-[0-9]+-[0-9]+) --wait"
+        rf" {SYSTEM}/sw/bin/relaymd-switch {SYSTEM} ([0-9]{{14}}-[0-9]+-[0-9]+)$",
+        switch,
+    )
+    assert found is not None, switch
+    assert found[1] == found[2]
+    # Before anything is copied: may the SSH user use sudo without a password?
+    lines = argv.splitlines()
+    [check] = [n for n, line in enumerate(lines) if line.endswith("admin@10.100.10.2 sudo -n true")]
+    [copy] = [n for n, line in enumerate(lines) if line.startswith("nix-copy-closure")]
+    assert check < copy
+    # Every ssh is a connection of its own, whatever the user's ssh_config multiplexes.
+    assert all(
+        "-o ControlMaster=no -o ControlPath=none" in line
+        for line in lines
+        if line.startswith("ssh ")
     )
     assert "switch-to-configuration" not in argv
     assert "nixos-anywhere" not in argv
@@ -352,7 +379,7 @@ def test_orchestrator_secrets_travel_on_ssh_stdin_only(stubs: Path, tmp_path: Pa
     deliver = pipeline.deliver_secrets
     capture = run(deliver, stubs, tmp_path, secrets_for(orchestrator))
     argv = (tmp_path / "argv.log").read_text()
-    assert f"sudo install -d -m 0700 -o root -g root {SECRETS_DIR}" in argv
+    assert f"sudo -n install -d -m 0700 -o root -g root {SECRETS_DIR}" in argv
     assert argv.count("chmod 0600") == 2
     assert argv.count("chown root:root") == 2
     delivered = sorted((capture / f"stdin-{n}").read_text() for n in range(2))
@@ -472,3 +499,46 @@ def test_without_a_host_key_nothing_connects(stubs: Path, tmp_path: Path, step: 
     assert result.returncode == 1
     assert "no host key to check admin@10.100.10.2 against" in result.stderr
     assert not (tmp_path / "argv.log").exists()
+
+
+@pytest.mark.parametrize("step", ["update", "deliver_secrets"])
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (
+            "SUDO_NEEDS_PASSWORD",
+            "error: admin on admin@10.100.10.2 cannot run sudo without a password "
+            "(sudo -n true: sudo: a password is required); nothing was changed.",
+        ),
+        (
+            "SSH_LOGIN_FAILS",
+            "error: cannot log in to admin@10.100.10.2 over SSH: admin@host: Permission denied "
+            "(publickey).; nothing was changed",
+        ),
+    ],
+)
+def test_a_host_that_refuses_the_login_or_sudo_is_named_before_anything_changes(
+    stubs: Path, tmp_path: Path, step: str, fault: str, named: str
+) -> None:
+    relay, pipeline = relay_pipeline()
+    spec = getattr(pipeline, step)
+    stdin = command_stdin(spec, secrets_for(relay))
+    result = run_script(spec, stubs, tmp_path, stdin, {fault: "1"})
+    assert result.returncode == 1
+    assert named in result.stderr
+    argv = (tmp_path / "argv.log").read_text().splitlines()
+    # One look at the host, and nothing after it: no copy, no file, no switch (the update may
+    # have built the closure here, which changes nothing there).
+    touching = [line for line in argv if line.startswith(("ssh ", "nix-copy-closure "))]
+    assert [line.rsplit(" ", 3)[-3:] for line in touching] == [["sudo", "-n", "true"]]
+
+
+def test_a_root_login_needs_no_sudo(stubs: Path, tmp_path: Path) -> None:
+    orchestrator, pipeline = orchestrator_pipeline()
+    spec = pipeline.deliver_secrets
+    root = {**spec.environment, "RELAYMD_SSH_TARGET": "root@orchestrator.lab.example.org"}
+    result = run_script(spec, stubs, tmp_path, command_stdin(spec, secrets_for(orchestrator)), root)
+    assert result.returncode == 0, result.stderr
+    argv = (tmp_path / "argv.log").read_text()
+    assert "root@orchestrator.lab.example.org command true" in argv
+    assert "sudo" not in argv

@@ -165,7 +165,7 @@ def test_changed_nixpkgs_pin_changes_the_update_trigger(
 ) -> None:
     render_relay_as("same text\n")
     before = commands(deploy(example_config), RELAY)["update"].inputs["triggers"]
-    example_config["nixos"] = {"nixpkgs_revision": "0" * 40}
+    example_config["nixos"]["nixpkgs_revision"] = "0" * 40
     after = commands(deploy(example_config), RELAY)["update"].inputs["triggers"]
     assert before != after
 

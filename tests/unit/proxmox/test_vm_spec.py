@@ -40,9 +40,9 @@ def test_vm_spec_is_a_pure_function_of_the_relay(vlan: int | None) -> None:
 
 
 def test_the_default_interface_matches_the_installers_default_disk() -> None:
-    """nixos/disko.nix partitions /dev/sda unless told otherwise: scsi0's guest device."""
+    """nixos/disko.nix partitions scsi0's guest device (by its stable id) unless told otherwise."""
     disko = (PROJECT_ROOT / "nixos" / "disko.nix").read_text()
-    default = re.search(r'default = "(/dev/[a-z]+)";', disko)
+    default = re.search(r'default = "(/dev/[^"]+)";', disko)
     assert default is not None
     assert RelayConfig.model_fields["boot_disk_interface"].default == "scsi0"
     assert INSTALLER_DISKS["scsi0"] == default[1]

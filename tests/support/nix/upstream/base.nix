@@ -31,8 +31,10 @@ in
       type = types.lazyAttrsOf types.unspecified;
       default = { };
     };
+    # No default; the module elaborates whatever is set (lib.systems.elaborate).
     nixpkgs.hostPlatform = mkOption {
       type = types.either types.str (types.attrsOf types.anything);
+      apply = lib.systems.elaborate;
     };
     environment.systemPackages = mkOption {
       type = types.listOf types.package;

@@ -1,4 +1,6 @@
-# nixos/modules/system/boot/loader/grub/grub.nix, .../loader/systemd-boot/systemd-boot.nix,
+# nixos/modules/system/boot/loader/grub/grub.nix, .../loader/systemd-boot/systemd-boot.nix
+# (configurationLimit of both read in a nixpkgs master of about July 2026, Swarsel/nixpkgs
+# @ 4aa6836a; GRUB's default of 100 is the same in older revisions),
 # .../loader/efi.nix, nixos/modules/system/boot/kernel.nix, nixos/modules/system/boot/stage-1.nix,
 # nixos/modules/tasks/filesystems.nix and nixos/modules/config/swap.nix (nixos-26.05).
 # GRUB is on by default and refuses a system with no boot device; systemd-boot turns GRUB's
@@ -19,8 +21,13 @@ in
       mirroredBoots = mkOption { type = types.listOf (types.attrsOf types.anything); default = [ ]; };
       efiSupport = mkOption { type = types.bool; default = false; };
       efiInstallAsRemovable = mkOption { type = types.bool; default = false; };
+      # install-grub.pl lists at most this many generations in "NixOS - All configurations".
+      configurationLimit = mkOption { type = types.int; default = 100; };
     };
-    loader.systemd-boot.enable = mkOption { type = types.bool; default = false; };
+    loader.systemd-boot = {
+      enable = mkOption { type = types.bool; default = false; };
+      configurationLimit = mkOption { type = types.nullOr types.int; default = null; };
+    };
     loader.efi = {
       canTouchEfiVariables = mkOption { type = types.bool; default = false; };
       efiSysMountPoint = mkOption { type = types.str; default = "/boot"; };

@@ -1,10 +1,18 @@
 # nixos/modules/virtualisation/oci-containers.nix and nixos/modules/virtualisation/podman/default.nix
 # (nixos-26.05): each container becomes the unit "<backend>-<name>", wanted by multi-user.target
-# when autoStart, after network-online.target and the containers it depends on, restarted always.
-{ config, lib, ... }:
+# when autoStart, after network-online.target and the containers it depends on. Its
+# ExecStartPre is a `pre-start` script (removes a leftover container), TimeoutStartSec 0 (no
+# bound), TimeoutStopSec 120; with podman Type=notify, NotifyAccess=all, Delegate and a
+# RuntimeDirectory named after the container.
+# Restart differs between the revisions read, and 26.05 branched between them: PR #485421
+# (merged early 2026, in the fork Yethal/nixpkgs @ a9d0962) sets "always" for autoStart
+# containers, "on-failure" otherwise; a July 2026 master (Swarsel/nixpkgs @ 4aa6836a) sets
+# "on-failure" for all. The earlier one is transcribed; the project's module sets its own.
+{ config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
   cfg = config.virtualisation.oci-containers;
+  preStart = name: pkgs.writeShellApplication { name = "pre-start"; text = "podman rm -f ${name} || true"; };
   containerOptions = { name, ... }: {
     options = {
       image = mkOption { type = types.str; };
@@ -40,12 +48,15 @@ in
         requires = map (dependency: "${cfg.backend}-${dependency}.service") container.dependsOn;
         environment = lib.optionalAttrs (cfg.backend == "podman") { PODMAN_SYSTEMD_UNIT = "%n"; };
         serviceConfig = {
-          Restart = "always";
+          ExecStartPre = [ "${preStart name}/bin/pre-start" ];
+          Restart = if container.autoStart then "always" else "on-failure";
           TimeoutStartSec = 0;
           TimeoutStopSec = 120;
         } // lib.optionalAttrs (cfg.backend == "podman") {
           Type = "notify";
           NotifyAccess = "all";
+          Delegate = true;
+          RuntimeDirectory = name;
         };
       }) cfg.containers;
   };

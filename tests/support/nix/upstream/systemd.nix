@@ -50,6 +50,7 @@ let
       serviceConfig = mkOption { type = types.attrsOf unitOption; default = { }; };
       stopIfChanged = mkOption { type = types.bool; default = true; };
       restartIfChanged = mkOption { type = types.bool; default = true; };
+      startAt = mkOption { type = types.either types.str (types.listOf types.str); default = [ ]; apply = lib.toList; };
       enableStrictShellChecks = mkOption { type = types.bool; default = false; };
     };
   };

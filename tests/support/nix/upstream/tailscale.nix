@@ -1,8 +1,15 @@
-# nixos/modules/services/networking/tailscale.nix (nixos-25.05 and later, as in nixos-26.05):
-# tailscaled, and with an authKeyFile a `tailscaled-autoconnect` unit (Type=notify) that runs
-# `tailscale up` only in NeedsLogin and reports ready once the state is Running; a
-# `tailscaled-set` oneshot when extraSetFlags is non-empty. The unit file itself ships in the
-# package (systemd.packages) with RuntimeDirectory=tailscale.
+# nixos/modules/services/networking/tailscale.nix, read in a nixpkgs master tree of about July
+# 2026 (the fork Swarsel/nixpkgs @ 4aa6836a); the autoconnect logic is the same since PR
+# #396399 (Type=notify, wait for Running, 2025-05) and PR #409924 (`up` also in Stopped,
+# tailscaled-set ordered after autoconnect, 2025-05-22), so nixos-26.05 ships it.
+# tailscaled, and with an authKeyFile a `tailscaled-autoconnect` unit (Type=notify) that polls
+# BackendState every 0.5 s and, on each change, runs
+# `tailscale up --auth-key "$(cat <authKeyFile>)<params>" <extraUpFlags>` in NeedsLogin,
+# NeedsMachineAuth or Stopped, reports ready and exits once Running, and otherwise waits; a
+# failing `tailscale status` ends the loop without ready. A `tailscaled-set` oneshot runs
+# `tailscale set <extraSetFlags>` after tailscaled and tailscaled-autoconnect when
+# extraSetFlags is non-empty. The unit file itself ships in the package (systemd.packages)
+# with RuntimeDirectory=tailscale.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
@@ -47,12 +54,35 @@ in
       serviceConfig.Type = "notify";
       path = [ cfg.package pkgs.jq ];
       enableStrictShellChecks = true;
-      # The upstream script loops on `tailscale status --json` and runs
-      # `tailscale up --auth-key "$(cat <authKeyFile>)" <extraUpFlags>` in NeedsLogin only.
-      script = "tailscale up --auth-key \"$(cat ${cfg.authKeyFile})\" ${lib.escapeShellArgs cfg.extraUpFlags}";
+      script = let
+        parameters = lib.concatStringsSep "&" (lib.mapAttrsToList
+          (name: value: "${name}=${if builtins.isBool value then lib.boolToString value else toString value}")
+          (lib.filterAttrs (_: value: value != null) cfg.authKeyParameters));
+        suffix = lib.optionalString (parameters != "") "?${parameters}";
+      in ''
+        state_now() {
+          tailscale status --json --peers=false | jq -r '.BackendState'
+        }
+        last=""
+        while state="$(state_now)"; do
+          if [[ "$state" != "$last" ]]; then
+            case "$state" in
+              NeedsLogin|NeedsMachineAuth|Stopped)
+                tailscale up --auth-key "$(cat ${cfg.authKeyFile})${suffix}" ${lib.escapeShellArgs cfg.extraUpFlags}
+                ;;
+              Running)
+                systemd-notify --ready
+                exit 0
+                ;;
+            esac
+          fi
+          last="$state"
+          sleep .5
+        done
+      '';
     };
     systemd.services.tailscaled-set = lib.mkIf (cfg.extraSetFlags != [ ]) {
-      after = [ "tailscaled.service" ];
+      after = [ "tailscaled.service" "tailscaled-autoconnect.service" ];
       wants = [ "tailscaled.service" ];
       wantedBy = [ "multi-user.target" ];
       serviceConfig.Type = "oneshot";

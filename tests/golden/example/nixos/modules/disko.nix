@@ -14,8 +14,8 @@ in
 
   options.relaymd.disk.device = lib.mkOption {
     type = lib.types.str;
-    default = "/dev/sda";
-    description = "The system disk the VM boots from (relays[].boot_disk_interface: scsi0 and sata0 appear as /dev/sda, virtio0 as /dev/vda).";
+    default = "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0";
+    description = "The system disk the VM boots from, partitioned here and given GRUB's boot code (relays[].boot_disk_interface: scsi0 by its stable id, sata0 as /dev/sda, virtio0 as /dev/vda).";
   };
 
   config = {
@@ -54,7 +54,8 @@ in
       };
     };
 
-    # disko adds the disk to boot.loader.grub.devices because of the EF02 partition.
+    # disko adds the disk to boot.loader.grub.devices because of the EF02 partition, by the
+    # name given above (disko v1.11.0 lib/types/gpt.nix).
     boot.loader.grub = {
       enable = true;
       efiSupport = true;

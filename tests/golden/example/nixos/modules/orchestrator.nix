@@ -18,6 +18,22 @@ let
   # The IPv6 side of the API (see the socket below): a socket unit and the proxy it activates.
   ipv6Proxy = "relaymd-orchestrator-ipv6";
   configFile = pkgs.writeText "relaymd-config.yaml" (builtins.toJSON cfg.settings);
+  # Before every start of the container, not once: RelayMD 0.2.21 (src/relaymd/orchestrator/
+  # main.py, _ensure_tailscale_running) starts its own userspace tailscaled on this socket path
+  # and runs `tailscale up` with the worker key under the orchestrator's name whenever the
+  # daemon behind the socket is not Running. So RelayMD starts only while the host's daemon is.
+  tailnetRunning = pkgs.writeShellApplication {
+    name = "relaymd-orchestrator-tailnet-running";
+    runtimeInputs = [ config.services.tailscale.package pkgs.jq ];
+    text = cfg.tailnetCheckScript;
+  };
+  tailnetCheckScript = ''
+    state=$(tailscale --socket=${lib.escapeShellArg cfg.tailscaleSocket} status --json --peers=false 2> /dev/null | jq -r .BackendState) || state=
+    if [ "$state" != Running ]; then
+      echo "not starting RelayMD: the host's tailscaled is ''${state:-not answering}, not Running" >&2
+      exit 1
+    fi
+  '';
   inRange = port: range: range.from <= port && port <= range.to;
   opensPort = rules:
     lib.elem cfg.port (rules.allowedTCPPorts or [ ])
@@ -80,6 +96,22 @@ in
         storage secrets workers and the CLI require from Infisical.
       '';
     };
+    restartSeconds = lib.mkOption {
+      type = lib.types.ints.between 1 3600;
+      default = 10;
+      description = "Pause before the container is started again after it stopped or failed to start.";
+    };
+    startTimeoutSeconds = lib.mkOption {
+      type = lib.types.ints.between 1 3600;
+      default = 300;
+      description = "Bound on one start of the container (an image pull included).";
+    };
+    tailnetCheckScript = lib.mkOption {
+      type = lib.types.lines;
+      readOnly = true;
+      default = tailnetCheckScript;
+      description = "What runs before every start of the container (read-only; the suite runs it with stand-ins).";
+    };
     settings = lib.mkOption {
       type = lib.types.attrsOf lib.types.anything;
       default = { };
@@ -117,7 +149,9 @@ in
           "${cfg.dataRoot}:${cfg.dataRoot}"
           "${configFile}:${configPath}:ro"
           # The directory, not the socket file: tailscaled recreates the socket on restart.
-          "${socketDirectory}:${socketDirectory}"
+          # Read-only: a client still connects (a socket's write permission is not the
+          # mount's), but no second tailscaled can create a socket or its state there.
+          "${socketDirectory}:${socketDirectory}:ro"
         ];
         extraOptions = [ "--network=host" ];
       };
@@ -145,6 +179,21 @@ in
       after = [ "tailscaled.service" ];
       # Starting tailscaled again (after a stop, not a restart) brings the container back.
       wantedBy = [ "tailscaled.service" ];
+      serviceConfig = {
+        ExecStartPre = lib.mkBefore [ (lib.getExe tailnetRunning) ];
+        # Its own values, whatever the release's oci-containers module sets (Restart was
+        # "always" for autoStart containers in January 2026, PR #485421, and "on-failure" in
+        # July 2026 master): RelayMD exits when Infisical or the tailnet is not there yet, and
+        # must come back every time, however often that happens at boot.
+        Restart = lib.mkForce "always";
+        RestartSec = "${toString cfg.restartSeconds}s";
+        # Upstream sets 0 (no bound: an image pull may be slow). A bound keeps a hung start
+        # from holding a switch forever; the deployment's activation bound is longer.
+        TimeoutStartSec = lib.mkForce cfg.startTimeoutSeconds;
+      };
+      # No start limit: five quick failures at boot (Infisical unreachable) must not leave it
+      # failed for good (systemd's default is 5 starts in 10 s).
+      unitConfig.StartLimitIntervalSec = 0;
     };
 
     # The tailnet IPv6 address: an IPv6-only socket on the API port, handed by systemd to
@@ -184,6 +233,10 @@ in
     networking.firewall.interfaces.${tailnetInterface}.allowedTCPPorts = [ cfg.port ];
 
     assertions = [
+      {
+        assertion = cfg.startTimeoutSeconds < config.relaymd.deployGate.activationTimeoutSeconds;
+        message = "relaymd.orchestrator.startTimeoutSeconds (${toString cfg.startTimeoutSeconds}) must be below relaymd.deployGate.activationTimeoutSeconds (${toString config.relaymd.deployGate.activationTimeoutSeconds}), or a slow start would be judged a hung switch.";
+      }
       {
         assertion = cfg.lanInterface != tailnetInterface;
         message = "relaymd.orchestrator.lanInterface must not be the tailnet interface.";

@@ -37,6 +37,8 @@
     advertiseRoutes = [ ];
   };
 
+  relaymd.deployGate.resolveNames = [ "controlplane.tailscale.com" "app.infisical.com" ];
+
   relaymd.orchestrator = {
     image = "ghcr.io/example-org/relaymd-orchestrator:sha-4f1c2d9";
     port = 36158;

@@ -39,7 +39,12 @@
     advertiseRoutes = [ "10.100.10.0/24" ];
   };
 
-  relaymd.disk.device = "/dev/sda";
+  relaymd.deployGate.resolveNames = [ "controlplane.tailscale.com" ];
+
+  # Built for the VM's own platform, whatever machine builds it.
+  nixpkgs.hostPlatform = "x86_64-linux";
+
+  relaymd.disk.device = "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0";
 
   relaymd.proxmoxGuest = {
     address = "10.100.10.2/24";
