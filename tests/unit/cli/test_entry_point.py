@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from infra.cli.__main__ import GC_THRESHOLDS
 from infra.ground.project import PROJECT_ROOT
-
-GOLDEN = PROJECT_ROOT / "tests" / "golden" / "example"
+from tests.support.golden import whole_render
 
 
 def _python(code: str) -> list[str]:
@@ -27,16 +27,17 @@ def _python(code: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-def test_the_plan_process_checks_the_golden_render_collecting_rarely() -> None:
+def test_the_plan_process_checks_the_committed_render_collecting_rarely(tmp_path: Path) -> None:
+    committed = whole_render(tmp_path / "example")
     *report, summary = _python(
         "import gc, sys\n"
         "from infra.cli.__main__ import run\n"
-        f"sys.argv = ['infra.plan', 'plan', '--check', {str(GOLDEN)!r}]\n"
+        f"sys.argv = ['infra.plan', 'plan', '--check', {str(committed)!r}]\n"
         "status = run()\n"
         "print(status, gc.get_threshold(), gc.get_freeze_count() > 0)\n"
     )
     assert len(report) == 1
-    assert report[0].startswith(f"{GOLDEN} matches a fresh render")
+    assert report[0].startswith(f"{committed} matches a fresh render")
     assert summary == f"0 {GC_THRESHOLDS} True"
 
 
