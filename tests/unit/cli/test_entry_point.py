@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from infra.cli.__main__ import GC_THRESHOLDS
 from infra.ground.project import PROJECT_ROOT
 from tests.support.golden import whole_render
@@ -41,17 +43,25 @@ def test_the_plan_process_checks_the_committed_render_collecting_rarely(tmp_path
     assert summary == f"0 {GC_THRESHOLDS} True"
 
 
-def test_importing_the_command_line_keeps_the_interpreters_collector() -> None:
-    assert _python(
-        "import gc\n"
-        "before = gc.get_threshold()\n"
-        "import infra.cli.plan\n"
-        "print(before == gc.get_threshold(), gc.get_freeze_count())\n"
-    ) == ["True 0"]
-
-
-def test_the_command_line_loads_no_pulumi_sdk_before_it_starts_sops() -> None:
-    """render_config imports the SDKs once sops runs, so decryption overlaps their import."""
-    assert _python(
-        "import sys\nimport infra.cli.plan\nprint(sorted(m for m in sys.modules if 'pulumi' in m))"
-    ) == ["[]"]
+@pytest.mark.parametrize(
+    ("code", "printed"),
+    [
+        pytest.param(
+            "import gc\n"
+            "before = gc.get_threshold()\n"
+            "import infra.cli.plan\n"
+            "print(before == gc.get_threshold(), gc.get_freeze_count())\n",
+            "True 0",
+            id="keeps the interpreter's collector",
+        ),
+        # render_config imports the SDKs once sops runs, so decryption overlaps their import.
+        pytest.param(
+            "import sys\nimport infra.cli.plan\n"
+            "print(sorted(m for m in sys.modules if 'pulumi' in m))",
+            "[]",
+            id="loads no pulumi SDK before it starts sops",
+        ),
+    ],
+)
+def test_importing_the_command_line(code: str, printed: str) -> None:
+    assert _python(code) == [printed]
