@@ -53,7 +53,7 @@ def test_the_engine_floor_declares_exactly_as_many_bare_resources_as_asked() -> 
 def test_the_engine_floor_process_prints_what_it_declared() -> None:
     case = bench._engine_floor_case(PACKAGES, 5)
     assert case.prints == "5"
-    assert bench.run_case(case) > 0  # its peak memory; a wrong count would raise
+    assert bench.run_case(case).ru_maxrss > 0  # a wrong count would raise
 
 
 def test_a_floor_that_declares_another_number_stops_the_bench() -> None:
@@ -74,8 +74,8 @@ def test_the_floor_counts_the_resources_from_the_plans_own_plan_json(tmp_path: P
     assert bench.resources_declared(tmp_path) == 4
 
 
-def _runs(*seconds: float) -> list[Run]:
-    return [Run(value, 50_000) for value in seconds]
+def _runs(*seconds: float, cpu: float | None = None) -> list[Run]:
+    return [Run(value, 50_000, value / 2 if cpu is None else cpu) for value in seconds]
 
 
 def test_the_report_holds_every_case_both_ratios_their_targets_and_the_load() -> None:
@@ -83,7 +83,7 @@ def test_the_report_holds_every_case_both_ratios_their_targets_and_the_load() ->
         bench.IMPORT_FLOOR: _runs(1.0, 1.2, 0.8),
         bench.LOADED_FLOOR: _runs(1.1, 1.1, 1.1),
         bench.COLLECTOR_FLOOR: _runs(0.5, 0.5, 0.5),
-        "plan example": _runs(1.5, 1.5, 1.5),
+        "plan example": _runs(1.5, 1.5, 1.5, cpu=0.6),
         bench.relay_plan_name(1): _runs(1.4, 1.4, 1.4),
         bench.relay_plan_name(50): _runs(3.0, 3.3, 2.7),
         bench.engine_floor_name(36): _runs(0.7, 0.7, 0.7),
@@ -93,12 +93,13 @@ def test_the_report_holds_every_case_both_ratios_their_targets_and_the_load() ->
     assert set(report["cases"]) == set(measured)
     imports = report["cases"][bench.IMPORT_FLOOR]
     assert imports["seconds"] == {"median": 1.0, "min": 0.8, "max": 1.2, "runs": [1.0, 1.2, 0.8]}
+    assert imports["cpu_seconds"]["median"] == 0.5
     assert imports["peak_rss_mb"] == round(50_000 / 1024, 1)
     ratios = report["ratios"]
-    assert ratios["plan_over_import_floor"] == {"value": 1.5, "target": 1.2}
+    assert ratios["plan_over_import_floor"] == {"value": 1.5, "cpu": 1.2, "target": 1.2}
     assert ratios["plan_over_engine_floor"] == {
-        "1": {"resources": 36, "value": 2.0, "target": 1.3},
-        "50": {"resources": 526, "value": 3.0, "target": 1.3},
+        "1": {"resources": 36, "value": 2.0, "cpu": 2.0, "target": 1.3},
+        "50": {"resources": 526, "value": 3.0, "cpu": 3.0, "target": 1.3},
     }
     assert "relays_over_smallest" not in ratios
     assert report["floor_imports"] == list(PACKAGES)
@@ -108,8 +109,11 @@ def test_the_report_holds_every_case_both_ratios_their_targets_and_the_load() ->
     assert machine["load_average_before"] == [2.5, 2, 1]
     assert machine["load_average_after"] == [3, 2, 1]
     table = bench.table(report)
-    assert "plan / import floor: 1.50x (target ≤ 1.2x)" in table
-    assert "plan 50 relays / engine floor, 526 resources: 3.00x (target ≤ 1.3x)" in table
+    assert "plan / import floor: 1.50x wall, 1.20x CPU (target ≤ 1.2x)" in table
+    assert (
+        "plan 50 relays / engine floor, 526 resources: 3.00x wall, 3.00x CPU (target ≤ 1.3x)"
+        in (table)
+    )
     assert "load average (1, 5, 15 min) 2.50, 2.00, 1.00 before and 3.00, 2.00, 1.00 after" in (
         table
     )
