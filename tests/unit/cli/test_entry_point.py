@@ -65,3 +65,27 @@ def test_the_plan_process_checks_the_committed_render_collecting_rarely(tmp_path
 )
 def test_importing_the_command_line(code: str, printed: str) -> None:
     assert _python(code) == [printed]
+
+
+@pytest.mark.parametrize(
+    ("argv", "loaded"),
+    [
+        pytest.param(["plan", "--help"], ["infra.cli.plan"], id="a command loads its module alone"),
+        pytest.param(["--help"], "every", id="the help loads every command"),
+    ],
+)
+def test_the_front_door_loads_only_the_command_it_runs(argv: list[str], loaded: object) -> None:
+    from infra.cli.app import COMMAND_MODULES
+
+    (printed,) = _python(
+        "import contextlib, io, sys\n"
+        "from infra.cli.app import COMMAND_MODULES, main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in COMMAND_MODULES.values() if m in sys.modules))\n"
+    )
+    expected = sorted(COMMAND_MODULES.values()) if loaded == "every" else loaded
+    assert printed == repr(expected)
