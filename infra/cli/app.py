@@ -10,74 +10,84 @@ stack, so it is not printed by default).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.cli import (
-    bench,
-    config_reference,
-    credential_watch,
-    nixos_build,
-    nixpkgs_pin,
-    plan,
-    post_review,
-    secrets_check,
-    verify,
-)
 from infra.cli.command import Command
 from infra.cli.exits import Exit, exit_table
 from infra.ground.errors import InternalError, RefusedError, ServiceError
 
-COMMANDS: tuple[Command, ...] = (
-    plan.COMMAND,
-    verify.COMMAND,
-    secrets_check.COMMAND,
-    credential_watch.COMMAND,
-    nixos_build.COMMAND,
-    nixpkgs_pin.COMMAND,
-    bench.COMMAND,
-    post_review.COMMAND,
-    config_reference.COMMAND,
-)
+COMMAND_MODULES: dict[str, str] = {
+    "plan": "infra.cli.plan",
+    "verify": "infra.cli.verify",
+    "secrets-check": "infra.cli.secrets_check",
+    "credential-watch": "infra.cli.credential_watch",
+    "nixos-build": "infra.cli.nixos_build",
+    "nixpkgs-pin": "infra.cli.nixpkgs_pin",
+    "bench": "infra.cli.bench",
+    "post-review": "infra.cli.post_review",
+    "config-reference": "infra.cli.config_reference",
+}
+"""Each command's name and the module that defines it (its ``COMMAND``), in the order of the
+help. A run imports only its own command's module: a plan does not pay for the HTTP clients
+of the credential watch or the verify suite (docs/performance.md)."""
 ENTRY = "python -m infra.cli"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command(name: str) -> Command:
+    """The command ``name`` (a key of :data:`COMMAND_MODULES`)."""
+    spec: Command = importlib.import_module(COMMAND_MODULES[name]).COMMAND
+    if spec.name != name:
+        raise InternalError(f"{COMMAND_MODULES[name]} defines {spec.name!r}, listed as {name!r}")
+    return spec
+
+
+def all_commands() -> tuple[Command, ...]:
+    return tuple(command(name) for name in COMMAND_MODULES)
+
+
+def build_parser(commands: Sequence[Command] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``commands`` (default: every command, as the help lists them)."""
     parser = argparse.ArgumentParser(
         prog=ENTRY,
         description="relaymd-infra: every command behind one entry and one exit-code table.",
         epilog=exit_table({}),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        sub = commands.add_parser(
-            command.name,
-            prog=f"scripts/{command.name}",
-            help=command.summary,
-            description=f"{command.description}\n\n(Also: {ENTRY} {command.name} ...)",
-            epilog=exit_table(command.meanings),
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for spec in all_commands() if commands is None else commands:
+        sub = subparsers.add_parser(
+            spec.name,
+            prog=f"scripts/{spec.name}",
+            help=spec.summary,
+            description=f"{spec.description}\n\n(Also: {ENTRY} {spec.name} ...)",
+            epilog=exit_table(spec.meanings),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.add_arguments(sub)
+        spec.add_arguments(sub)
         sub.add_argument(
             "--debug", action="store_true", help="print the traceback of an internal error"
         )
-        sub.set_defaults(command_spec=command, command_parser=sub)
+        sub.set_defaults(command_spec=spec, command_parser=sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every outcome maps to one status of the table. argparse itself exits 2
     on a usage error (an unknown option, a bad value), naming the option."""
-    arguments = build_parser().parse_args(argv)
-    command: Command = arguments.command_spec
-    if command.check is not None:
-        command.check(arguments.command_parser, arguments)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A known command's name first: parse with that command alone. Anything else (--help, no
+    # command, a misspelt one) gets every command, so the help and the error list them all.
+    only = [command(argv[0])] if argv and argv[0] in COMMAND_MODULES else None
+    arguments = build_parser(only).parse_args(argv)
+    spec: Command = arguments.command_spec
+    if spec.check is not None:
+        spec.check(arguments.command_parser, arguments)
     try:
-        return int(command.run(arguments))
+        return int(spec.run(arguments))
     except RefusedError as error:
         print(f"error: {error}", file=sys.stderr)
         return Exit.REFUSED

@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import json
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi.runtime import settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.ground.project import PROJECT, PROJECT_ROOT
 from infra.plan.input_schema import DeclaredResource, check_resources
 from infra.plan.mocks import (
     CallResults,
-    PlanEngine,
     PlanMocks,
     RecordedResource,
-    RecordingMonitor,
     ResourceOutputs,
+    run_mocked,
 )
 from infra.program.program import declare_stack
 from infra.stack.decided import DecidedStack
@@ -113,25 +109,14 @@ def run_declarations(
     mocks = PlanMocks(
         preview=preview, resource_outputs=resource_outputs or {}, call_results=call_results or {}
     )
-    monitor = RecordingMonitor(mocks)
-    # Each run starts from a clean runtime so runs in one process cannot leak into each other.
-    settings.ROOT.set(None)
-    set_all_config(
-        {f"{PROJECT}:{key}": _config_text(value) for key, value in (raw_config or {}).items()}
-    )
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    plan_engine = PlanEngine()
-    settings.SETTINGS.engine = plan_engine
-    # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
-    # its error in the next one.
-    settings.SETTINGS.outputs.clear()
     exported: dict[str, ExportedOutput] = {}
 
-    def program() -> Any:
+    def program() -> Awaitable[None]:
         declare()
         return _resolve_exports(exported)
 
-    _sync_await(run_pulumi_func(program))
+    config = {f"{PROJECT}:{key}": _config_text(value) for key, value in (raw_config or {}).items()}
+    monitor, plan_engine = run_mocked(stack, mocks, program, config)
     if check_inputs:
         check_resources(
             DeclaredResource(

@@ -1,4 +1,5 @@
-"""Pulumi's mock engine, extended to record what the program declares.
+"""Pulumi's mock engine, extended to record what the program declares, and the one way a plan
+sets it up and runs a program under it (:func:`run_mocked`).
 
 The stock MockMonitor drops each resource's parent; the plan contract needs it.
 """
@@ -6,12 +7,18 @@ The stock MockMonitor drops each resource's parent; the plan contract needs it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
+from pulumi.runtime import settings
+from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
 
+from infra.ground.project import PROJECT
 from infra.plan.fakes import CONTRACT_FAKES
 
 ResourceOutputs = Callable[[MockResourceArgs], Mapping[str, Any]]
@@ -142,3 +149,31 @@ class PlanEngine(MockEngine):
 
         self.required_versions.append(request.pulumi_version_range)
         return empty_pb2.Empty()
+
+
+def run_mocked(
+    stack: str,
+    mocks: PlanMocks,
+    program: Callable[[], Awaitable[None] | None],
+    config: Mapping[str, str] | None = None,
+) -> tuple[RecordingMonitor, PlanEngine]:
+    """Run ``program`` under Pulumi's mock engine with ``config`` (``<project>:<key>`` → text),
+    recording what it declares.
+
+    The plan runs the program this way, and ``scripts/bench``'s engine floor runs bare
+    resources the same way, so the two differ only in what is declared.
+    """
+    monitor = RecordingMonitor(mocks)
+    # Each run starts from a clean runtime so runs in one process cannot leak into each other.
+    settings.ROOT.set(None)
+    set_all_config(dict(config or {}))
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=mocks.preview, monitor=monitor
+    )
+    engine = PlanEngine()
+    settings.SETTINGS.engine = engine
+    # set_mocks keeps the previous run's pending outputs; a failed run would re-raise
+    # its error in the next one.
+    settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+    return monitor, engine

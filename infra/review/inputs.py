@@ -43,7 +43,7 @@ def read_render_dir(directory: Path) -> dict[str, str]:
                 ConfigIssue(
                     "BASE_DIR",
                     str(directory),
-                    "a directory holding a committed render (e.g. tests/golden/example); "
+                    "a directory holding a committed render (e.g. the target branch's); "
                     "create one with scripts/plan --out DIR on the target branch",
                 )
             ],

@@ -189,12 +189,13 @@ def test_without_magicdns_the_checks_fall_back_to_the_tailnet_ip(topology: Topol
 
 def test_harness_leaves_nothing_behind(tmp_path: Any) -> None:
     """A topology that is built and closed leaves no namespace, process or directory."""
-    from tests.support.topology.fixtures import GOLDEN, skip_reason
+    from tests.support.golden import whole_render
+    from tests.support.topology.fixtures import skip_reason
     from tests.support.topology.netns import Namespaces
 
     if skip_reason():
         pytest.skip(skip_reason() or "")
-    built = Topology(GOLDEN, workers=1)
+    built = Topology(whole_render(tmp_path / "example"), workers=1)
     built.build()
     names = list(built.namespaces.names)
     processes = list(built.namespaces.processes)

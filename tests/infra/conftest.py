@@ -19,7 +19,7 @@ import testinfra
 
 from infra.verify.artifacts import inventory_from_build
 from infra.verify.inventory import Inventory, InventoryError, inventory_from_document
-from tests.support.topology.fixtures import GOLDEN
+from tests.support.golden import GOLDEN
 
 INVENTORY_VARIABLE = "RELAYMD_INVENTORY"
 

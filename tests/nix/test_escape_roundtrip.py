@@ -31,16 +31,18 @@ text_without_nul = st.text(
 )
 
 
-def test_hostile_strings_round_trip() -> None:
-    assert evaluate_json(nix_value(HOSTILE)) == HOSTILE
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(HOSTILE, id="hostile strings"),
+        pytest.param({"if": [1, -2, True, None], "a b": {"${x}": "\\"}}, id="nested values"),
+    ],
+)
+def test_values_round_trip(value: object) -> None:
+    assert evaluate_json(nix_value(value)) == value
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.lists(text_without_nul, min_size=1, max_size=20))
 def test_any_text_round_trips(values: list[str]) -> None:
     assert evaluate_json(nix_value(values)) == values
-
-
-def test_nested_values_round_trip() -> None:
-    value = {"if": [1, -2, True, None], "a b": {"${x}": "\\"}}
-    assert evaluate_json(nix_value(value)) == value

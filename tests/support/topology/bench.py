@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.verify.suite import run_suite
-from tests.support.topology.fixtures import GOLDEN, skip_reason
+from tests.support.golden import whole_render
+from tests.support.topology.fixtures import skip_reason
 from tests.support.topology.topology import Topology
 
 
@@ -36,21 +37,21 @@ def time_verify(relays: int, runs: int) -> list[tuple[float, float]]:
     CPU counts the suite's processes (pytest, xdist workers, ssh, probes): on a busy
     machine wall time mostly measures the neighbours, CPU time what verify costs.
     """
-    topology = Topology(GOLDEN, relays=relays)
-    try:
-        inventory = topology.build()
-        times = []
-        with tempfile.TemporaryDirectory(prefix="relaymd-verify-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="relaymd-verify-bench-") as scratch:
+        topology = Topology(whole_render(Path(scratch) / "example"), relays=relays)
+        try:
+            inventory = topology.build()
+            times = []
             for _ in range(runs):
                 started, cpu = time.perf_counter(), _children_cpu()
                 with contextlib.redirect_stdout(io.StringIO()):  # the per-check summary
-                    status = run_suite(inventory, Path(scratch) / "junit.xml", [])
+                    passed = run_suite(inventory, Path(scratch) / "junit.xml", [])
                 times.append((time.perf_counter() - started, _children_cpu() - cpu))
-                if status != 0:
+                if not passed:
                     raise SystemExit(f"verify failed against {relays} relay(s): not a timing")
-        return times
-    finally:
-        topology.close()
+            return times
+        finally:
+            topology.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.golden import whole_render
 from tests.support.topology.netns import reap_stale
 from tests.support.topology.topology import Topology
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "example"
 REQUIRED_TOOLS = (
     "ip",
     "nft",
@@ -42,7 +42,9 @@ def skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
+def topology(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Topology]:
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
@@ -50,7 +52,7 @@ def topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
     # A CI timeout sends SIGTERM: stop the run as Ctrl-C does, so finalizers and atexit run.
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-    built = Topology(GOLDEN)
+    built = Topology(whole_render(tmp_path_factory.mktemp("render") / "example"))
     request.addfinalizer(built.close)
     built.build()
     yield built

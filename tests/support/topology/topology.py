@@ -1,6 +1,7 @@
 """The namespaced RelayMD topology: hosts, links, firewalls and daemons (faults: faults.py).
 
-Built from a stack's render (``build/<stack>/`` or the committed golden copy):
+Built from a stack's whole render (``build/<stack>/``, or tests/support/golden.py's
+``whole_render``: the committed golden copy with the repository's modules):
 
     tailnet hub (bridge)  ── tailscale0 ── orchestrator, relay(s), worker-1, worker-2
     LAN hub (bridge, also the LAN's gateway, resolver and probe) ── eth0 ── orchestrator, relay(s)

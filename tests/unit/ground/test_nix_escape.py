@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from infra.ground.nix_escape import NixLiteral, nix_attribute_name, nix_string, nix_value
@@ -23,19 +26,21 @@ def test_strings_escape_every_active_character(value: str, literal: str) -> None
     assert nix_string(value) == literal
 
 
-def test_nul_is_refused_rather_than_truncated() -> None:
-    with pytest.raises(ValueError, match="NUL"):
-        nix_string("a\x00b")
-
-
-def test_values_of_every_kind_become_literals() -> None:
-    assert nix_value(True) == "true"
-    assert nix_value(None) == "null"
-    assert nix_value(36158) == "36158"
-    assert nix_value(-1) == "(-1)"
-    assert nix_value(["a", 1]) == '[ "a" 1 ]'
-    assert nix_value({"b": [], "a": {}}) == "{ a = { }; b = [ ]; }"
-    assert isinstance(nix_value("x"), NixLiteral)
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        pytest.param(True, "true", id="boolean"),
+        pytest.param(None, "null", id="null"),
+        pytest.param(36158, "36158", id="integer"),
+        pytest.param(-1, "(-1)", id="negative integer"),
+        pytest.param(["a", 1], '[ "a" 1 ]', id="list"),
+        pytest.param({"b": [], "a": {}}, "{ a = { }; b = [ ]; }", id="attribute set, sorted"),
+        pytest.param("x", '"x"', id="string"),
+    ],
+)
+def test_values_of_every_kind_become_literals(value: object, literal: str) -> None:
+    assert nix_value(value) == literal
+    assert isinstance(nix_value(value), NixLiteral)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +51,15 @@ def test_attribute_names_are_quoted_unless_plain_identifiers(name: str, literal:
     assert nix_attribute_name(name) == literal
 
 
-def test_unknown_types_are_refused() -> None:
-    with pytest.raises(TypeError):
-        nix_value(1.5)
+@pytest.mark.parametrize(
+    ("convert", "value", "error", "named"),
+    [
+        pytest.param(nix_string, "a\x00b", ValueError, "NUL", id="NUL, rather than truncated"),
+        pytest.param(nix_value, 1.5, TypeError, "float", id="a type with no Nix literal"),
+    ],
+)
+def test_what_nix_cannot_hold_is_refused(
+    convert: Callable[[Any], str], value: object, error: type[Exception], named: str
+) -> None:
+    with pytest.raises(error, match=named):
+        convert(value)

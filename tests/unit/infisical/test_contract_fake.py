@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from infisical_sdk import InfisicalSDKClient
@@ -31,17 +31,25 @@ def client(infisical: FakeInfisical) -> Iterator[InfisicalSDKClient]:
     sdk.close()
 
 
-def test_login_with_a_wrong_secret_is_401(infisical: FakeInfisical) -> None:
+@pytest.mark.parametrize(
+    "request_without_login",
+    [
+        pytest.param(
+            lambda sdk: sdk.auth.universal_auth.login(CLIENT_ID, "not-the-secret"),
+            id="login with a wrong secret",
+        ),
+        pytest.param(
+            lambda sdk: sdk.secrets.list_secrets("prod", "/", project_id=PROJECT_ID),
+            id="a request without a token",
+        ),
+    ],
+)
+def test_an_unauthenticated_request_is_401(
+    infisical: FakeInfisical, request_without_login: Callable[[InfisicalSDKClient], object]
+) -> None:
     sdk = InfisicalSDKClient(host=infisical.url, cache_ttl=None)
     with pytest.raises(APIError) as refused:
-        sdk.auth.universal_auth.login(CLIENT_ID, "not-the-secret")
-    assert refused.value.status_code == 401
-
-
-def test_requests_without_a_token_are_401(infisical: FakeInfisical) -> None:
-    sdk = InfisicalSDKClient(host=infisical.url, cache_ttl=None)
-    with pytest.raises(APIError) as refused:
-        sdk.secrets.list_secrets("prod", "/", project_id=PROJECT_ID)
+        request_without_login(sdk)
     assert refused.value.status_code == 401
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from infra.config.secrets import StackSecrets
+from infra.infisical.api import Identity
 from infra.infisical.identities import IDENTITIES, deploy_identity, orchestrator_identity
 
 SITE = "https://infisical.invalid"
@@ -20,18 +24,28 @@ def _secrets(token: str) -> StackSecrets:
     return StackSecrets.model_validate(document)
 
 
-def test_the_deploy_identity_is_the_sops_machine_identity() -> None:
-    identity = deploy_identity(_secrets("orch-id:orch-secret"), SITE)
-    assert (identity.site_url, identity.client_id, identity.client_secret) == (
-        SITE,
-        "deploy-id",
-        "deploy-secret",
-    )
-
-
-def test_the_orchestrator_token_splits_at_its_first_colon_as_relaymd_splits_it() -> None:
-    identity = orchestrator_identity(_secrets("orch-id:secret:with:colons"), SITE)
-    assert (identity.client_id, identity.client_secret) == ("orch-id", "secret:with:colons")
+@pytest.mark.parametrize(
+    ("identity_of", "token", "login"),
+    [
+        pytest.param(
+            deploy_identity,
+            "orch-id:orch-secret",
+            ("deploy-id", "deploy-secret"),
+            id="the deploy identity is the sops machine identity",
+        ),
+        pytest.param(
+            orchestrator_identity,
+            "orch-id:secret:with:colons",
+            ("orch-id", "secret:with:colons"),
+            id="the orchestrator token splits at its first colon as relaymd splits it",
+        ),
+    ],
+)
+def test_each_identity_logs_in_with_its_own_client(
+    identity_of: Callable[[StackSecrets, str], Identity], token: str, login: tuple[str, str]
+) -> None:
+    identity = identity_of(_secrets(token), SITE)
+    assert (identity.site_url, identity.client_id, identity.client_secret) == (SITE, *login)
 
 
 def test_secrets_check_offers_exactly_these_identities() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,24 +109,58 @@ def test_hostile_values_in_strict_fields_are_rejected_with_the_field_path(
     assert path in str(raised.value)
 
 
-def test_missing_hardware_file_is_named_with_the_fix(example_config: dict[str, Any]) -> None:
-    example_config["orchestrator"]["hardware_configuration"] = "nixos/hardware/absent.nix"
-    with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration") as raised:
+def absent_hardware_file(raw: dict[str, Any]) -> None:
+    raw["orchestrator"]["hardware_configuration"] = "nixos/hardware/absent.nix"
+
+
+def no_hardware_file(raw: dict[str, Any]) -> None:
+    del raw["orchestrator"]["hardware_configuration"]
+
+
+def relay_named_modules(raw: dict[str, Any]) -> None:
+    raw["relays"][0]["tailnet_hostname"] = "modules"
+
+
+@pytest.mark.parametrize(
+    ("change", "named", "says", "never_says"),
+    [
+        pytest.param(
+            absent_hardware_file,
+            r"orchestrator\.hardware_configuration",
+            ("hardware-configuration.nix to nixos/hardware/absent.nix",),
+            ("nixos-generate-config",),  # the fix names the file to copy
+            id="missing hardware file is named with the fix",
+        ),
+        pytest.param(
+            no_hardware_file,
+            r"orchestrator\.hardware_configuration: got nothing",
+            (),
+            (),
+            id="hardware configuration is required",
+        ),
+        pytest.param(
+            relay_named_modules,
+            r"relays\[0\]\.tailnet_hostname",
+            (),
+            (),
+            id="a host cannot shadow the modules directory",
+        ),
+    ],
+)
+def test_a_nixos_tree_that_cannot_be_built_is_refused_naming_the_field(
+    example_config: dict[str, Any],
+    change: Callable[[dict[str, Any]], None],
+    named: str,
+    says: tuple[str, ...],
+    never_says: tuple[str, ...],
+) -> None:
+    change(example_config)
+    with pytest.raises(ConfigError, match=named) as raised:
         decided_of(example_config)
-    assert "nixos-generate-config" not in str(raised.value)  # the fix names the file to copy
-    assert "hardware-configuration.nix to nixos/hardware/absent.nix" in str(raised.value)
-
-
-def test_hardware_configuration_is_required(example_config: dict[str, Any]) -> None:
-    del example_config["orchestrator"]["hardware_configuration"]
-    with pytest.raises(ConfigError, match=r"orchestrator\.hardware_configuration: got nothing"):
-        decided_of(example_config)
-
-
-def test_a_host_cannot_shadow_the_modules_directory(example_config: dict[str, Any]) -> None:
-    example_config["relays"][0]["tailnet_hostname"] = "modules"
-    with pytest.raises(ConfigError, match=r"relays\[0\]\.tailnet_hostname"):
-        decided_of(example_config)
+    for words in says:
+        assert words in str(raised.value)
+    for words in never_says:
+        assert words not in str(raised.value)
 
 
 def test_example_stack_files_exist_in_the_repository() -> None:

@@ -39,27 +39,40 @@ def test_every_type_the_example_declares_has_a_schema() -> None:
     assert all(args_class_for(token) is not None for token in custom), custom
 
 
-def test_a_misspelled_nested_input_names_resource_path_and_nearest_name(
+@pytest.mark.parametrize(
+    ("holder", "name", "wrong", "problem"),
+    [
+        pytest.param(
+            ("networkDevices", 0),
+            "vlanId",
+            "vlanID",
+            f"{VM} 'relay-1-vm': input 'networkDevices[0].vlanID' is not declared by "
+            "VmLegacyNetworkDeviceArgs; nearest valid name: 'vlanId'",
+            id="a misspelled nested input names resource, path and nearest name",
+        ),
+        pytest.param(
+            ("initialization",),
+            "userAccount",
+            "user_account",
+            f"{VM} 'relay-1-vm': input 'initialization.user_account' is not declared by "
+            "VmLegacyInitializationArgs; nearest valid name: 'userAccount'",
+            id="a python name instead of the wire name is refused",
+        ),
+    ],
+)
+def test_an_input_under_a_wrong_name_is_refused_naming_the_right_one(
     example_vm: DeclaredResource,
+    holder: tuple[str | int, ...],
+    name: str,
+    wrong: str,
+    problem: str,
 ) -> None:
     inputs = copy.deepcopy(dict(example_vm.inputs))
-    device = inputs["networkDevices"][0]
-    device["vlanID"] = device.pop("vlanId")
-    problems = resource_problems(DeclaredResource(VM, example_vm.name, inputs))
-    assert problems == [
-        f"{VM} 'relay-1-vm': input 'networkDevices[0].vlanID' is not declared by "
-        "VmLegacyNetworkDeviceArgs; nearest valid name: 'vlanId'"
-    ]
-
-
-def test_a_python_name_instead_of_the_wire_name_is_refused(
-    example_vm: DeclaredResource,
-) -> None:
-    inputs = copy.deepcopy(dict(example_vm.inputs))
-    inputs["initialization"]["user_account"] = inputs["initialization"].pop("userAccount")
-    (problem,) = resource_problems(DeclaredResource(VM, example_vm.name, inputs))
-    assert "'initialization.user_account'" in problem
-    assert "nearest valid name: 'userAccount'" in problem
+    container: Any = inputs
+    for key in holder:
+        container = container[key]
+    container[wrong] = container.pop(name)
+    assert resource_problems(DeclaredResource(VM, example_vm.name, inputs)) == [problem]
 
 
 @pytest.mark.parametrize(

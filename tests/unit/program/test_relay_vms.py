@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from infra.ground.contract import ENV_SSH_HOST_KEY
 from infra.plan.document import plan_json
+from infra.plan.mocks import RecordedResource
 from tests.support.deployments import (
     DEPLOY_PRIVATE_CANARY,
     DEPLOY_PUBLIC_KEY,
@@ -61,17 +63,44 @@ def test_example_vm_inputs_are_exactly_the_clone_the_relay_needs(
     assert unwrap(vm.inputs) == EXAMPLE_VM_INPUTS
 
 
-def test_only_the_clone_source_is_ignored_on_refresh(example_config: dict[str, Any]) -> None:
-    [vm] = deploy(example_config).by_type(VM)
-    assert vm.ignore_changes == ("clone",)
+def guest_agent_on(raw: dict[str, Any]) -> None:
+    raw["relays"][0]["guest_agent"] = True
 
 
-def test_a_replaced_vm_is_deleted_before_its_successor_takes_the_same_address(
+@pytest.mark.parametrize(
+    ("change", "declared", "expected"),
+    [
+        pytest.param(
+            lambda raw: None,
+            lambda vm: vm.ignore_changes,
+            ("clone",),
+            id="only the clone source is ignored on refresh",
+        ),
+        # Create-before-delete would run two machines on 10.100.10.2 while the new one installs.
+        pytest.param(
+            lambda raw: None,
+            lambda vm: vm.delete_before_replace,
+            True,
+            id="a replaced vm is deleted before its successor takes the same address",
+        ),
+        pytest.param(
+            guest_agent_on,
+            lambda vm: vm.inputs["agent"],
+            {"enabled": True},
+            id="guest agent follows the config flag",
+        ),
+    ],
+)
+def test_the_relay_vm_declares(
     example_config: dict[str, Any],
+    change: Callable[[dict[str, Any]], None],
+    declared: Callable[[RecordedResource], object],
+    expected: object,
 ) -> None:
-    """Create-before-delete would run two machines on 10.100.10.2 while the new one installs."""
+    change(example_config)
     [vm] = deploy(example_config).by_type(VM)
-    assert vm.delete_before_replace is True
+    assert declared(vm) == expected
+    assert type(declared(vm)) is type(expected)
 
 
 def test_a_replaced_vm_gets_a_fresh_single_use_host_key(example_config: dict[str, Any]) -> None:
@@ -112,12 +141,6 @@ def test_every_command_checks_the_host_key_it_knows_beforehand(
     configured = example_config["orchestrator"]["ssh_host_key"]
     for command in commands(deployment, "relaymd-orchestrator").values():
         assert command.inputs["environment"][ENV_SSH_HOST_KEY] == configured
-
-
-def test_guest_agent_follows_the_config_flag(example_config: dict[str, Any]) -> None:
-    example_config["relays"][0]["guest_agent"] = True
-    [vm] = deploy(example_config).by_type(VM)
-    assert vm.inputs["agent"] == {"enabled": True}
 
 
 def test_several_relays_get_their_own_vm_and_key(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,11 +83,58 @@ def test_acl_carries_the_rendered_policy_and_refuses_to_overwrite_by_default() -
     assert parent_of(deployment, ACL, "policy") == "tailnet"
 
 
-def test_overwriting_an_existing_policy_is_an_explicit_opt_in() -> None:
-    raw = example_raw_config()
+def overwrite_policy(raw: dict[str, Any]) -> None:
     raw["tailnet"]["overwrite_existing_policy"] = True
-    acl = run_program("example", raw).named(ACL, "policy")
-    assert acl.inputs["overwriteExistingContent"] is True
+
+
+def shorter_key_periods(raw: dict[str, Any]) -> None:
+    raw["keys"] = {"worker_key_expiry_days": 45, "worker_key_rotation_days": 30}
+
+
+@pytest.mark.parametrize(
+    ("change", "type_token", "name", "field", "expected"),
+    [
+        pytest.param(
+            overwrite_policy,
+            ACL,
+            "policy",
+            "overwriteExistingContent",
+            True,
+            id="overwriting an existing policy is an explicit opt-in",
+        ),
+        pytest.param(
+            lambda raw: None, MAGIC_DNS, "magic-dns", "magicDns", True, id="magic DNS is on"
+        ),
+        pytest.param(
+            shorter_key_periods,
+            ROTATING,
+            "worker-key-rotation",
+            "rotationDays",
+            30,
+            id="worker key rotation period comes from the config",
+        ),
+        pytest.param(
+            shorter_key_periods,
+            KEY,
+            "worker-key",
+            "expiry",
+            45 * 86_400,
+            id="worker key expiry comes from the config",
+        ),
+    ],
+)
+def test_a_setting_reaches_its_resource_input(
+    change: Callable[[dict[str, Any]], None],
+    type_token: str,
+    name: str,
+    field: str,
+    expected: object,
+) -> None:
+    raw = example_raw_config()
+    change(raw)
+    value = run_program("example", raw).named(type_token, name).inputs[field]
+    # A flag must be the boolean itself (1 == True); numbers cross the wire as floats.
+    assert value is expected if isinstance(expected, bool) else value == expected
 
 
 def test_worker_key_is_reusable_ephemeral_preauthorized_tagged_and_short_lived() -> None:
@@ -119,19 +167,6 @@ def test_keys_wait_for_the_policy_that_declares_their_tags() -> None:
     acl_urn = deployment.named(ACL, "policy").urn
     for key in deployment.by_type(KEY):
         assert acl_urn in key.dependencies
-
-
-def test_magic_dns_is_on() -> None:
-    preferences = run_program("example", example_raw_config()).named(MAGIC_DNS, "magic-dns")
-    assert preferences.inputs["magicDns"] is True
-
-
-def test_worker_key_rotation_period_comes_from_the_config() -> None:
-    raw = example_raw_config()
-    raw["keys"] = {"worker_key_expiry_days": 45, "worker_key_rotation_days": 30}
-    deployment = run_program("example", raw)
-    assert deployment.named(ROTATING, "worker-key-rotation").inputs["rotationDays"] == 30
-    assert deployment.named(KEY, "worker-key").inputs["expiry"] == 45 * 86_400
 
 
 def test_worker_key_is_replaced_exactly_when_the_rotation_resource_rotates() -> None:

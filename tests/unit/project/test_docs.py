@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli.app import COMMANDS, ENTRY
+from infra.cli.app import ENTRY, all_commands
 from infra.ground.project import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
@@ -136,6 +136,9 @@ def _section(text: str, start: int, level: int) -> str:
         len(lines) + 1,
     )
     return "\n".join(lines[start : end - 1])
+
+
+COMMANDS = all_commands()
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[command.name for command in COMMANDS])

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,132 @@ def set_port(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def test_unchanged_stack_reviews_as_no_change(base_files: dict[str, str]) -> None:
-    review = review_of(base_files, lambda raw: raw)
-    assert "0 resources to change" in review
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
-    assert "relaymd-relay: unchanged" in review
+def more_cores(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["relays"][0]["cores"] = 4
+    return raw
+
+
+def fewer_admins(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["tailnet"]["admins"].remove("bob@example.org")
+    return raw
+
+
+def new_route(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["relays"][0]["advertise_routes"].append("10.200.0.0/24")
+    return raw
+
+
+def new_pin(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["nixos"] = {**raw.get("nixos", {}), **OTHER_NIXPKGS}
+    return raw
+
+
+def shorter_expiry(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["keys"]["worker_key_expiry_days"] = 80
+    return raw
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the review of one change says: anywhere, in its headline (the first line), never;
+    and, when ``quiet``, that it raises no warning."""
+
+    anywhere: tuple[str, ...] = ()
+    headline: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+    quiet: bool = False
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        pytest.param(
+            lambda raw: raw,
+            Said(anywhere=("0 resources to change", "relaymd-relay: unchanged"), quiet=True),
+            id="unchanged stack: no change",
+        ),
+        pytest.param(
+            lambda raw: with_relays(2, raw),
+            Said(
+                anywhere=(
+                    "- VmLegacy relay-2-vm (in relay-2)",
+                    "- TailnetKey host-key-relaymd-relay-2 (in tailnet)",
+                    "  - clone.vmId = 116",  # a created resource lists its inputs
+                    "relaymd-relay-2: new host",
+                    "+++ b/nixos/relaymd-relay-2/configuration.nix",
+                ),
+                headline=("0 replaced, 0 deleted",),
+                quiet=True,
+            ),
+            id="new relay",
+        ),
+        pytest.param(
+            more_cores,
+            Said(
+                anywhere=("  - cpu.cores: 2 → 4",), headline=("1 updated", "0 replaced"), quiet=True
+            ),
+            id="in-place vm change is an update",
+        ),
+        pytest.param(
+            fewer_admins,
+            Said(
+                anywhere=("bob@example.org may no longer reach",),
+                never=("widens access",),
+                quiet=True,
+            ),
+            id="policy narrowing is no warning",
+        ),
+        pytest.param(
+            new_route,
+            Said(
+                anywhere=(
+                    "may now reach the network 10.200.0.0/24 on every port and protocol",
+                    "relays may now advertise 10.200.0.0/24 without approval",
+                    "This change widens access.",
+                )
+            ),
+            id="new route widens access and approvals",
+        ),
+        pytest.param(
+            new_pin,
+            Said(
+                anywhere=(
+                    "relaymd-relay: switch (relaymd-relay-update is replaced)",
+                    "relaymd-orchestrator: switch (relaymd-orchestrator-update is replaced)",
+                ),
+                quiet=True,
+            ),
+            id="new nixpkgs pin switches every host",
+        ),
+        pytest.param(
+            shorter_expiry,
+            # retain_on_delete: the replaced key is forgotten, not revoked, so no warning says so.
+            Said(
+                anywhere=(
+                    "TailnetKey worker-key (in tailnet): replaced because expiry changed; retained "
+                    "on delete, the old key is not revoked: it stays valid until its expiry",
+                    "Secret infisical-TAILSCALE_AUTH_KEY (in infisical): follows worker-key: its "
+                    "value becomes the new key, which workers read from Infisical",
+                ),
+                headline=("(1 replaced, 0 deleted, 0 created, 1 updated)",),
+                quiet=True,
+            ),
+            id="worker key replacement keeps the old key",
+        ),
+    ],
+)
+def test_what_the_review_says_about_a_change(
+    base_files: dict[str, str], change: Change, said: Said
+) -> None:
+    review = review_of(base_files, change)
+    for words in said.anywhere:
+        assert words in review
+    for words in said.headline:
+        assert words in top_lines(review)[0]
+    for words in said.never:
+        assert words not in review
+    if said.quiet:
+        assert not [line for line in top_lines(review) if line.startswith("WARNING")]
 
 
 def test_port_change(base_files: dict[str, str]) -> None:
@@ -78,17 +200,6 @@ def test_port_change(base_files: dict[str, str]) -> None:
         "RELAYMD_ORCHESTRATOR_URL" in review
     )
     assert "workers (tag:relaymd-worker) may reach the orchestrator on port 9000" in review
-
-
-def test_new_relay(base_files: dict[str, str]) -> None:
-    review = review_of(base_files, lambda raw: with_relays(2, raw))
-    assert "- VmLegacy relay-2-vm (in relay-2)" in review
-    assert "- TailnetKey host-key-relaymd-relay-2 (in tailnet)" in review
-    assert "  - clone.vmId = 116" in review  # a created resource lists its inputs
-    assert "relaymd-relay-2: new host" in review
-    assert "+++ b/nixos/relaymd-relay-2/configuration.nix" in review
-    assert "0 replaced, 0 deleted" in top_lines(review)[0]
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
 
 
 def test_template_change_forces_replacement(base_files: dict[str, str]) -> None:
@@ -114,17 +225,6 @@ def test_template_change_forces_replacement(base_files: dict[str, str]) -> None:
     assert "4 replaced" in top_lines(review)[0]
 
 
-def test_in_place_vm_change_is_an_update(base_files: dict[str, str]) -> None:
-    def more_cores(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["relays"][0]["cores"] = 4
-        return raw
-
-    review = review_of(base_files, more_cores)
-    assert "1 updated" in top_lines(review)[0] and "0 replaced" in top_lines(review)[0]
-    assert "  - cpu.cores: 2 → 4" in review
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
-
-
 def test_policy_widening_has_its_own_line(base_files: dict[str, str]) -> None:
     def new_admin(raw: dict[str, Any]) -> dict[str, Any]:
         raw["tailnet"]["admins"].append("carol@example.org")
@@ -139,17 +239,6 @@ def test_policy_widening_has_its_own_line(base_files: dict[str, str]) -> None:
     assert any(
         "opens access: carol@example.org may now reach" in line for line in top_lines(review)
     )
-
-
-def test_policy_narrowing_is_no_warning(base_files: dict[str, str]) -> None:
-    def fewer_admins(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["tailnet"]["admins"].remove("bob@example.org")
-        return raw
-
-    review = review_of(base_files, fewer_admins)
-    assert "bob@example.org may no longer reach" in review
-    assert "widens access" not in review
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
 
 
 def test_new_secret_name(base_files: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,47 +310,6 @@ def test_identical_bytes_across_processes(
     }
     (output,) = outputs
     assert "Infisical secrets move" in output and "RELAYMD_SHARED (optional" in output
-
-
-def test_new_route_widens_access_and_approvals(base_files: dict[str, str]) -> None:
-    def new_route(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["relays"][0]["advertise_routes"].append("10.200.0.0/24")
-        return raw
-
-    review = review_of(base_files, new_route)
-    assert "may now reach the network 10.200.0.0/24 on every port and protocol" in review
-    assert "relays may now advertise 10.200.0.0/24 without approval" in review
-    assert "This change widens access." in review
-
-
-def test_new_nixpkgs_pin_switches_every_host(base_files: dict[str, str]) -> None:
-    def new_pin(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["nixos"] = {**raw.get("nixos", {}), **OTHER_NIXPKGS}
-        return raw
-
-    review = review_of(base_files, new_pin)
-    assert "relaymd-relay: switch (relaymd-relay-update is replaced)" in review
-    assert "relaymd-orchestrator: switch (relaymd-orchestrator-update is replaced)" in review
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
-
-
-def test_worker_key_replacement_keeps_the_old_key(base_files: dict[str, str]) -> None:
-    def shorter_expiry(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["keys"]["worker_key_expiry_days"] = 80
-        return raw
-
-    review = review_of(base_files, shorter_expiry)
-    # retain_on_delete: the replaced key is forgotten, not revoked, so no warning says so.
-    assert not [line for line in top_lines(review) if line.startswith("WARNING")]
-    assert (
-        "TailnetKey worker-key (in tailnet): replaced because expiry changed; retained on "
-        "delete, the old key is not revoked: it stays valid until its expiry" in review
-    )
-    assert (
-        "Secret infisical-TAILSCALE_AUTH_KEY (in infisical): follows worker-key: its value "
-        "becomes the new key, which workers read from Infisical" in review
-    )
-    assert "(1 replaced, 0 deleted, 0 created, 1 updated)" in top_lines(review)[0]
 
 
 def test_infisical_path_change_replaces_every_secret(base_files: dict[str, str]) -> None:

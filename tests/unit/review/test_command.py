@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,13 @@ import pytest
 
 from infra.cli import app as cli
 from infra.ground.project import PROJECT_ROOT
+from tests.support.golden import whole_render
 
-GOLDEN = PROJECT_ROOT / "tests" / "golden" / "example"
 
-
-def test_review_against_the_committed_render(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["plan", "--review", str(GOLDEN)]) == 0
+def test_review_against_the_committed_render(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert cli.main(["plan", "--review", str(whole_render(tmp_path / "base"))]) == 0
     out = capsys.readouterr().out
     assert out.startswith("<!-- relaymd-infra review: stack example -->\n")
     assert "0 resources to change" in out
@@ -26,8 +26,7 @@ def test_review_against_the_committed_render(capsys: pytest.CaptureFixture[str])
 
 
 def test_text_format_and_budget(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    base = tmp_path / "base"
-    shutil.copytree(GOLDEN, base)
+    base = whole_render(tmp_path / "base")
     (base / "nixos" / "relaymd-relay" / "configuration.nix").write_text("{ }\n")
     assert cli.main(["plan", "--review", str(base), "--format", "text", "--budget", "800"]) == 0
     out = capsys.readouterr().out
@@ -55,8 +54,7 @@ def test_missing_base_dir_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: 
 def test_unreadable_plan_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, plan_text: str, named: str
 ) -> None:
-    base = tmp_path / "base"
-    shutil.copytree(GOLDEN, base)
+    base = whole_render(tmp_path / "base")
     (base / "plan.json").write_text(plan_text)
     assert cli.main(["plan", "--review", str(base)]) == 2
     assert named in capsys.readouterr().err
@@ -80,8 +78,7 @@ def test_option_misuse_exits_2(arguments: list[str]) -> None:
 
 def test_byte_identical_across_processes(tmp_path: Path) -> None:
     """Set and dict orders differ between processes (hash seeds); the review must not."""
-    base = tmp_path / "base"
-    shutil.copytree(GOLDEN, base)
+    base = whole_render(tmp_path / "base")
     policy = base / "tailscale" / "policy.hujson"
     policy.write_text(policy.read_text().replace("36158", "9000"))
     (base / "nixos" / "relaymd-relay" / "configuration.nix").write_text("{ }\n")
@@ -120,8 +117,7 @@ def _binary_module(base: Path) -> None:
 def test_a_base_file_that_no_render_writes_exits_2_and_is_never_quoted(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, damage: Any, named: str
 ) -> None:
-    base = tmp_path / "base"
-    shutil.copytree(GOLDEN, base)
+    base = whole_render(tmp_path / "base")
     damage(base)
     assert cli.main(["plan", "--review", str(base)]) == 2
     captured = capsys.readouterr()

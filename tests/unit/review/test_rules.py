@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from infra.ground.contract import TAILNET_KEY_TYPE
 from infra.plan.document import plan_document
 from infra.plan.engine import run_program
@@ -28,19 +30,38 @@ def settings(resource_type: str, paths: list[str], new: dict[str, Any] | None = 
     return [r.rule.setting for r in replacements(resource_type, paths, new or {})]
 
 
-def test_vm_fields_that_force_a_new_vm() -> None:
-    assert settings(VM_TYPE, ["clone.vmId"]) == ["template_id"]
-    assert settings(VM_TYPE, ["disks[0].fileId"]) == ["disk fileId"]
-    assert settings(VM_TYPE, ["nodeName"]) == ["proxmox_node"]
-    assert settings(VM_TYPE, ["nodeName"], {"migrate": True}) == []  # migrated, not replaced
-    assert settings(VM_TYPE, ["cpu.cores", "memory.dedicated", "disks[0].size"]) == []
-
-
-def test_provider_rules_by_type() -> None:
-    assert settings(COMMAND_TYPE, ["triggers"]) == ["triggers"]
-    assert settings(COMMAND_TYPE, ["environment.RELAYMD_HOST", "create"]) == []
-    assert settings(TAILNET_KEY_TYPE, ["tags", "recreateIfInvalid"]) == ["tags"]
-    assert settings(NEW_TYPE, ["value", "secretName"]) == []  # unknown: never a guessed replace
+@pytest.mark.parametrize(
+    ("resource_type", "paths", "new", "replaced_by"),
+    [
+        pytest.param(VM_TYPE, ["clone.vmId"], {}, ["template_id"], id="vm template"),
+        pytest.param(VM_TYPE, ["disks[0].fileId"], {}, ["disk fileId"], id="vm disk image"),
+        pytest.param(VM_TYPE, ["nodeName"], {}, ["proxmox_node"], id="vm node"),
+        pytest.param(
+            VM_TYPE, ["nodeName"], {"migrate": True}, [], id="vm node with migrate: not replaced"
+        ),
+        pytest.param(
+            VM_TYPE,
+            ["cpu.cores", "memory.dedicated", "disks[0].size"],
+            {},
+            [],
+            id="vm sizes: updated in place",
+        ),
+        pytest.param(COMMAND_TYPE, ["triggers"], {}, ["triggers"], id="command triggers"),
+        pytest.param(
+            COMMAND_TYPE, ["environment.RELAYMD_HOST", "create"], {}, [], id="command script"
+        ),
+        pytest.param(
+            TAILNET_KEY_TYPE, ["tags", "recreateIfInvalid"], {}, ["tags"], id="tailnet key tags"
+        ),
+        pytest.param(
+            NEW_TYPE, ["value", "secretName"], {}, [], id="unknown type: never a guessed replace"
+        ),
+    ],
+)
+def test_the_settings_that_force_a_replacement_by_type(
+    resource_type: str, paths: list[str], new: dict[str, Any], replaced_by: list[str]
+) -> None:
+    assert settings(resource_type, paths, new) == replaced_by
 
 
 def plan(*resources: dict[str, Any]) -> dict[str, Any]:

@@ -40,21 +40,31 @@ def test_devices_without_the_hosts_tag_or_name_are_ignored() -> None:
     assert host_device("relay", TAG, [mine, untagged, renamed]) == mine
 
 
-def test_two_online_devices_are_refused_naming_both() -> None:
-    with pytest.raises(AmbiguousDeviceError, match=r"\(a, b\)"):
-        host_device(
-            "relay",
-            TAG,
+@pytest.mark.parametrize(
+    ("seen", "error", "named"),
+    [
+        pytest.param(
             [
                 device("b", "2025-01-01T00:00:00Z", online=True),
                 device("a", "2026-01-01", online=True),
             ],
-        )
-
-
-def test_no_matching_device_is_an_error() -> None:
-    with pytest.raises(NoDeviceError, match="relay"):
-        host_device("relay", TAG, [device("x", "2025", online=True, tags=())])
+            AmbiguousDeviceError,
+            r"\(a, b\)",
+            id="two online devices are refused naming both",
+        ),
+        pytest.param(
+            [device("x", "2025", online=True, tags=())],
+            NoDeviceError,
+            "relay",
+            id="no matching device is an error",
+        ),
+    ],
+)
+def test_a_host_without_exactly_one_device_is_an_error(
+    seen: list[SeenDevice], error: type[Exception], named: str
+) -> None:
+    with pytest.raises(error, match=named):
+        host_device("relay", TAG, seen)
 
 
 def test_entries_are_read_from_typed_results_or_mappings() -> None:

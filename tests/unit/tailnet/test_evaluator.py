@@ -45,11 +45,19 @@ def test_selectors(selector: str, target: str, expected: bool) -> None:
     assert selector_matches(selector, target) is expected
 
 
-def test_a_rule_with_a_protocol_only_accepts_that_protocol() -> None:
+@pytest.mark.parametrize(
+    ("source", "protocol", "expected"),
+    [
+        pytest.param("tag:a", (), False, id="a policy test's default, tcp"),
+        pytest.param("tag:a", ("udp",), True, id="its protocol"),
+        pytest.param("tag:c", ("udp",), False, id="its protocol from another source"),
+    ],
+)
+def test_a_rule_with_a_protocol_only_accepts_that_protocol(
+    source: str, protocol: tuple[str, ...], expected: bool
+) -> None:
     rule = AclRule("r", "", ("tag:a",), ("tag:b:53",), "udp")
-    assert not rule_accepts(rule, "tag:a", "tag:b:53")
-    assert rule_accepts(rule, "tag:a", "tag:b:53", "udp")
-    assert not rule_accepts(rule, "tag:c", "tag:b:53", "udp")
+    assert rule_accepts(rule, source, "tag:b:53", *protocol) is expected
 
 
 def test_the_example_policy_passes_its_own_tests() -> None:

@@ -9,16 +9,12 @@ from typing import Any
 import pulumi
 import pulumi_tailscale as tailscale
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.hosts import orchestrator_host, relay_hosts
 from infra.plan.document import plan_document, plan_json
 from infra.plan.engine import run_program
 from infra.plan.files import write_tree
-from infra.plan.mocks import PlanMocks, RecordingMonitor
+from infra.plan.mocks import PlanMocks, run_mocked
 from infra.plan.report import render_report
 from infra.tailnet.component import Tailnet, TailnetArgs
 from infra.tailnet.model import build_tailnet_model
@@ -75,12 +71,6 @@ def test_component_marks_every_key_output_secret_although_the_mock_does_not() ->
     config = config_from(example_raw_config())
     model = build_tailnet_model(config, orchestrator_host(config), relay_hosts(config))
     mocks = PlanMocks(preview=False, resource_outputs={KEY: key_canary})
-    settings.ROOT.set(None)
-    set_all_config({})
-    pulumi.runtime.set_mocks(
-        mocks, project="relaymd-infra", stack="t", preview=False, monitor=RecordingMonitor(mocks)
-    )
-    settings.SETTINGS.outputs.clear()
     seen: dict[str, tuple[Any, bool]] = {}
 
     async def inspect(name: str, output: pulumi.Output[str]) -> None:
@@ -95,7 +85,7 @@ def test_component_marks_every_key_output_secret_although_the_mock_does_not() ->
         for host, output in tailnet.host_keys.items():
             await inspect(f"host_keys[{host}]", output)
 
-    _sync_await(run_pulumi_func(lambda: program()))
+    run_mocked("t", mocks, program)
     # Proves the premise: the mock's own output is not secret...
     assert seen.pop("raw provider output") == (WORKER_CANARY, False)
     # ...and that every output the component exposes is.

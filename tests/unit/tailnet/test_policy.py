@@ -5,6 +5,8 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import Any
 
+import pytest
+
 from infra.ground import hujson
 from infra.tailnet.evaluator import check_policy
 from infra.tailnet.policy import (
@@ -92,9 +94,15 @@ def test_group_and_autogroup_admins_own_tags_but_are_not_test_sources() -> None:
     assert policy.tag_owners[0].owners == ("autogroup:admin", "carol@example.org")
 
 
-def test_probe_address_is_a_host_inside_the_route() -> None:
-    assert probe_address(IPv4Network("10.100.10.0/24")) == "10.100.10.1"
-    assert probe_address(IPv4Network("10.0.0.7/32")) == "10.0.0.7"
+@pytest.mark.parametrize(
+    ("route", "probe"),
+    [
+        pytest.param("10.100.10.0/24", "10.100.10.1", id="a subnet: its first host"),
+        pytest.param("10.0.0.7/32", "10.0.0.7", id="a single host: itself"),
+    ],
+)
+def test_probe_address_is_a_host_inside_the_route(route: str, probe: str) -> None:
+    assert probe_address(IPv4Network(route)) == probe
 
 
 def test_rendered_policy_is_an_artifact_and_matches_the_data(

@@ -4,7 +4,6 @@ that name the field."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +11,8 @@ import pytest
 from infra.ground.errors import RefusedError
 from infra.verify.derive import denied_probes
 from infra.verify.inventory import InventoryError, inventory_from_document, overlay
+from tests.support.golden import GOLDEN
 from tests.support.nixeval import nix_instantiate
-
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "example"
 
 
 def minimal() -> dict[str, Any]:
