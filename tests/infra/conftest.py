@@ -81,6 +81,7 @@ def engine(request: pytest.FixtureRequest, inventory: Inventory) -> Iterator[Eng
             yield started
         finally:
             started.close()
+            connector.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -364,8 +364,10 @@ class Engine:
         self._by_id = {check.id: check for check in self._checks}
         for check in self._checks:
             self.outcomes[check.id] = Future()
+        involved = {name for check in self._checks for name in (check.prober, check.target)}
         for node in self.inventory.nodes():
-            self._pool.submit(self._prefetch, node)
+            if node.hostname in involved:
+                self._pool.submit(self._prefetch, node)
         groups: dict[str, list[Check]] = {}
         for check in self._checks:
             groups.setdefault(check.group, []).append(check)
@@ -393,7 +395,7 @@ class Engine:
         return self.outcomes[check_id].result()
 
     def close(self) -> None:
+        """Wait for the checks' threads; the connector (and its masters) is its owner's."""
         for thread in self._threads:
             thread.join(timeout=self.inventory.budget_seconds + 60)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self.connector.close()

@@ -101,6 +101,10 @@ class Connector:
     remotes: list[Remote] = field(default_factory=list)
 
     def connect(self, endpoint: Endpoint) -> Remote:
+        """The remote for ``endpoint``: one per endpoint, its master connection reused."""
+        for known in self.remotes:
+            if known.endpoint == endpoint:
+                return known
         if not reached_over_ssh(endpoint.spec):
             remote = Remote(endpoint, testinfra.get_host(endpoint.spec, sudo=self.sudo))
             self.remotes.append(remote)
