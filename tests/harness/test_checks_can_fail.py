@@ -94,7 +94,7 @@ CASES: list[tuple[str, str, str]] = [
         f"{W1}-to-{R}-53-udp",
         r"53/udp on relaymd-relay is not blocked.*rcode",
     ),
-    ("api-on-lan", "lan-api-closed", r"port 36158 accepts connections on the LAN"),
+    ("api-on-lan", "lan-probe-api-closed", r"port 36158 accepts connections on the LAN"),
     (
         "dnsmasq-stopped",
         f"{R}-dnsmasq",

@@ -116,6 +116,12 @@ class Context:
         return self.engine.probe(self.check.prober, specs, self.fresh)
 
 
+def last_line(text: str, status: int) -> str:
+    """What a failed command said last, or its exit status when it said nothing."""
+    lines = text.strip().splitlines()
+    return lines[-1][:200] if lines else f"exit status {status}"
+
+
 @dataclass(frozen=True)
 class Facts:
     label: str
@@ -130,11 +136,8 @@ class Facts:
     def status(self) -> Status:
         section = self._section("status")
         if section.status != 0:
-            lines = section.output.strip().splitlines()
-            raise CheckFailedError(
-                f"{self.label}: `tailscale status` failed: "
-                + (lines[-1][:200] if lines else f"exit status {section.status}")
-            )
+            why = last_line(section.output, section.status)
+            raise CheckFailedError(f"{self.label}: `tailscale status` failed: {why}")
         try:
             return parse_status(section.output)
         except ObservedError as error:
@@ -298,11 +301,8 @@ class Engine:
             )
         )
         if output.rc != 0:
-            lines = output.stderr.strip().splitlines()
-            raise CheckFailedError(
-                f"the probes did not run on {prober}: "
-                + (lines[-1][:200] if lines else f"exit status {output.rc}")
-            )
+            why = last_line(output.stderr, output.rc)
+            raise CheckFailedError(f"the probes did not run on {prober}: {why}")
         try:
             return probes.parse(output.stdout, specs)
         except probes.ProbeOutputError as error:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 from infra.verify.inventory import Inventory, Node
 from infra.verify.policy import Denial, Party, is_address
@@ -36,33 +37,48 @@ def skipped(skip_id: str, reason: str) -> Callable[[Context], str]:
     return judge
 
 
+def check(
+    group: str,
+    slug: str,
+    title: str,
+    judge: Callable[[Context], str],
+    *,
+    prober: str | None = None,
+    target: str = "",
+    specs: Callable[[Engine], Any] | None = None,
+    **flags: bool,
+) -> Check:
+    """A check of ``group``'s block, run on ``prober`` (the group's host unless said), whose
+    id is ``<group>-<slug>``."""
+    return Check(
+        id=f"{group}-{slug}".replace(" ", "-").lower(),
+        group=group,
+        title=title,
+        prober=prober or group,
+        target=target,
+        judge=judge,
+        specs=specs,
+        **flags,
+    )
+
+
 def _ssh(inventory: Inventory) -> list[Check]:
-    labels = [node.hostname for node in inventory.nodes()] + [LAN_PROBE]
     return [
-        Check(
-            id=f"ssh-{label.replace(' ', '-').lower()}",
-            group="SSH",
-            title=f"{label} reachable",
+        check(
+            "SSH",
+            label,
+            f"{label} reachable",
+            partial(checks.reachable, label=label),
             prober=label,
-            target="",
-            judge=partial(checks.reachable, label=label),
             ssh=True,
         )
-        for label in labels
+        for label in [*(node.hostname for node in inventory.nodes()), LAN_PROBE]
     ]
 
 
-def _node_checks(node: Node) -> list[Check]:
-    return [
-        Check(
-            id=f"{node.hostname}-tailscaled",
-            group=node.hostname,
-            title=f"{node.hostname}: tailscaled",
-            prober=node.hostname,
-            target="",
-            judge=partial(checks.tailscaled, node=node),
-        )
-    ]
+def _tailscaled(node: Node) -> Check:
+    name = node.hostname
+    return check(name, "tailscaled", f"{name}: tailscaled", partial(checks.tailscaled, node=node))
 
 
 def _ports(denials: Sequence[Denial]) -> list[tuple[int, str]]:
@@ -76,22 +92,21 @@ def _ports(denials: Sequence[Denial]) -> list[tuple[int, str]]:
     return sorted(set(pairs))
 
 
-def _denial_checks(inventory: Inventory, prober: Node, tag: str, sweep: bool) -> list[Check]:
-    """What the policy's tests deny ``tag``, checked from ``prober``."""
+def _denial_checks(inventory: Inventory, prober: Node, sweep: bool) -> list[Check]:
+    """What the policy's tests deny the prober's tag, checked from ``prober``."""
     policy = inventory.tailnet_policy
-    denials = [denial for denial in policy.denials if denial.source == tag]
-    found: list[Check] = []
     group = prober.hostname
     by_target: dict[str, list[Denial]] = {}
     routes: dict[str, list[int]] = {}
-    for denial in denials:
-        if denial.destination.startswith("tag:") or not is_address(
-            policy.hosts.get(denial.destination, denial.destination)
-        ):
-            by_target.setdefault(denial.destination, []).append(denial)
-        else:
-            address = policy.hosts.get(denial.destination, denial.destination)
+    for denial in policy.denials:
+        if denial.source != prober.tag:
+            continue
+        address = policy.hosts.get(denial.destination, denial.destination)
+        if is_address(address):
             routes.setdefault(address, []).append(denial.port)
+        else:
+            by_target.setdefault(denial.destination, []).append(denial)
+    found: list[Check] = []
     for selector, selected in by_target.items():
         targets = [
             node
@@ -99,31 +114,30 @@ def _denial_checks(inventory: Inventory, prober: Node, tag: str, sweep: bool) ->
             if node != prober and policy.covers(selector, Party((node.tag,)))
         ]
         if not targets:
+            listed = ", ".join(str(denial.port) for denial in selected)
+            reason = (
+                f"the tests deny {prober.tag} ports {listed} on {selector}, but no node other "
+                f"than {group} carries it"
+            )
             found.append(
-                Check(
-                    id=f"{group}-no-target-{selector}",
-                    group=group,
-                    title=f"{prober.hostname} → {selector}",
-                    prober=prober.hostname,
+                check(
+                    group,
+                    f"no-target-{selector}",
+                    f"{group} → {selector}",
+                    skipped(checks.NO_TARGET, reason),
                     target=selector,
-                    judge=skipped(
-                        checks.NO_TARGET,
-                        f"the tests deny {tag} ports {', '.join(str(d.port) for d in selected)} "
-                        f"on {selector}, but no node other than {prober.hostname} carries it",
-                    ),
                 )
             )
         for target in targets:
             found += _pair(inventory, prober, target, selected, sweep)
     for address, ports in routes.items():
         found.append(
-            Check(
-                id=f"{group}-route-{address}",
-                group=group,
-                title=f"{prober.hostname} → {address} (behind a subnet router)",
-                prober=prober.hostname,
+            check(
+                group,
+                f"route-{address}",
+                f"{group} → {address} (behind a subnet router)",
+                partial(checks.no_route, prober=prober, address=address, ports=ports),
                 target=address,
-                judge=partial(checks.no_route, prober=prober, address=address, ports=ports),
                 retry=True,
             )
         )
@@ -131,61 +145,52 @@ def _denial_checks(inventory: Inventory, prober: Node, tag: str, sweep: bool) ->
 
 
 def _pair(
-    inventory: Inventory,
-    prober: Node,
-    target: Node,
-    denials: Sequence[Denial],
-    sweep: bool,
+    inventory: Inventory, prober: Node, target: Node, denials: Sequence[Denial], sweep: bool
 ) -> list[Check]:
     group, name = prober.hostname, f"{prober.hostname} → {target.hostname}"
-    prefix = f"{group}-to-{target.hostname}"
+    to = f"to-{target.hostname}"
     found = [
-        Check(
-            id=f"{prefix}-alive",
-            group=group,
-            title=f"{name}: live path",
-            prober=prober.hostname,
+        check(
+            group,
+            f"{to}-alive",
+            f"{name}: live path",
+            partial(checks.alive, prober=prober, target=target),
             target=target.hostname,
-            judge=partial(checks.alive, prober=prober, target=target),
             specs=partial(checks.alive_specs, prober=prober, target=target),
         )
     ]
     for port, proto in _ports(denials):
         found.append(
-            Check(
-                id=f"{prefix}-{port}-{proto}",
-                group=group,
-                title=f"{name}: {port}/{proto} blocked",
-                prober=prober.hostname,
+            check(
+                group,
+                f"{to}-{port}-{proto}",
+                f"{name}: {port}/{proto} blocked",
+                partial(checks.denied, prober=prober, target=target, port=port, proto=proto),
                 target=target.hostname,
-                judge=partial(checks.denied, prober=prober, target=target, port=port, proto=proto),
                 specs=partial(checks.deny_specs, target=target, port=port, proto=proto),
                 retry=True,
             )
         )
-    policy = inventory.tailnet_policy
-    if not policy.opens_any(Party((prober.tag,)), Party((target.tag,))):
+    if not inventory.tailnet_policy.opens_any(Party((prober.tag,)), Party((target.tag,))):
         found.append(
-            Check(
-                id=f"{prefix}-icmp",
-                group=group,
-                title=f"{name}: ICMP echo blocked",
-                prober=prober.hostname,
+            check(
+                group,
+                f"{to}-icmp",
+                f"{name}: ICMP echo blocked",
+                partial(checks.icmp_blocked, prober=prober, target=target),
                 target=target.hostname,
-                judge=partial(checks.icmp_blocked, prober=prober, target=target),
                 specs=partial(checks.icmp_specs, prober=prober, target=target),
                 retry=True,
             )
         )
     if sweep:
         found.append(
-            Check(
-                id=f"{prefix}-listening",
-                group=group,
-                title=f"{name}: only ports the policy opens answer",
-                prober=prober.hostname,
+            check(
+                group,
+                f"{to}-listening",
+                f"{name}: only ports the policy opens answer",
+                partial(checks.sweep, prober=prober, target=target),
                 target=target.hostname,
-                judge=partial(checks.sweep, prober=prober, target=target),
                 specs=partial(checks.sweep_specs, prober=prober, target=target),
                 retry=True,
             )
@@ -197,170 +202,145 @@ def _orchestrator(inventory: Inventory) -> list[Check]:
     node = inventory.orchestrator
     group = node.hostname
     found = [
-        *_node_checks(node),
-        Check(
-            id=f"{group}-not-ephemeral",
-            group=group,
-            title=f"{group}: not ephemeral",
-            prober=group,
-            target="",
-            judge=checks.not_ephemeral,
-        ),
-        Check(
-            id=f"{group}-relaymd-unit",
-            group=group,
-            title=f"{group}: RelayMD",
-            prober=group,
-            target="",
-            judge=partial(checks.unit_active, node=node, unit=node.unit),
+        _tailscaled(node),
+        check(group, "not-ephemeral", f"{group}: not ephemeral", checks.not_ephemeral),
+        check(
+            group,
+            "relaymd-unit",
+            f"{group}: RelayMD",
+            partial(checks.unit_active, node=node, unit=node.unit),
         ),
     ]
-    for other in (*inventory.relays, *inventory.workers):
-        found.append(
-            Check(
-                id=f"{group}-view-{other.hostname}",
-                group=group,
-                title=f"{group} sees {other.hostname}",
-                prober=group,
-                target=other.hostname,
-                judge=partial(checks.view, node=other),
-                retry=True,
-            )
+    found += [
+        check(
+            group,
+            f"view-{other.hostname}",
+            f"{group} sees {other.hostname}",
+            partial(checks.view, node=other),
+            target=other.hostname,
+            retry=True,
         )
-    return found + _denial_checks(inventory, node, node.tag, sweep=False)
+        for other in (*inventory.relays, *inventory.workers)
+    ]
+    return found + _denial_checks(inventory, node, sweep=False)
 
 
 def _relays(inventory: Inventory) -> list[Check]:
     found: list[Check] = []
     for relay in inventory.relays:
         group = relay.hostname
-        found += _node_checks(relay)
         found += [
-            Check(
-                id=f"{group}-dnsmasq",
-                group=group,
-                title=f"{group}: dnsmasq",
-                prober=group,
-                target="",
-                judge=partial(checks.dnsmasq, relay=relay),
+            _tailscaled(relay),
+            check(
+                group,
+                "dnsmasq",
+                f"{group}: dnsmasq",
+                partial(checks.dnsmasq, relay=relay),
                 specs=partial(checks.dnsmasq_specs, relay=relay),
                 retry=True,
             ),
-            Check(
-                id=f"{group}-infisical-relay",
-                group=group,
-                title=f"{group}: Infisical Relay",
-                prober=group,
-                target="",
-                judge=partial(checks.infisical_relay, relay=relay),
+            check(
+                group,
+                "infisical-relay",
+                f"{group}: Infisical Relay",
+                partial(checks.infisical_relay, relay=relay),
             ),
+            *_denial_checks(inventory, relay, sweep=False),
         ]
-        found += _denial_checks(inventory, relay, relay.tag, sweep=False)
     return found
 
 
-def _workers(inventory: Inventory, worker_tag: str | None) -> list[Check]:
+NO_WORKER_CHECKS = (
+    ("magicdns", "MagicDNS"),
+    ("healthz", "/healthz"),
+    ("denied", "what the policy denies workers"),
+    ("listening", "only the ports the policy opens answer"),
+)
+
+
+def _workers(inventory: Inventory) -> list[Check]:
     if not inventory.workers:
         reason = (
             "the inventory names no worker-tagged test node (workers[0]): nothing is checked "
             "from a worker's side; add one (docs/verifying.md)"
         )
         return [
-            Check(
-                id=f"worker-{slug}",
-                group="workers",
-                title=f"worker: {title}",
-                prober="",
-                target="",
-                judge=skipped(checks.NO_WORKER, reason),
-            )
-            for slug, title in (
-                ("magicdns", "MagicDNS"),
-                ("healthz", "/healthz"),
-                ("denied", "what the policy denies workers"),
-                ("listening", "only the ports the policy opens answer"),
-            )
+            check("workers", slug, f"worker: {title}", skipped(checks.NO_WORKER, reason))
+            for slug, title in NO_WORKER_CHECKS
         ]
     prober = inventory.workers[0]
-    group = prober.hostname
-    found = [
-        *_node_checks(prober),
-        Check(
-            id=f"{group}-magicdns",
-            group=group,
-            title=f"{group}: MagicDNS",
-            prober=group,
-            target=inventory.orchestrator.hostname,
-            judge=partial(checks.magicdns, prober=prober),
+    group, orchestrator = prober.hostname, inventory.orchestrator.hostname
+    return [
+        _tailscaled(prober),
+        check(
+            group,
+            "magicdns",
+            f"{group}: MagicDNS",
+            partial(checks.magicdns, prober=prober),
+            target=orchestrator,
             specs=checks.magicdns_specs,
             retry=True,
         ),
-        Check(
-            id=f"{group}-healthz",
-            group=group,
-            title=f"{group} → {inventory.orchestrator.hostname}: /healthz by name (IPv4)",
-            prober=group,
-            target=inventory.orchestrator.hostname,
-            judge=partial(checks.healthz, prober=prober),
+        check(
+            group,
+            "healthz",
+            f"{group} → {orchestrator}: /healthz by name (IPv4)",
+            partial(checks.healthz, prober=prober),
+            target=orchestrator,
             specs=checks.healthz_specs,
             retry=True,
         ),
-        Check(
-            id=f"{group}-healthz-ipv6",
-            group=group,
-            title=f"{group} → {inventory.orchestrator.hostname}: /healthz over IPv6",
-            prober=group,
-            target=inventory.orchestrator.hostname,
-            judge=partial(checks.healthz_ipv6, prober=prober),
+        check(
+            group,
+            "healthz-ipv6",
+            f"{group} → {orchestrator}: /healthz over IPv6",
+            partial(checks.healthz_ipv6, prober=prober),
+            target=orchestrator,
             specs=checks.healthz_ipv6_specs,
             retry=True,
         ),
+        *_denial_checks(inventory, prober, sweep=True),
+        *(_tailscaled(other) for other in inventory.workers[1:]),
     ]
-    found += _denial_checks(inventory, prober, worker_tag or prober.tag, sweep=True)
-    for other in inventory.workers[1:]:
-        found += _node_checks(other)
-    return found
 
 
 def _lan(inventory: Inventory) -> list[Check]:
-    group = LAN_PROBE
     target = inventory.orchestrator.hostname
     return [
-        Check(
-            id="lan-path",
-            group=group,
-            title=f"LAN probe → {target}: its own path (SSH port)",
+        check(
+            LAN_PROBE,
+            "path",
+            f"LAN probe → {target}: its own path (SSH port)",
+            checks.lan_path,
             prober=LAN_PROBE,
             target=target,
-            judge=checks.lan_path,
             specs=checks.lan_specs,
         ),
-        Check(
-            id="lan-api-closed",
-            group=group,
-            title=f"LAN probe → {target}: API port closed on the LAN",
+        check(
+            LAN_PROBE,
+            "api-closed",
+            f"LAN probe → {target}: API port closed on the LAN",
+            checks.api_closed_on_lan,
             prober=LAN_PROBE,
             target=target,
-            judge=checks.api_closed_on_lan,
             specs=checks.lan_specs,
         ),
     ]
 
 
 def plan(inventory: Inventory) -> list[Check]:
-    worker_tag = inventory.workers[0].tag if inventory.workers else None
     return [
         *_ssh(inventory),
         *_orchestrator(inventory),
         *_relays(inventory),
-        *_workers(inventory, worker_tag),
+        *_workers(inventory),
         *_lan(inventory),
     ]
 
 
 def run(engine: Engine, selected: Sequence[str] | None = None) -> dict[str, Check]:
     """Start ``engine`` on the plan (or the ``selected`` ids of it); the checks by id."""
-    planned = {check.id: check for check in plan(engine.inventory)}
+    planned = {item.id: item for item in plan(engine.inventory)}
     chosen = (
         [planned[item] for item in selected] if selected is not None else list(planned.values())
     )
