@@ -1,6 +1,6 @@
 """What a checked host reports about itself, read with bounds (pure, no I/O).
 
-- ``tailscale status --json``: ``ipnstate.Status`` (tailscale v1.98.3 ipn/ipnstate/ipnstate.go):
+- ``tailscale status --json``: ``ipnstate.Status`` (tailscale v1.98.5 ipn/ipnstate/ipnstate.go):
   ``BackendState``, ``Self`` and ``Peer`` (keyed by node key), each a ``PeerStatus`` with
   ``HostName``, ``DNSName`` (ending with a dot), ``TailscaleIPs``, ``Online`` ("connected to
   the control plane"), ``Tags``, ``AllowedIPs`` and ``PrimaryRoutes`` (these three are

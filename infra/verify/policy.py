@@ -6,7 +6,7 @@ sections count, their union being the policy (Tailscale KB 1538, "grants"; KB 10
 - ``acls``: ``{"action": "accept", "src": [...], "proto"?: ..., "dst": ["<selector>:<ports>"]}``;
 - ``grants``: ``{"src": [...], "dst": ["<selector>"], "ip": ["<proto>:<ports>", "<ports>", "*"]}``.
 
-A rule without a protocol admits TCP, UDP, ICMPv4 and ICMPv6 (tailscale v1.98.3
+A rule without a protocol admits TCP, UDP, ICMPv4 and ICMPv6 (tailscale v1.98.5
 ``tailcfg.FilterRule.IPProto`` "empty means TCP, UDP and ICMP"; wgengine/filter/tailcfg.go
 ``defaultProtos``). An ICMP echo reaches a node from any source some rule lets reach it on any
 port (wgengine/filter/filter.go ``runIn4``/``runIn6``: "If any port is open to an IP, allow ICMP
@@ -36,7 +36,7 @@ MAX_TEXT = 256
 ALL_PORTS = (0, 65535)
 DEFAULT_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6"})
 PROTOCOL_NAMES = {
-    # types/ipproto/ipproto.go acceptedNames (tailscale v1.98.3), and their numbers.
+    # types/ipproto/ipproto.go acceptedNames (tailscale v1.98.5), and their numbers.
     "tcp": "tcp",
     "6": "tcp",
     "udp": "udp",

@@ -126,7 +126,7 @@ def tailscaled(context: Context, node: Node) -> str:
 
 def not_ephemeral(context: Context) -> str:
     """``tailscale status`` does not say whether a node is ephemeral; a node is when its auth
-    key was (plan.json), or when tailscaled runs with ``--state=mem:`` (tailscale v1.98.3
+    key was (plan.json), or when tailscaled runs with ``--state=mem:`` (tailscale v1.98.5
     cmd/tailscaled/tailscaled.go registers such a node as ephemeral)."""
     node = context.engine.inventory.orchestrator
     if node.key_ephemeral:
@@ -185,7 +185,7 @@ def view(context: Context, node: Node) -> str:
 
 def alive_specs(engine: Engine, prober: Node, target: Node) -> list[Spec]:
     """TSMP pings, when the target is in the prober's netmap: they cross WireGuard to the
-    peer's tailscaled, which answers them before its packet filter (tailscale v1.98.3
+    peer's tailscaled, which answers them before its packet filter (tailscale v1.98.5
     net/tstun/wrap.go ``filterPacketInboundFromWireGuard``), so they prove the path without
     testing the policy (Tailscale KB 1338)."""
     peer = _peer(engine.status(prober), engine.party(target))
@@ -297,7 +297,7 @@ def icmp_specs(engine: Engine, prober: Node, target: Node) -> list[Spec]:
 
 def icmp_blocked(context: Context, prober: Node, target: Node) -> str:
     """No rule lets the prober reach the target on any port, so no echo may pass either
-    (tailscale v1.98.3 wgengine/filter/filter.go: ICMP passes where some port is open)."""
+    (tailscale v1.98.5 wgengine/filter/filter.go: ICMP passes where some port is open)."""
     engine = context.engine
     _live(engine, prober, target)
     results = context.results()

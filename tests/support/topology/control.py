@@ -1,6 +1,6 @@
 """Stand-in for Tailscale's control plane (the coordination server): the netmap each node gets.
 
-A netmap holds what the checks look at (tailscale v1.98.3 ``tailcfg.MapResponse`` as the node
+A netmap holds what the checks look at (tailscale v1.98.5 ``tailcfg.MapResponse`` as the node
 reports it in ``ipnstate.Status``): the node itself (tags, tailnet addresses, MagicDNS name,
 whether it is connected to control) and its peers. A peer is every other node the policy
 gives a path to or from it: Tailscale trims the rest from the netmap (KB 1087, "netmap
@@ -24,7 +24,7 @@ from typing import Any
 from infra.verify.policy import Party, Policy
 
 LISTEN_PORT = 41641
-"""tailscaled's default WireGuard port (tailscale v1.98.3 cmd/tailscaled: ``--port`` 41641)."""
+"""tailscaled's default WireGuard port (tailscale v1.98.5 cmd/tailscaled: ``--port`` 41641)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """nftables rules for one namespaced host, derived from the policy and its NixOS firewall.
 
-Two filters guard a real node, in this order (tailscale v1.98.3):
+Two filters guard a real node, in this order (tailscale v1.98.5):
 
 1. tailscaled's packet filter, on everything arriving over WireGuard: the ``tailscaled-filter``
    table here, on ``tailscale0``. It mirrors wgengine/filter/filter.go (``runIn4``/``runIn6``)
@@ -36,9 +36,9 @@ from infra.verify.policy import ALL_PORTS, Party, Policy
 TAILNET_INTERFACE = "tailscale0"
 CGNAT_RANGE = "100.64.0.0/10"
 TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48"
-"""Tailscale's IPv6 ULA range (tailscale v1.98.3 net/tsaddr, ``TailscaleULARange``)."""
+"""Tailscale's IPv6 ULA range (tailscale v1.98.5 net/tsaddr, ``TailscaleULARange``)."""
 CHROMEOS_VM_RANGE = "100.115.92.0/23"
-"""net/tsaddr ``ChromeOSVMRange`` (v1.98.3)."""
+"""net/tsaddr ``ChromeOSVMRange`` (v1.98.5)."""
 TSMP = 99
 ICMP_PASSING = (
     "icmp type { echo-reply, destination-unreachable, time-exceeded, parameter-problem } accept",

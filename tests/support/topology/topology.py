@@ -55,7 +55,7 @@ SCHEDULER_WARNING = "Queued jobs are waiting, but all SLURM clusters are disable
 """RelayMD 0.2.21's runtime scheduler warning (services/slurm_provisioning_service.py)."""
 DASHBOARD_PORT = 36159
 MAGICDNS_ADDRESS = "100.100.100.100"
-"""Tailscale's resolver address (tailscale v1.98.3 net/tsaddr, ``TailscaleServiceIP``); in
+"""Tailscale's resolver address (tailscale v1.98.5 net/tsaddr, ``TailscaleServiceIP``); in
 kernel mode tailscaled points resolv.conf at it, with the tailnet's suffix as search domain."""
 INFISICAL_RELAY_UNIT = "infisical-relay"
 OWN_DNSMASQ_FILES = frozenset({"dhcp-leasefile", "pid-file"})

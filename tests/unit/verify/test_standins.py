@@ -23,7 +23,7 @@ from infra.cli import app as cli
 ROOT = Path(__file__).resolve().parents[3]
 STANDINS = ROOT / "tests" / "support" / "topology" / "standins"
 
-# ipnstate.Status and PeerStatus fields at tailscale v1.98.3 (ipn/ipnstate/ipnstate.go); the
+# ipnstate.Status and PeerStatus fields at tailscale v1.98.5 (ipn/ipnstate/ipnstate.go); the
 # PeerStatus fields marked omitempty there (AllowedIPs, Tags, PrimaryRoutes...) come and go.
 STATUS_FIELDS = {
     "Version",

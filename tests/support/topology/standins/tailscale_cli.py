@@ -1,6 +1,6 @@
 """Stand-in ``tailscale`` CLI (installed as ``tailscale``): ``status --json`` and ``ping``.
 
-Upstream (tailscale v1.98.3):
+Upstream (tailscale v1.98.5, what nixos-26.05 ships at the pin, nixos/nixpkgs-pin.json):
 - the global ``--socket`` flag defaults to ``/var/run/tailscale/tailscaled.sock`` on Linux
   (paths/paths.go); when nothing answers there every command fails with "failed to connect to
   local tailscaled; it doesn't appear to be running" on stderr and exit status 1

@@ -1,7 +1,8 @@
 """Stand-in tailscaled: a real WireGuard interface, configured from the control stand-in's
 netmap, and the LocalAPI the ``tailscale`` CLI stand-in talks to.
 
-Mirrors tailscale v1.98.3 where the checks look (cited beside each part):
+Mirrors tailscale v1.98.5, what nixos-26.05 ships at the pin (nixos/nixpkgs-pin.json; every file
+cited here is the same at v1.98.3, the module the pinned provider links), where the checks look:
 - the node's ``tailscale0`` is a kernel interface carrying WireGuard, with the node's own
   key, its tailnet addresses (/32 and /128) and a route to each peer's addresses (per-peer
   routes: ipn/ipnlocal/local.go ``shouldUseOneCGNATRoute`` is false on Linux); a node
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-VERSION = "1.98.3-standin"
+VERSION = "1.98.5-standin"
 STATUS_PATH = "/localapi/v0/status"
 PING_PATH = "/localapi/v0/ping"
 INTERFACE = "tailscale0"
@@ -66,7 +67,7 @@ def node_key(public_key: str) -> str:
 
 
 def peer_status(entry: dict[str, Any], suffix: str, **extra: Any) -> dict[str, Any]:
-    """ipnstate.PeerStatus (v1.98.3 field names; ``omitempty`` fields left out when empty)."""
+    """ipnstate.PeerStatus (v1.98.5 field names; ``omitempty`` fields left out when empty)."""
     addresses = entry.get("TailscaleIPs") or []
     allowed = entry.get("AllowedIPs") or [f"{ip}/{128 if ':' in ip else 32}" for ip in addresses]
     status: dict[str, Any] = {
@@ -105,7 +106,7 @@ def peer_status(entry: dict[str, Any], suffix: str, **extra: Any) -> dict[str, A
 
 
 def status(netmap: dict[str, Any], tun: bool) -> dict[str, Any]:
-    """ipnstate.Status as ``tailscale status --json`` prints it (v1.98.3)."""
+    """ipnstate.Status as ``tailscale status --json`` prints it (v1.98.5)."""
     running = netmap["BackendState"] == "Running"
     suffix = netmap["MagicDNSSuffix"]
     me = netmap["Self"]
