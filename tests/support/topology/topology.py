@@ -323,9 +323,16 @@ class Topology:
         filters and every netmap follow it, as control would push them."""
         if document is not None:
             self.in_force = document
+        before = self._peer_pairs()
         self.policy_in_force = read_policy(self.in_force)
         self.apply_firewalls()
         self.write_netmaps()
+        # Control has pushed; new peers open their WireGuard sessions in a round trip or two.
+        named = {host.hostname: host for host in self.hosts}
+        for source, target in sorted(self._peer_pairs() - before):
+            netns.wait_until(
+                partial(self.path_live, named[source], named[target]), f"{source} → {target}"
+            )
 
     def apply_firewalls(self) -> None:
         nodes = self.tailnet_nodes()
@@ -385,6 +392,19 @@ class Topology:
         for host in self.hosts:
             if "tailscaled" in host.units and self.started:
                 netns.wait_until(partial(self._applied, host), f"{host.hostname}'s netmap")
+
+    def _peer_pairs(self) -> set[tuple[str, str]]:
+        """(source, target) host names of every pair of connected nodes that are peers now."""
+        members = [self.member(host) for host in self.hosts if self.started]
+        return {
+            (one.hostname, other.hostname)
+            for one in members
+            for other in members
+            if one is not other
+            and one.connected
+            and other.connected
+            and self.policy_in_force.peers(one.party(), other.party())
+        }
 
     def _applied(self, host: Host) -> bool:
         try:
