@@ -259,10 +259,28 @@ def _domain(engine: Engine) -> str:
     return relays[0].internal_domain if relays else "internal"
 
 
-def deny_specs(engine: Engine, target: Node, port: int, proto: str) -> list[Spec]:
+def carried(engine: Engine, prober: Node, target: Node, fresh: bool = False) -> tuple[str, ...]:
+    """The target's addresses the prober's tailnet carries: those a peer holds or routes. The
+    others have no WireGuard peer and no route on the prober (Linux tailscaled routes each
+    peer's addresses only: ipn/ipnlocal/local.go ``shouldUseOneCGNATRoute``), so nothing
+    reaches them over the tailnet; no probe is sent there, where it would leave by the host's
+    default route instead and test some other network."""
+    status = engine.status(prober, fresh)
+    return tuple(
+        address
+        for address in engine.addresses(target)
+        if status.peer_at(address) is not None or status.route_to(address) is not None
+    )
+
+
+NOT_CARRIED = "nothing reaches it over the tailnet: no WireGuard peer, no route"
+
+
+def deny_specs(engine: Engine, prober: Node, target: Node, port: int, proto: str) -> list[Spec]:
     if proto == "udp":
-        return [Spec("dns", address, _domain(engine)) for address in engine.addresses(target)]
-    return [Spec("tcp", address, str(port)) for address in engine.addresses(target)]
+        domain = _domain(engine)
+        return [Spec("dns", address, domain) for address in carried(engine, prober, target)]
+    return [Spec("tcp", address, str(port)) for address in carried(engine, prober, target)]
 
 
 def _shown(results: dict[Spec, Result]) -> str:
@@ -285,14 +303,12 @@ def denied(context: Context, prober: Node, target: Node, port: int, proto: str) 
         raise CheckFailedError(
             f"{port}/{proto} on {target.hostname} is not blocked from {prober.hostname}: {shown}"
         )
-    return _shown(results)
+    return _shown(results) or NOT_CARRIED
 
 
 def icmp_specs(engine: Engine, prober: Node, target: Node) -> list[Spec]:
-    """Echo requests through the prober's tailscaled; none to a node that is not its peer:
-    with no WireGuard peer and no route, nothing of any protocol reaches it over the tailnet."""
-    peer = _peer(engine.status(prober), engine.party(target))
-    return [Spec("icmp", address) for address in peer.addresses] if peer else []
+    """Echo requests through the prober's tailscaled, to the addresses its tailnet carries."""
+    return [Spec("icmp", address) for address in carried(engine, prober, target)]
 
 
 def icmp_blocked(context: Context, prober: Node, target: Node) -> str:
@@ -302,7 +318,7 @@ def icmp_blocked(context: Context, prober: Node, target: Node) -> str:
     _live(engine, prober, target)
     results = context.results()
     if not results:
-        return f"not a peer of {prober.hostname}: no WireGuard peer, no route, no echo"
+        return NOT_CARRIED
     answered = [spec.target for spec, result in results.items() if result.verdict == "pong"]
     if answered:
         raise CheckFailedError(
@@ -323,10 +339,11 @@ def _open_to(engine: Engine, prober: Node, target: Node, proto: str, port: int) 
 def sweep_specs(engine: Engine, prober: Node, target: Node) -> list[Spec]:
     specs: list[Spec] = []
     source, destination = engine.party(prober), engine.party(target)
+    reachable = carried(engine, prober, target)
     for listener in engine.facts(target).listeners():
         if listener.loopback or (listener.proto == "udp" and listener.port != DNS_PORT):
             continue
-        for address in destination.addresses:
+        for address in reachable:
             if not listener.serves(address) or engine.policy.allows(
                 source, destination, listener.proto, listener.port, address
             ):
@@ -361,6 +378,8 @@ def sweep(context: Context, prober: Node, target: Node) -> str:
             f"{target.hostname} answers {prober.hostname} on a port the policy does not open to "
             f"{prober.tag}: {shown} (it opens tcp {opened})"
         )
+    if not carried(engine, prober, target):
+        return f"{len(listeners)} listening socket(s), but {NOT_CARRIED}"
     probed = sorted({int(spec.argument) for spec in results if spec.kind == "tcp"})
     parts = [f"tcp {', '.join(map(str, probed))} blocked" if probed else "no tcp port to probe"]
     if any(spec.kind == "dns" for spec in results):

@@ -167,7 +167,9 @@ def _pair(
                 f"{name}: {port}/{proto} blocked",
                 partial(checks.denied, prober=prober, target=target, port=port, proto=proto),
                 target=target.hostname,
-                specs=partial(checks.deny_specs, target=target, port=port, proto=proto),
+                specs=partial(
+                    checks.deny_specs, prober=prober, target=target, port=port, proto=proto
+                ),
                 retry=True,
             )
         )
