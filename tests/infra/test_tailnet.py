@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,11 +9,7 @@ import pytest
 from tests.infra.engine import Engine, Verdict
 
 
-def test_check(
-    check_id: str,
-    engine: Engine,
-    record_property: Callable[[str, object], None],
-) -> None:
+def test_check(check_id: str, engine: Engine, request: pytest.FixtureRequest) -> None:
     check = engine.check(check_id)
     outcome = engine.outcome(check_id)
     details: dict[str, Any] = {
@@ -29,8 +24,8 @@ def test_check(
         details["skip_id"] = outcome.skip_id
     if outcome.unreachable:
         details["unreachable"] = True
-    for name, value in details.items():
-        record_property(name, value)  # the event line, and the JUnit case's properties
+    # The event line, and the JUnit case's properties (as record_property stores them).
+    request.node.user_properties.extend(details.items())
     if outcome.verdict is Verdict.FAIL:
         pytest.fail(outcome.text, pytrace=False)
     if outcome.verdict is Verdict.SKIP:
