@@ -6,6 +6,7 @@ whole ``scripts/verify`` run red, with the line a tester reads."""
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from infra.verify.inventory import Inventory
 from tests.infra.engine import Engine, Outcome, Verdict
 from tests.infra.plan import plan, run
 from tests.infra.remote import Connector
+from tests.support.topology import netns
 from tests.support.topology.faults import broken
 from tests.support.topology.topology import Topology
 
@@ -313,3 +315,29 @@ def test_a_run_killed_outright_is_cleaned_by_its_guardian() -> None:
     wait_until(lambda: name not in Namespaces.listed(), "the guardian's cleanup")
     wait_until(lambda: not Path(directory).exists(), "the scratch directory's removal")
     wait_until(lambda: not Path(f"/proc/{pid}").exists(), "the namespace's process ending")
+
+
+def test_a_node_cannot_speak_for_an_address_it_does_not_own(topology: Topology) -> None:
+    """The tailnet is WireGuard, not a shared segment: a packet a node sends from another
+    node's tailnet address is dropped by the receiver's cryptokey routing (the address is not
+    among the sender's allowed IPs), though the policy would admit that address."""
+    worker, impostor = topology.workers()
+    orchestrator = topology.orchestrator()
+    target = (str(orchestrator.tailnet_ip), topology.api_port())
+
+    def connect_from(source: str) -> bool:
+        def attempt() -> bool:
+            try:
+                with socket.create_connection(target, timeout=2, source_address=(source, 0)):
+                    return True
+            except OSError:
+                return False
+
+        return netns.in_namespace(worker.namespace, attempt)
+
+    assert connect_from(str(worker.tailnet_ip))
+    netns.ip("-n", worker.namespace, "addr", "add", f"{impostor.tailnet_ip}/32", "dev", "lo")
+    try:
+        assert not connect_from(str(impostor.tailnet_ip))
+    finally:
+        netns.ip("-n", worker.namespace, "addr", "del", f"{impostor.tailnet_ip}/32", "dev", "lo")

@@ -15,6 +15,7 @@ from tests.support.topology import netns
 from tests.support.topology.nixos_firewall import IPV6_FORWARD_UNIT
 from tests.support.topology.topology import (
     ANY_ADDRESS,
+    PATH_TIMEOUT_SECONDS,
     PYTHON,
     SCHEDULER_WARNING,
     STANDINS,
@@ -104,7 +105,11 @@ def _node(topology: Topology, host: Host, **change: object) -> Undo:
         topology.apply_policy()
         topology.write_magicdns()
 
-    apply(change)
+    try:
+        apply(change)
+    except BaseException:
+        apply(before)
+        raise
     return lambda: apply(before)
 
 
@@ -152,7 +157,11 @@ def _open(topology: Topology, source: str, destination: str, proto: str | None) 
     opened = json.loads(json.dumps(before))
     rule = {"action": "accept", "src": [source], "dst": [destination]}
     opened["acls"].append({**rule, **({"proto": proto} if proto else {})})
-    topology.apply_policy(opened)
+    try:
+        topology.apply_policy(opened)
+    except BaseException:
+        topology.apply_policy(before)  # never leave a half-applied fault behind
+        raise
     return lambda: topology.apply_policy(before)
 
 
@@ -260,7 +269,11 @@ def dead_peer(topology: Topology) -> Undo:
         netns.ip("-n", worker.namespace, "link", "set", "u0", "up")
         # WireGuard retries a handshake every 5 s: healed once the path answers again.
         orchestrator = topology.orchestrator()
-        netns.wait_until(partial(topology.path_live, orchestrator, worker), "the path back")
+        netns.wait_until(
+            partial(topology.path_live, orchestrator, worker),
+            "the path back",
+            timeout=PATH_TIMEOUT_SECONDS,
+        )
 
     return undo
 

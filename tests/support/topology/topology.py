@@ -61,6 +61,7 @@ INFISICAL_RELAY_UNIT = "infisical-relay"
 OWN_DNSMASQ_FILES = frozenset({"dhcp-leasefile", "pid-file"})
 """Paths of the real host's dnsmasq that each topology keeps in its own directory."""
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - the Infisical Relay listens on every interface
+PATH_TIMEOUT_SECONDS = 40.0
 PYTHON = (sys.executable, "-I", "-S")
 """How the stand-ins run: they need only the standard library; the venv's site costs time."""
 WORKER_FIREWALL = firewall.NixosFirewall(udp=(str(control.LISTEN_PORT),))
@@ -327,11 +328,15 @@ class Topology:
         self.policy_in_force = read_policy(self.in_force)
         self.apply_firewalls()
         self.write_netmaps()
-        # Control has pushed; new peers open their WireGuard sessions in a round trip or two.
+        # Control has pushed; new peers open their WireGuard sessions in a round trip or two,
+        # or, when each side's first handshake met a peer not yet configured, at WireGuard's
+        # next retransmission (every 5 s, REKEY_TIMEOUT): allow for a few of those.
         named = {host.hostname: host for host in self.hosts}
         for source, target in sorted(self._peer_pairs() - before):
             netns.wait_until(
-                partial(self.path_live, named[source], named[target]), f"{source} → {target}"
+                partial(self.path_live, named[source], named[target]),
+                f"{source} → {target}",
+                timeout=PATH_TIMEOUT_SECONDS,
             )
 
     def apply_firewalls(self) -> None:
