@@ -81,20 +81,25 @@ CASES: list[tuple[str, str, str]] = [
     ("relay-tailscaled-stopped", f"{R}-tailscaled", r"unit tailscaled is 'inactive'"),
     (
         "worker-to-worker",
-        f"{W1}-to-{W2}-22-tcp",
-        r"22/tcp on relaymd-worker-2 is not blocked.*open",
+        f"{W1}-to-{W2}-no-path",
+        r"relaymd-worker-2 answers relaymd-worker-1, though the rendered policy opens no path "
+        r"between them: 22/tcp at 100\.101\.0\.4 open.*ICMP echo at 100\.101\.0\.4 pong",
     ),
-    ("worker-to-worker", f"{W1}-to-{W2}-icmp", r"answers an ICMP echo from relaymd-worker-1"),
     (
         "worker-to-orchestrator-ssh",
         f"{W1}-to-{ORCH}-22-tcp",
         r"22/tcp on relaymd-orch.* not blocked",
     ),
-    ("worker-to-relay-ssh", f"{W1}-to-{R}-22-tcp", r"22/tcp on relaymd-relay is not blocked.*open"),
+    (
+        "worker-to-relay-ssh",
+        f"{W1}-to-{R}-no-path",
+        r"relaymd-relay answers relaymd-worker-1, though the rendered policy opens no path "
+        r"between them: 22/tcp at 100\.101\.0\.2 open",
+    ),
     (
         "worker-to-relay-dns",
-        f"{W1}-to-{R}-53-udp",
-        r"53/udp on relaymd-relay is not blocked.*rcode",
+        f"{W1}-to-{R}-no-path",
+        r"relaymd-relay answers relaymd-worker-1, .*53/udp at 100\.101\.0\.2 rcode \d",
     ),
     ("api-on-lan", "lan-probe-api-closed", r"port 36158 accepts connections on the LAN"),
     (

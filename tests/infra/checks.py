@@ -395,6 +395,62 @@ def sweep(context: Context, prober: Node, target: Node) -> str:
     return "; ".join(parts)
 
 
+def no_path_specs(
+    engine: Engine, prober: Node, target: Node, ports: Sequence[tuple[int, str]], sweep: bool
+) -> list[Spec]:
+    """Nothing while the target is not carried; every probe of the pair once it is."""
+    specs = [
+        spec for port, proto in ports for spec in deny_specs(engine, prober, target, port, proto)
+    ]
+    specs += icmp_specs(engine, prober, target)
+    if sweep:
+        specs += [spec for spec in sweep_specs(engine, prober, target) if spec not in specs]
+    return specs
+
+
+def no_path(
+    context: Context, prober: Node, target: Node, ports: Sequence[tuple[int, str]], sweep: bool
+) -> str:
+    """A pair the rendered policy opens no path between, either way: control trims each from
+    the other's netmap, so the prober has no WireGuard peer and no route for the target, and
+    every denied port, ICMP and (for a worker) every listening socket is blocked at once. The
+    control is the target's own status. Should the target be carried all the same (the policy
+    in force opens something), each is probed, after the TSMP control, and none may answer."""
+    engine = context.engine
+    listed = ", ".join(f"{port}/{proto}" for port, proto in ports)
+    if not carried(engine, prober, target, context.fresh):
+        liveness(engine, prober, target)  # its own status: alive, so this is no dead peer
+        blocked = f"{listed}, ICMP{' and every listening socket' if sweep else ''}"
+        return (
+            f"not in {prober.hostname}'s netmap (control trims it), so {blocked} are blocked; "
+            f"{target.hostname} itself is Running and Online"
+        )
+    _live(engine, prober, target)
+    results = context.results()
+    reached = {spec: result for spec, result in results.items() if not result.blocked}
+    reached.update({spec: result for spec, result in results.items() if result.verdict == "pong"})
+    if reached:
+        shown = ", ".join(
+            f"{_what(spec)} at {spec.target} {result}" for spec, result in reached.items()
+        )
+        raise CheckFailedError(
+            f"{target.hostname} answers {prober.hostname}, though the rendered policy opens no "
+            f"path between them: {shown}"
+        )
+    return f"a peer (the policy in force opens something), yet nothing answers: {_shown(results)}"
+
+
+def _answered(spec: Spec, result: Result) -> bool:
+    """An echo answers with a pong; a connection or a DNS query with anything but silence."""
+    return result.verdict == "pong" if spec.kind == "icmp" else not result.blocked
+
+
+def _what(spec: Spec) -> str:
+    return {"tcp": f"{spec.argument}/tcp", "dns": f"{DNS_PORT}/udp", "icmp": "ICMP echo"}.get(
+        spec.kind, spec.kind
+    )
+
+
 def no_route(context: Context, prober: Node, address: str, ports: Sequence[int]) -> str:
     """A denied address off the tailnet (behind a subnet router): no peer in the prober's
     netmap may carry it (its AllowedIPs or PrimaryRoutes)."""

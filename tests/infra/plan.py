@@ -149,6 +149,22 @@ def _pair(
 ) -> list[Check]:
     group, name = prober.hostname, f"{prober.hostname} → {target.hostname}"
     to = f"to-{target.hostname}"
+    policy = inventory.tailnet_policy
+    if not policy.peers(Party((prober.tag,)), Party((target.tag,))):
+        ports = _ports(denials)
+        return [
+            check(
+                group,
+                f"{to}-no-path",
+                f"{name}: no path either way",
+                partial(checks.no_path, prober=prober, target=target, ports=ports, sweep=sweep),
+                target=target.hostname,
+                specs=partial(
+                    checks.no_path_specs, prober=prober, target=target, ports=ports, sweep=sweep
+                ),
+                retry=True,
+            )
+        ]
     found = [
         check(
             group,
@@ -173,7 +189,7 @@ def _pair(
                 retry=True,
             )
         )
-    if not inventory.tailnet_policy.opens_any(Party((prober.tag,)), Party((target.tag,))):
+    if not policy.opens_any(Party((prober.tag,)), Party((target.tag,))):
         found.append(
             check(
                 group,
