@@ -25,6 +25,7 @@ FACTS_SCRIPT = (Path(__file__).resolve().parent / "facts.sh").read_text()
 FACTS_MARKER = "@@relaymd-facts "
 MAX_FACTS_BYTES = 48 * 1024 * 1024
 CONNECT_TIMEOUT_SECONDS = 10
+LOCAL_ATTEMPTS = 2
 
 
 class UnreachableError(Exception):
@@ -61,11 +62,20 @@ class Remote:
         return self.endpoint.label
 
     def run(self, command: str) -> Output:
-        try:
-            result = self.host.run(command)
-        except RuntimeError as error:
-            # testinfra raises with the CommandResult when ssh itself fails (exit 255).
-            raise UnreachableError(_ssh_error(error.args[0] if error.args else error)) from None
+        """Run ``command`` there (every command the suite sends only reads: safe to repeat)."""
+        for attempt in range(LOCAL_ATTEMPTS):
+            try:
+                result = self.host.run(command)
+                break
+            except RuntimeError as error:
+                # testinfra raises with the CommandResult when ssh itself fails (exit 255).
+                raise UnreachableError(_ssh_error(error.args[0] if error.args else error)) from None
+            except OSError as error:
+                # Starting ssh here failed (many threads spawn at once): once more, then say so.
+                if attempt + 1 == LOCAL_ATTEMPTS:
+                    raise UnreachableError(
+                        f"could not start ssh on this machine: {error}"
+                    ) from None
         return Output(
             int(result.rc),
             result.stdout_bytes.decode("utf-8", "surrogateescape"),
