@@ -14,17 +14,38 @@ from infra.cli.exits import Exit
 from infra.ground.project import PROJECT_ROOT
 from infra.verify import healthz
 from infra.verify.inventory import HEALTHZ_TIMEOUT_SECONDS
+from infra.verify.skips import SKIPS
 from infra.verify.suite import load_inventory, run_suite
+from infra.verify.summary import RunVerdict
+
+STATUS = {
+    RunVerdict.GREEN: Exit.OK,
+    RunVerdict.FAILED: Exit.FAILED,
+    RunVerdict.REFUSED: Exit.REFUSED,
+    RunVerdict.UNREACHABLE: Exit.INTERNAL,
+    RunVerdict.BROKEN: Exit.INTERNAL,
+}
 
 DESCRIPTION = """\
 Is RelayMD's network right? Judge one orchestrator's /healthz, or run the testinfra suite
 (tests/infra) against a deployed stack from the hosts its inventory names.
 
   scripts/verify --healthz URL [--hostname NAME]
-  scripts/verify --stack NAME [--inventory FILE] [--build DIR] [--junit FILE] [-- PYTEST_ARGS]
+  scripts/verify --stack NAME [--inventory FILE] [--build DIR] [--junit FILE]
+                 [--allow-skip NAME ...] [-- PYTEST_ARGS]
 
-Arguments after `--` go to pytest unchanged (e.g. `-- -k healthz`); any other unknown
-option is refused (exit 2)."""
+--stack prints one line per check as it finishes, host by host (SSH first, once per host),
+then the run's verdict. The inventory comes from build/<stack>/ and --inventory FILE; the
+Pulumi CLI is asked for the stack outputs only when the file does not give them. Every SSH
+connection checks the host key the stack pins (docs/verifying.md).
+
+Green means every check passed: a skipped check proves nothing, so it fails the run unless
+named with --allow-skip (names below). Arguments after `--` go to pytest unchanged (e.g.
+`-- -k healthz`); pytest refusing them, or their selecting no check, exits 2. Any other
+unknown option is refused (exit 2).
+
+Skips --allow-skip accepts:
+""" + "\n".join(f"  {name:<15} {meaning}" for name, meaning in SKIPS.items())
 
 
 def judge_url(url: str, timeout: float, hostname: str | None = None) -> int:
@@ -65,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build", type=Path, help="rendered artifacts (default build/<stack>)")
     parser.add_argument("--junit", type=Path, help="JUnit XML report (default: a temp file)")
     parser.add_argument(
+        "--allow-skip",
+        action="append",
+        default=[],
+        choices=sorted(SKIPS),
+        metavar="NAME",
+        help="accept the skips of this name (repeatable; names above)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=HEALTHZ_TIMEOUT_SECONDS, help=argparse.SUPPRESS
     )
     parser.add_argument(
@@ -77,12 +106,14 @@ def run(arguments: argparse.Namespace) -> int:
         return judge_url(arguments.healthz, arguments.timeout, arguments.hostname)
     build_dir = arguments.build or PROJECT_ROOT / "build" / arguments.stack
     inventory = load_inventory(arguments.stack, build_dir, arguments.inventory)
+    allowed = arguments.allow_skip
     if arguments.junit is not None:
-        passed = run_suite(inventory, arguments.junit.resolve(), arguments.pytest_args)
+        verdict = run_suite(inventory, arguments.junit.resolve(), arguments.pytest_args, allowed)
     else:
         with tempfile.TemporaryDirectory(prefix="relaymd-junit-") as scratch:
-            passed = run_suite(inventory, Path(scratch) / "junit.xml", arguments.pytest_args)
-    return Exit.OK if passed else Exit.FAILED
+            junit = Path(scratch) / "junit.xml"
+            verdict = run_suite(inventory, junit, arguments.pytest_args, allowed)
+    return STATUS[verdict]
 
 
 COMMAND = Command(
@@ -92,8 +123,9 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     meanings={
-        Exit.OK: "healthy / every check passed",
-        Exit.FAILED: "unhealthy / a check failed",
-        Exit.REFUSED: "bad argument or inventory (named with the fix)",
+        Exit.OK: "healthy / every check passed (skips only where --allow-skip names them)",
+        Exit.FAILED: "unhealthy / a check failed, or a check skipped without --allow-skip",
+        Exit.REFUSED: "bad argument, inventory, or pytest arguments after -- (named with the fix)",
+        Exit.INTERNAL: "a host unreachable over SSH (and nothing failed), or the suite broke",
     },
 )

@@ -53,6 +53,8 @@ GET_DEVICES_FUNCTION = "tailscale:index/getDevices:getDevices"
 # Stack outputs (``pulumi stack output``; plan.json's "outputs").
 ORCHESTRATOR_URL_OUTPUT = "RELAYMD_ORCHESTRATOR_URL"
 WORKER_KEY_OUTPUT = "TAILSCALE_AUTH_KEY"
+SSH_HOST_KEYS_OUTPUT = "RELAYMD_SSH_HOST_KEYS"
+"""Each relay's SSH host public key by host name (public, not secret): verify pins them."""
 
 # Environment of the pipeline's commands: plain values plan.json shows, the shell steps
 # (infra/nixos/steps/) read, and verify reads back to find each host. Never a secret.

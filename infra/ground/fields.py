@@ -59,6 +59,11 @@ _SSH_ED25519_HOST_KEY = re.compile(
 )
 
 
+def is_ssh_public_key(text: str) -> bool:
+    """One OpenSSH public key line (a host key to pin, an authorized key), nothing more."""
+    return _SSH_PUBLIC_KEY.fullmatch(text) is not None
+
+
 def _fail(expected: str) -> PydanticCustomError:
     return PydanticCustomError("relaymd_value", "{expected}", {"expected": expected})
 

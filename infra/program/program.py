@@ -10,7 +10,12 @@ from pulumi.runtime import config as runtime_config
 from infra.config.loading import load_stack, project_settings
 from infra.config.settings import CONFIG_KEYS
 from infra.ground.catalog import Source
-from infra.ground.contract import INFISICAL_COMPONENT, ORCHESTRATOR_URL_OUTPUT, WORKER_KEY_OUTPUT
+from infra.ground.contract import (
+    INFISICAL_COMPONENT,
+    ORCHESTRATOR_URL_OUTPUT,
+    SSH_HOST_KEYS_OUTPUT,
+    WORKER_KEY_OUTPUT,
+)
 from infra.ground.errors import ConfigError
 from infra.ground.project import PROJECT
 from infra.infisical.api import SecretScope
@@ -116,6 +121,8 @@ def declare_stack(stack: DecidedStack) -> None:
     )
     pulumi.export(ORCHESTRATOR_URL_OUTPUT, tailnet.orchestrator_url)
     pulumi.export(WORKER_KEY_OUTPUT, tailnet.worker_key)
+    # Public halves only: scripts/verify pins them, so no connection trusts a key on first use.
+    pulumi.export(SSH_HOST_KEYS_OUTPUT, {name: vm.host_public_key for name, vm in vms.items()})
 
 
 def decide_from_pulumi_config(stack_name: str) -> DecidedStack:

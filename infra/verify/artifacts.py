@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +73,30 @@ def stack_outputs(stack: str, project_root: Path, plan: Any) -> Any:
     if result.returncode != 0:
         raise InventoryError(
             f"pulumi stack output --stack {stack} failed: {result.stderr.strip()}; "
-            "log in to the stack's backend, or pass --inventory FILE"
+            "log in to the stack's backend, or give what it would in --inventory FILE"
         )
-    return json.loads(result.stdout)
+    try:
+        outputs = json.loads(result.stdout)
+    except (ValueError, RecursionError):
+        raise InventoryError(f"pulumi stack output --stack {stack}: printed no JSON") from None
+    if not isinstance(outputs, dict):
+        raise InventoryError(f"pulumi stack output --stack {stack}: printed no JSON object")
+    return outputs
 
 
-def inventory_from_build(
-    stack: str, build_dir: Path, outputs: Any | None = None, project_root: Path | None = None
-) -> dict[str, Any]:
-    """The inventory document for ``stack`` from ``build_dir`` (``build/<stack>/``)."""
+@dataclass(frozen=True)
+class Render:
+    """What ``scripts/plan`` wrote for one stack, read once."""
+
+    plan: Any
+    policy: Any
+    settings: dict[str, Any]
+
+    def inventory(self, stack: str, outputs: Any | None) -> dict[str, Any]:
+        return inventory_document(stack, self.plan, self.policy, self.settings, outputs)
+
+
+def read_render(build_dir: Path) -> Render:
     plan = _read_json(build_dir / PLAN_FILE)
     policy_path = build_dir / POLICY_FILE
     try:
@@ -93,6 +109,14 @@ def inventory_from_build(
         path.parent.name: host_settings(path)
         for path in sorted((build_dir / NIXOS_ROOT).glob(f"*/{HOST_CONFIGURATION}"))
     }
+    return Render(plan, policy, settings)
+
+
+def inventory_from_build(
+    stack: str, build_dir: Path, outputs: Any | None = None, project_root: Path | None = None
+) -> dict[str, Any]:
+    """The inventory document for ``stack`` from ``build_dir`` (``build/<stack>/``)."""
+    render = read_render(build_dir)
     if outputs is None:
-        outputs = stack_outputs(stack, project_root or build_dir, plan)
-    return inventory_document(stack, plan, policy, settings, outputs)
+        outputs = stack_outputs(stack, project_root or build_dir, render.plan)
+    return render.inventory(stack, outputs)

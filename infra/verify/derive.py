@@ -1,12 +1,15 @@
 """An inventory document derived from a stack's rendered artifacts (pure, no I/O).
 
 Sources, all produced by ``scripts/plan`` or Pulumi:
-- ``plan.json``: the hosts (``NixosHost`` resources), their SSH targets (the pipeline's
-  ``RELAYMD_SSH_TARGET``/``RELAYMD_SSH_PORT``) and whether each host key is ephemeral;
+- ``plan.json``: the hosts (``NixosHost`` resources), their SSH targets and pinned host keys
+  (the pipeline's ``RELAYMD_SSH_TARGET``/``RELAYMD_SSH_PORT``/``RELAYMD_SSH_HOST_KEY``) and
+  whether each host's Tailscale key is ephemeral;
 - each host's ``configuration.nix`` settings (its ``relaymd.*`` values);
-- ``tailscale/policy.hujson``: the ``tests`` block's denies for the worker tag become the
-  probes a worker runs;
-- the stack outputs (``pulumi stack output --json``, else plan.json's): the orchestrator URL.
+- ``tailscale/policy.hujson``: the whole policy, which the checks read for what may reach
+  what and what its ``tests`` deny;
+- the stack outputs (``pulumi stack output --json``, else plan.json's): the orchestrator URL
+  and each relay's SSH host key. Only read when the inventory file does not give them:
+  :func:`missing_outputs` says whether it does.
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.ground.contract import (
+    ENV_SSH_HOST_KEY,
     ENV_SSH_PORT,
     ENV_SSH_TARGET,
+    KNOWN_AFTER_APPLY,
     NIXOS_HOST_TYPE,
     ORCHESTRATOR_URL_OUTPUT,
+    SECRET_MASK,
+    SSH_HOST_KEYS_OUTPUT,
     TAILNET_KEY_TYPE,
 )
-from infra.verify.inventory import InventoryError
+from infra.verify.inventory import InventoryError, reached_over_ssh
 
-DNS_PORT = 53
-"""DNS answers on UDP and TCP: a denied port 53 is probed with both."""
+NOT_VALUES = (KNOWN_AFTER_APPLY, SECRET_MASK, "")
+"""What plan.json writes where it shows no value: no key to pin."""
 
 
 def _resources(plan: Mapping[str, Any], kind: str) -> Iterator[Mapping[str, Any]]:
@@ -34,14 +41,17 @@ def _resources(plan: Mapping[str, Any], kind: str) -> Iterator[Mapping[str, Any]
             yield resource
 
 
-def _ssh_spec(plan: Mapping[str, Any], host: str) -> str:
+def _connection(plan: Mapping[str, Any], host: str) -> tuple[str, str | None]:
+    """The host's testinfra spec and its pinned host key (None: not known in this plan)."""
     for resource in plan.get("resources", []):
         environment = resource.get("inputs", {}).get("environment")
         if resource.get("parent") == host and isinstance(environment, Mapping):
             target = environment.get(ENV_SSH_TARGET)
             port = environment.get(ENV_SSH_PORT, "22")
+            key = environment.get(ENV_SSH_HOST_KEY)
             if isinstance(target, str):
-                return f"ssh://{target}:{port}"
+                pinned = key if isinstance(key, str) and key not in NOT_VALUES else None
+                return f"ssh://{target}:{port}", pinned
     raise InventoryError(f"plan.json: host {host!r} has no command with {ENV_SSH_TARGET}")
 
 
@@ -53,7 +63,7 @@ def _key_ephemeral(plan: Mapping[str, Any], tag: str) -> bool:
     raise InventoryError(f"plan.json: no single-use host key carries {tag!r}")
 
 
-def _url(outputs: Mapping[str, Any]) -> tuple[str, int]:
+def _url(outputs: Mapping[str, Any]) -> dict[str, Any]:
     url = outputs.get(ORCHESTRATOR_URL_OUTPUT)
     if not isinstance(url, str):
         raise InventoryError(
@@ -62,30 +72,12 @@ def _url(outputs: Mapping[str, Any]) -> tuple[str, int]:
     parts = urlsplit(url)
     if parts.hostname is None or parts.port is None:
         raise InventoryError(f"stack outputs: {ORCHESTRATOR_URL_OUTPUT}={url!r} has no host:port")
-    return parts.hostname, parts.port
+    return {"dns_name": parts.hostname, "port": parts.port}
 
 
-def _worker_tag(plan: Mapping[str, Any]) -> str:
-    for key in _resources(plan, TAILNET_KEY_TYPE):
-        inputs = key.get("inputs", {})
-        if inputs.get("reusable") and inputs.get("tags"):
-            return str(inputs["tags"][0])
-    raise InventoryError("plan.json: no reusable (worker) key; is this a RelayMD stack's plan?")
-
-
-def denied_probes(policy: Mapping[str, Any], worker_tag: str) -> list[dict[str, Any]]:
-    """The policy's own denies for workers whose destination is a tag (not an IP/CIDR)."""
-    probes: list[dict[str, Any]] = []
-    for test in policy.get("tests", []):
-        if test.get("src") != worker_tag:
-            continue
-        for destination in test.get("deny", []):
-            selector, _, port = str(destination).rpartition(":")
-            if not selector.startswith("tag:"):
-                continue  # routes behind a relay: no tailnet node to probe
-            protocols = ("tcp", "udp") if int(port) == DNS_PORT else ("tcp",)
-            probes += [{"tag": selector, "port": int(port), "proto": p} for p in protocols]
-    return probes
+def _relay_keys(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    keys = outputs.get(SSH_HOST_KEYS_OUTPUT, {})
+    return keys if isinstance(keys, Mapping) else {}
 
 
 def inventory_document(
@@ -93,13 +85,15 @@ def inventory_document(
     plan: Mapping[str, Any],
     policy: Mapping[str, Any],
     host_settings: Mapping[str, Mapping[str, Any]],
-    outputs: Mapping[str, Any],
+    outputs: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The inventory document for ``stack``; test nodes (workers) come from elsewhere."""
-    dns_name, port = _url(outputs)
-    worker_tag = _worker_tag(plan)
+    """The inventory document for ``stack``; test nodes (workers) come from elsewhere.
+
+    Without ``outputs`` the orchestrator's name and port and the relays' host keys are left
+    out, for the inventory file to give (see :func:`missing_outputs`)."""
     orchestrator: dict[str, Any] | None = None
     relays: list[dict[str, Any]] = []
+    relay_keys = _relay_keys(outputs or {})
     for host in _resources(plan, NIXOS_HOST_TYPE):
         name = str(host["name"])
         settings = host_settings.get(name)
@@ -107,33 +101,48 @@ def inventory_document(
             raise InventoryError(f"nixos/{name}/configuration.nix: missing from the render")
         relaymd = settings.get("relaymd", {})
         tailnet = relaymd.get("tailnet", {})
-        node = {
-            "host": _ssh_spec(plan, name),
+        spec, key = _connection(plan, name)
+        node: dict[str, Any] = {
+            "host": spec,
             "hostname": tailnet.get("hostname", name),
             "tag": tailnet.get("tags", [""])[0],
         }
         if "orchestrator" in relaymd:
-            ssh_host = urlsplit(node["host"]).hostname or ""
             orchestrator = {
                 **node,
-                "dns_name": dns_name,
-                "port": port,
-                "lan_address": ssh_host,
+                **(_url(outputs) if outputs is not None else {}),
+                "ssh_host_key": key,
+                "lan_address": urlsplit(spec).hostname or "",
                 "key_ephemeral": _key_ephemeral(plan, node["tag"]),
             }
         elif "relay" in relaymd:
+            exported = relay_keys.get(node["hostname"])
+            if key is None and isinstance(exported, str) and exported not in NOT_VALUES:
+                key = exported
             relays.append(
                 {
                     **node,
+                    "ssh_host_key": key,
                     "internal_domain": relaymd["relay"].get("internalDomain", "internal"),
                     "infisical_relay": bool(relaymd.get("infisicalRelay", {}).get("enable")),
                 }
             )
     if orchestrator is None:
         raise InventoryError("plan.json: no host configures relaymd.orchestrator")
-    return {
-        "stack": stack,
-        "orchestrator": orchestrator,
-        "relays": relays,
-        "denied_from_workers": denied_probes(policy, worker_tag),
-    }
+    return {"stack": stack, "orchestrator": orchestrator, "relays": relays, "policy": policy}
+
+
+def missing_outputs(document: Mapping[str, Any]) -> list[str]:
+    """What only the stack outputs could still give: empty when the inventory has it all."""
+    missing = []
+    orchestrator = document.get("orchestrator") or {}
+    if not orchestrator.get("dns_name") or not orchestrator.get("port"):
+        missing.append(ORCHESTRATOR_URL_OUTPUT)
+    for relay in document.get("relays") or []:
+        if (
+            isinstance(relay, Mapping)
+            and reached_over_ssh(str(relay.get("host", "")))
+            and not relay.get("ssh_host_key")
+        ):
+            missing.append(f"{SSH_HOST_KEYS_OUTPUT}.{relay.get('hostname')}")
+    return missing

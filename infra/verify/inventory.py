@@ -4,18 +4,26 @@ An inventory names each host the suite reaches (as a testinfra host spec such as
 ``ssh://admin@10.100.10.2`` or ``local://``) and what it must find there. It is built
 from a stack's rendered artifacts (see :mod:`infra.verify.artifacts`) or read from a
 JSON file whose format docs/verifying.md documents; both end up as :class:`Inventory`.
+
+Every host reached over SSH is checked against a pinned host key: the orchestrator's from
+the stack's settings, a relay's from the stack outputs, a test node's from the inventory
+file (or, without one there, the tester's own known_hosts). Nothing is trusted on first use.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from infra.ground.errors import RefusedError
+from infra.ground.fields import is_ssh_public_key
 from infra.ground.relaymd import ORCHESTRATOR_PORT
+from infra.verify.policy import Policy, PolicyError, read_policy
 
 DEFAULT_BUDGET_SECONDS = 20.0
 """How long eventually-consistent checks retry before they fail."""
@@ -25,6 +33,8 @@ INFISICAL_RELAY_PORTS = (8443, 2222)
 """What nixos/infisical-relay.nix opens when a relay enables it."""
 HEALTHZ_TIMEOUT_SECONDS = 15.0
 """RelayMD runs ``tailscale status --json`` up to twice per request, 5 s each."""
+HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+"""A tailnet hostname: it names the host in every line and pins its SSH host key."""
 
 
 class InventoryError(RefusedError):
@@ -42,6 +52,8 @@ class Node:
     """``--socket`` for the tailscale CLI: set it for a userspace-mode tailscaled."""
     tailnet_ip: str | None = None
     """Known up front, or read from the node's own ``tailscale status --json``."""
+    ssh_host_key: str | None = None
+    """The OpenSSH public key line its sshd presents; every connection checks it."""
 
 
 @dataclass(frozen=True)
@@ -61,37 +73,31 @@ class Relay(Node):
 
 
 @dataclass(frozen=True)
-class DeniedProbe:
-    """A destination the policy denies to workers: every other node carrying ``tag``."""
-
-    tag: str
-    port: int
-    proto: str = "tcp"
-
-    @property
-    def label(self) -> str:
-        return f"{self.tag}:{self.port}/{self.proto}"
-
-
-@dataclass(frozen=True)
 class Inventory:
     stack: str
     orchestrator: Orchestrator
     relays: tuple[Relay, ...] = ()
     workers: tuple[Node, ...] = ()
     """Worker-tagged test nodes: the first one probes, the others are probed."""
-    denied_from_workers: tuple[DeniedProbe, ...] = ()
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    """The rendered tailnet policy document: what may reach what, and what its tests deny."""
     lan_probe: str = "local://"
     """The host the LAN-side checks run from (a machine on the orchestrator's LAN)."""
+    lan_probe_host_key: str | None = None
     ssh_config: str | None = None
     sudo: bool = False
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
     probe_timeout_seconds: float = DEFAULT_PROBE_TIMEOUT_SECONDS
+    healthz_timeout_seconds: float = HEALTHZ_TIMEOUT_SECONDS
     infisical_relay_ports: tuple[int, ...] = INFISICAL_RELAY_PORTS
     relay_unit: str = "infisical-relay"
 
     def nodes(self) -> tuple[Node, ...]:
         return (self.orchestrator, *self.relays, *self.workers)
+
+    @cached_property
+    def tailnet_policy(self) -> Policy:
+        return read_policy(self.policy)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -124,7 +130,7 @@ _NODE_FIELDS: dict[str, type] = {
     "hostname": str,
     "tag": str,
 }
-_NODE_OPTIONAL: dict[str, type] = {"tailscale_socket": str, "tailnet_ip": str}
+_NODE_OPTIONAL: dict[str, type] = {"tailscale_socket": str, "tailnet_ip": str, "ssh_host_key": str}
 _ORCHESTRATOR_OPTIONAL: dict[str, type] = {
     "dns_name": str,
     "port": int,
@@ -148,7 +154,21 @@ def _node_values(document: object, where: str, optional: Mapping[str, type]) -> 
     for name, kind in {**_NODE_OPTIONAL, **optional}.items():
         if document.get(name) is not None:
             values[name] = _field(document, name, kind, where)
+    if not HOSTNAME.fullmatch(values["hostname"]):
+        raise InventoryError(
+            f"{where}.hostname: got {values['hostname']!r:.80}; expected a host name "
+            "(letters, digits, '.' and '-')"
+        )
+    _check_host_key(values.get("ssh_host_key"), f"{where}.ssh_host_key")
     return values
+
+
+def _check_host_key(key: str | None, where: str) -> None:
+    if key is not None and not is_ssh_public_key(key):
+        raise InventoryError(
+            f"{where}: got {key!r:.60}; expected an OpenSSH public key line "
+            "such as 'ssh-ed25519 AAAA...', as in the host's /etc/ssh/ssh_host_ed25519_key.pub"
+        )
 
 
 def _list(document: Mapping[str, Any], name: str) -> Sequence[Any]:
@@ -165,31 +185,20 @@ def _ports(document: Mapping[str, Any], name: str, default: tuple[int, ...]) -> 
     return ports
 
 
-def _denied(document: object, where: str) -> DeniedProbe:
-    if not isinstance(document, Mapping):
-        raise InventoryError(f"{where}: got {document!r}; expected an object")
-    proto = _optional(document, "proto", str, where, "tcp")
-    if proto not in ("tcp", "udp"):
-        raise InventoryError(f"{where}.proto: got {proto!r}; expected 'tcp' or 'udp'")
-    return DeniedProbe(
-        tag=_field(document, "tag", str, where),
-        port=_field(document, "port", int, where),
-        proto=proto,
-    )
-
-
 TOP_LEVEL_FIELDS = frozenset(
     {
         "stack",
         "orchestrator",
         "relays",
         "workers",
-        "denied_from_workers",
+        "policy",
         "lan_probe",
+        "lan_probe_host_key",
         "ssh_config",
         "sudo",
         "budget_seconds",
         "probe_timeout_seconds",
+        "healthz_timeout_seconds",
         "infisical_relay_ports",
         "relay_unit",
     }
@@ -219,11 +228,9 @@ def inventory_from_document(document: object) -> Inventory:
             Node(**_node_values(worker, f"workers[{index}]", {}))
             for index, worker in enumerate(_list(document, "workers"))
         ),
-        denied_from_workers=tuple(
-            _denied(probe, f"denied_from_workers[{index}]")
-            for index, probe in enumerate(_list(document, "denied_from_workers"))
-        ),
+        policy=_policy(document),
         lan_probe=_optional(document, "lan_probe", str, "inventory", "local://"),
+        lan_probe_host_key=_optional(document, "lan_probe_host_key", str, "inventory", None),
         ssh_config=_optional(document, "ssh_config", str, "inventory", None),
         sudo=_optional(document, "sudo", bool, "inventory", False),
         budget_seconds=_optional(
@@ -232,11 +239,57 @@ def inventory_from_document(document: object) -> Inventory:
         probe_timeout_seconds=_optional(
             document, "probe_timeout_seconds", float, "inventory", DEFAULT_PROBE_TIMEOUT_SECONDS
         ),
+        healthz_timeout_seconds=_optional(
+            document, "healthz_timeout_seconds", float, "inventory", HEALTHZ_TIMEOUT_SECONDS
+        ),
         infisical_relay_ports=_ports(document, "infisical_relay_ports", INFISICAL_RELAY_PORTS),
         relay_unit=_optional(document, "relay_unit", str, "inventory", "infisical-relay"),
     )
     _check_unique_hostnames(inventory)
+    _check_host_key(inventory.lan_probe_host_key, "inventory.lan_probe_host_key")
+    _check_stack_hosts_pinned(inventory)
     return inventory
+
+
+REMOTE_BACKENDS = ("ssh://", "paramiko://", "safe-ssh://")
+"""testinfra backends that log into another machine: its host key must be pinned."""
+
+
+def reached_over_ssh(spec: str) -> bool:
+    return spec.startswith(REMOTE_BACKENDS)
+
+
+def _check_stack_hosts_pinned(inventory: Inventory) -> None:
+    """The stack's own hosts have known keys; verify never trusts one on first use."""
+    if reached_over_ssh(inventory.orchestrator.host) and not inventory.orchestrator.ssh_host_key:
+        raise InventoryError(
+            "orchestrator.ssh_host_key: missing; the render's plan.json carries the pinned key "
+            "(orchestrator.ssh_host_key in the stack settings), or give it in --inventory"
+        )
+    for index, relay in enumerate(inventory.relays):
+        if reached_over_ssh(relay.host) and not relay.ssh_host_key:
+            raise InventoryError(
+                f"relays[{index}].ssh_host_key: missing for {relay.hostname}; the stack exports "
+                "every relay's host key as RELAYMD_SSH_HOST_KEYS once `pulumi up` created it "
+                "(pulumi stack output), or give it in --inventory; verify never trusts a key "
+                "on first use"
+            )
+
+
+def _policy(document: Mapping[str, Any]) -> dict[str, Any]:
+    policy = document.get("policy")
+    if policy is None:
+        raise InventoryError(
+            "policy: missing; render the stack (scripts/plan --stack NAME) so verify reads "
+            "tailscale/policy.hujson, or give the rendered policy document in the inventory"
+        )
+    if not isinstance(policy, Mapping):
+        raise InventoryError("policy: expected the rendered policy document (an object)")
+    try:
+        read_policy(policy)  # refused here, with the field named, rather than mid-run
+    except PolicyError as error:
+        raise InventoryError(f"policy.{error}") from None
+    return dict(policy)
 
 
 def _check_unique_hostnames(inventory: Inventory) -> None:

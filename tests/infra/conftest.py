@@ -1,84 +1,95 @@
-"""Where the checks run: the hosts of ``$RELAYMD_INVENTORY`` (``scripts/verify``), or,
-when it is unset, the namespaced topology built from the committed example render.
+"""The suite ``scripts/verify --stack`` runs: the hosts of ``$RELAYMD_INVENTORY``.
 
-Tests are parameterized at collection time from the inventory's shape (its relays and
-the policy's denies); for the topology that shape comes from the same render.
+One test item per check of the plan (plan.py), in the order a tester reads them, made from
+the inventory's shape before any host is reached. The engine judges them in per-host threads
+as soon as the session starts; each item waits for its own verdict, so lines come out as
+checks finish, host by host.
+
+Without ``$RELAYMD_INVENTORY`` the items are deselected: tests/harness drives the whole run
+through ``scripts/verify`` against namespaced hosts instead (docs/testing.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
-import testinfra
 
-from infra.verify.artifacts import inventory_from_build
-from infra.verify.inventory import Inventory, InventoryError, inventory_from_document
-from tests.support.golden import GOLDEN
+from infra.ground.contract import INVENTORY_VARIABLE
+from infra.verify.inventory import Inventory, inventory_from_document
+from tests.infra.engine import Engine
+from tests.infra.plan import plan, run
+from tests.infra.remote import Connector
 
-INVENTORY_VARIABLE = "RELAYMD_INVENTORY"
+HERE = Path(__file__).resolve().parent
 
 
 @cache
-def planned_inventory() -> Inventory:
-    """The inventory's shape, known before any host is reached."""
+def planned_inventory() -> Inventory | None:
     path = os.environ.get(INVENTORY_VARIABLE)
-    if path:
-        return inventory_from_document(json.loads(Path(path).read_text()))
-    document = inventory_from_build(
-        "example", GOLDEN, outputs=json.loads((GOLDEN / "plan.json").read_text())["outputs"]
-    )
-    return inventory_from_document(document)
+    if not path:
+        return None
+    return inventory_from_document(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    wanted = [name for name in ("relay_name", "denied_index") if name in metafunc.fixturenames]
-    if not wanted:
+    if "check_id" not in metafunc.fixturenames:
         return
-    try:
-        shape = planned_inventory()
-    except InventoryError as error:
-        metafunc.parametrize(wanted[0], [pytest.param(None, marks=pytest.mark.skip(str(error)))])
-        return
-    if "relay_name" in wanted:
-        names = [relay.hostname for relay in shape.relays]
-        metafunc.parametrize("relay_name", names, ids=names)
-    if "denied_index" in wanted:
-        labels = [probe.label for probe in shape.denied_from_workers]
-        metafunc.parametrize("denied_index", range(len(labels)), ids=labels)
+    inventory = planned_inventory()
+    ids = [check.id for check in plan(inventory)] if inventory else ["no-inventory"]
+    metafunc.parametrize("check_id", ids, ids=ids)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per checked host, so ``--dist loadgroup`` spreads hosts over workers."""
-    for item in items:
-        if Path(str(item.fspath)).parent != Path(__file__).parent:
-            continue
-        relay = item.callspec.params.get("relay_name") if hasattr(item, "callspec") else None
-        group = f"relay-{relay}" if relay else Path(str(item.fspath)).stem
-        item.add_marker(pytest.mark.xdist_group(group))
-        item.add_marker(pytest.mark.netns)
+def _ours(item: pytest.Item) -> bool:
+    return Path(str(item.fspath)).parent == HERE
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if planned_inventory() is not None:
+        return
+    dropped = [item for item in items if _ours(item)]
+    if dropped:
+        items[:] = [item for item in items if not _ours(item)]
+        config.hook.pytest_deselected(items=dropped)
 
 
 @pytest.fixture(scope="session")
-def inventory(request: pytest.FixtureRequest) -> Inventory:
-    if os.environ.get(INVENTORY_VARIABLE):
-        return planned_inventory()
-    built: Inventory | None = request.getfixturevalue("topology").inventory
-    assert built is not None
-    return built
+def inventory() -> Inventory:
+    found = planned_inventory()
+    assert found is not None, f"{INVENTORY_VARIABLE} names no inventory"
+    return found
 
 
 @pytest.fixture(scope="session")
-def host_for(inventory: Inventory) -> Callable[[str], Any]:
-    def get(spec: str) -> Any:
-        options: dict[str, Any] = {"sudo": inventory.sudo}
-        if inventory.ssh_config and spec.startswith("ssh://"):
-            options["ssh_config"] = inventory.ssh_config
-        return testinfra.get_host(spec, **options)
+def engine(request: pytest.FixtureRequest, inventory: Inventory) -> Iterator[Engine]:
+    selected = [
+        item.callspec.params["check_id"]
+        for item in request.session.items
+        if _ours(item) and hasattr(item, "callspec")
+    ]
+    with tempfile.TemporaryDirectory(prefix="relaymd-verify-ssh-") as private:
+        Path(private).chmod(0o700)
+        connector = Connector(Path(private), inventory.ssh_config, inventory.sudo)
+        started = Engine(inventory, connector)
+        run(started, selected)
+        try:
+            yield started
+        finally:
+            started.close()
+            connector.close()
 
-    return get
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_properties(
+    record_testsuite_property: Callable[[str, object], None], inventory: Inventory
+) -> None:
+    """The JUnit suite says which stack and hosts it checked."""
+    record_testsuite_property("stack", inventory.stack)
+    for node in inventory.nodes():
+        record_testsuite_property(f"host.{node.hostname}", f"{node.host} ({node.tag})")
+    record_testsuite_property("host.LAN probe", inventory.lan_probe)

@@ -4,16 +4,19 @@ how to undo it. ``broken(topology, name)`` applies one for the length of a ``wit
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 from infra.verify.inventory import Inventory
 from tests.support.topology import netns
 from tests.support.topology.nixos_firewall import IPV6_FORWARD_UNIT
 from tests.support.topology.topology import (
     ANY_ADDRESS,
+    PATH_TIMEOUT_SECONDS,
+    PYTHON,
     SCHEDULER_WARNING,
     STANDINS,
     WORKER_TAG,
@@ -93,15 +96,20 @@ def _orchestrator_node(topology: Topology, **change: object) -> Undo:
 
 
 def _node(topology: Topology, host: Host, **change: object) -> Undo:
+    """Control now knows ``host`` so (its tags, name or login state): every netmap changes."""
     before = {key: getattr(host, key) for key in change}
 
     def apply(values: dict[str, object]) -> None:
         for key, value in values.items():
             setattr(host, key, value)
-        topology.write_node(host)
+        topology.apply_policy()
         topology.write_magicdns()
 
-    apply(change)
+    try:
+        apply(change)
+    except BaseException:
+        apply(before)
+        raise
     return lambda: apply(before)
 
 
@@ -123,14 +131,8 @@ def stale_name(topology: Topology) -> Undo:
 
 def tailscaled_ephemeral(topology: Topology) -> Undo:
     host = topology.orchestrator()
-    topology.stop_unit(host, "tailscaled")
-    topology.start_tailscaled(host, state="mem:")
-
-    def undo() -> None:
-        topology.stop_unit(host, "tailscaled")
-        topology.start_tailscaled(host)
-
-    return undo
+    topology.restart_tailscaled(host, state="mem:")
+    return lambda: topology.restart_tailscaled(host)
 
 
 def orchestrator_untagged(topology: Topology) -> Undo:
@@ -145,17 +147,26 @@ def relay_tag_lost(topology: Topology) -> Undo:
 
 def relay_tailscaled_stopped(topology: Topology) -> Undo:
     relay = topology.relays()[0]
-    topology.stop_unit(relay, "tailscaled")
-    return lambda: topology.start_tailscaled(relay)
+    topology.stop_tailscaled(relay)
+    return lambda: topology.restart_tailscaled(relay)
+
+
+def _open(topology: Topology, source: str, destination: str, proto: str | None) -> Undo:
+    """One more accept rule in the policy in force: control and every filter apply it."""
+    before = topology.in_force
+    opened = json.loads(json.dumps(before))
+    rule = {"action": "accept", "src": [source], "dst": [destination]}
+    opened["acls"].append({**rule, **({"proto": proto} if proto else {})})
+    try:
+        topology.apply_policy(opened)
+    except BaseException:
+        topology.apply_policy(before)  # never leave a half-applied fault behind
+        raise
+    return lambda: topology.apply_policy(before)
 
 
 def _open_to_workers(topology: Topology, destination: str, proto: str | None) -> Undo:
-    """One more accept rule for workers in the policy, applied to every node's filter."""
-    opened = json.loads(json.dumps(topology.policy))
-    rule = {"action": "accept", "src": [WORKER_TAG], "dst": [destination]}
-    opened["acls"].append({**rule, **({"proto": proto} if proto else {})})
-    topology.apply_firewalls(opened)
-    return topology.apply_firewalls
+    return _open(topology, WORKER_TAG, destination, proto)
 
 
 def worker_to_worker(topology: Topology) -> Undo:
@@ -209,7 +220,7 @@ def infisical_port_open(topology: Topology) -> Undo:
     port = topology.inventory.infisical_relay_ports[0]
     process = topology.namespaces.start(
         relay.namespace,
-        [sys.executable, str(STANDINS / "listener.py"), ANY_ADDRESS, str(port)],
+        [*PYTHON, str(STANDINS / "listener.py"), ANY_ADDRESS, str(port)],
         relay.directory / "stray-listener.log",
     )
     netns.wait_until(lambda: netns.listening(relay.namespace, "127.0.0.1", port), "listener")
@@ -226,12 +237,105 @@ def infisical_relay_expected(topology: Topology) -> Undo:
     inventory = topology.inventory
     assert inventory is not None
     relays = tuple(replace(relay, infisical_relay=True) for relay in inventory.relays)
-    topology.inventory = replace(inventory, relays=relays)
+    return _inventory(topology, relays=relays)
+
+
+# -- what a green run must not hide (each turns the whole run red) ---------------------
+
+
+def _inventory(topology: Topology, **change: Any) -> Undo:
+    inventory = topology.inventory
+    assert inventory is not None
+    topology.inventory = replace(inventory, **change)
 
     def undo() -> None:
         topology.inventory = inventory
 
     return undo
+
+
+def no_worker(topology: Topology) -> Undo:
+    """An inventory that names no worker-tagged test node."""
+    return _inventory(topology, workers=())
+
+
+def dead_peer(topology: Topology) -> Undo:
+    """The second worker's WireGuard path is dead (its underlay link down) while control
+    still reports it connected: a peer that answers nothing, as a blocked one would."""
+    worker = topology.workers()[1]
+    netns.ip("-n", worker.namespace, "link", "set", "u0", "down")
+
+    def undo() -> None:
+        netns.ip("-n", worker.namespace, "link", "set", "u0", "up")
+        # WireGuard retries a handshake every 5 s: healed once the path answers again.
+        orchestrator = topology.orchestrator()
+        netns.wait_until(
+            partial(topology.path_live, orchestrator, worker),
+            "the path back",
+            timeout=PATH_TIMEOUT_SECONDS,
+        )
+
+    return undo
+
+
+def magicdns_down(topology: Topology) -> Undo:
+    """The probing worker's resolver (MagicDNS) answers nothing."""
+    worker = topology.workers()[0]
+    topology.stop_magicdns(worker)
+
+    def undo() -> None:
+        topology.start_magicdns(worker)
+        netns.wait_until((worker.directory / "magicdns.pid").exists, "MagicDNS")
+
+    return undo
+
+
+UNLISTED_PORT = 8080
+
+
+def unlisted_port(topology: Topology) -> Undo:
+    """Something listens on 8080 on the orchestrator and the policy opens it to workers; the
+    policy's tests never mention 8080."""
+    host = topology.orchestrator()
+    process = topology.namespaces.start(
+        host.namespace,
+        [*PYTHON, str(STANDINS / "listener.py"), "::", str(UNLISTED_PORT)],
+        host.directory / "unlisted.log",
+    )
+    netns.wait_until(
+        lambda: netns.listening(host.namespace, "::1", UNLISTED_PORT), "the 8080 listener"
+    )
+    close = _open_to_workers(topology, f"{host.tags[0]}:{UNLISTED_PORT}", "tcp")
+
+    def undo() -> None:
+        close()
+        process.kill()
+        process.wait(timeout=10)
+
+    return undo
+
+
+def orchestrator_to_worker(topology: Topology) -> Undo:
+    """The orchestrator may open SSH to workers, which the policy's tests deny."""
+    return _open(topology, topology.orchestrator().tags[0], f"{WORKER_TAG}:22", "tcp")
+
+
+def ipv6_only_hole(topology: Topology) -> Undo:
+    """Workers reach the orchestrator's SSH on its tailnet IPv6 address only."""
+    host = topology.orchestrator()
+    return _open_to_workers(topology, f"[{host.tailnet_ip6}]:22", "tcp")
+
+
+def lan_probe_off_lan(topology: Topology) -> Undo:
+    """The LAN checks run from a host that is not on the orchestrator's LAN (a worker)."""
+    assert topology.inventory is not None
+    worker = topology.inventory.workers[0]
+    return _inventory(topology, lan_probe=worker.host, lan_probe_host_key=worker.ssh_host_key)
+
+
+def untagged_prober(topology: Topology) -> Undo:
+    """The probing worker joined without its tag."""
+    return _node(topology, topology.workers()[0], tags=())
 
 
 FAULTS: dict[str, Callable[[Topology], Undo]] = {
@@ -254,4 +358,12 @@ FAULTS: dict[str, Callable[[Topology], Undo]] = {
     "dnsmasq-stopped": dnsmasq_stopped,
     "infisical-port-open": infisical_port_open,
     "infisical-relay-expected": infisical_relay_expected,
+    "no-worker": no_worker,
+    "dead-peer": dead_peer,
+    "magicdns-down": magicdns_down,
+    "unlisted-port": unlisted_port,
+    "orchestrator-to-worker": orchestrator_to_worker,
+    "ipv6-only-hole": ipv6_only_hole,
+    "lan-probe-off-lan": lan_probe_off_lan,
+    "untagged-prober": untagged_prober,
 }

@@ -1,23 +1,28 @@
-"""nftables rules for one namespaced host, derived from the rendered policy and NixOS firewall.
+"""nftables rules for one namespaced host, derived from the policy and its NixOS firewall.
 
-Two filters guard a real node, in this order:
+Two filters guard a real node, in this order (tailscale v1.98.5):
 
-1. tailscaled's packet filter, applied to everything arriving over the tailnet. It
-   accepts what the policy's ``acls`` accept and drops the rest without a reply
-   (tailscale v1.84.3 wgengine/filter/filter.go: ``Drop``), keeping return traffic of
-   connections the node opened. Rules without ``proto`` cover TCP, UDP and ICMP.
-2. The kernel firewall. tailscaled inserts its ``ts-input`` chain first
-   (util/linuxfw/iptables_runner.go, ``addBase4``): CGNAT sources (100.64.0.0/10, except
-   ChromeOS's 100.115.92.0/23) on any other interface are dropped, except the node's own
-   address on ``lo`` (``AddLoopbackRule``), and everything on
-   ``tailscale0`` is accepted, so the NixOS firewall never sees tailnet traffic. On
-   every other interface NixOS's rules apply (nixpkgs nixos-26.05,
-   nixos/modules/services/networking/firewall.nix and firewall-iptables.nix): ``lo`` is
-   trusted, established traffic passes, the global and per-interface allowed ports
-   pass, ICMP echo when ``allowPing``, and the rest is dropped (``rejectPackets``
-   defaults to false).
+1. tailscaled's packet filter, on everything arriving over WireGuard: the ``tailscaled-filter``
+   table here, on ``tailscale0``. It mirrors wgengine/filter/filter.go (``runIn4``/``runIn6``)
+   and net/tstun/wrap.go: TSMP (IP protocol 99) is answered before the filter and accepted by
+   it; ICMP replies and errors pass; TCP packets other than a SYN pass (only a SYN opens a
+   session); UDP replies to flows the node opened pass; a packet must be addressed to one of
+   the node's own tailnet addresses; an ICMP echo passes from any source some rule lets reach
+   that address on any port ("If any port is open to an IP, allow ICMP to it"); then the
+   policy's rules (a rule without a protocol admits TCP, UDP and ICMP, filter/tailcfg.go
+   ``defaultProtos``); everything else is dropped without a reply.
+2. The kernel firewall. tailscaled's ``ts-input`` chain comes first
+   (util/linuxfw/iptables_runner.go ``addBase4``, ``AddLoopbackRule``,
+   ``buildExternalCGNATRules``): the node's own addresses on ``lo`` pass, everything on
+   ``tailscale0`` passes (so the NixOS firewall never sees tailnet traffic), CGNAT sources on
+   any other interface are dropped (except ChromeOS's 100.115.92.0/23, which returns). Then
+   NixOS's rules (nixpkgs nixos-26.05, nixos/modules/services/networking/firewall.nix and
+   firewall-iptables.nix): ``lo`` trusted, established traffic passes, the global and
+   per-interface allowed ports pass, ICMP echo when ``allowPing``, the rest is dropped
+   (``rejectPackets`` defaults to false).
 
-Only tag sources have nodes here; user and group sources (the admins) have none.
+Only tagged nodes have namespaces; user and group sources (the admins) have none, so their
+rules admit nobody here.
 """
 
 from __future__ import annotations
@@ -25,19 +30,21 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from infra.verify.policy import ALL_PORTS, Party, Policy
 
 TAILNET_INTERFACE = "tailscale0"
 CGNAT_RANGE = "100.64.0.0/10"
 TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48"
-"""Tailscale's IPv6 ULA range (tailscale v1.84.3 net/tsaddr, ``TailscaleULARange``)."""
-NEIGHBOUR_DISCOVERY = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept"
-"""The namespaced tailscale0 is a veth, which resolves IPv6 neighbours; the real one is a
-layer-3 tun that needs none, so this admits nothing tailscaled's filter would see."""
+"""Tailscale's IPv6 ULA range (tailscale v1.98.5 net/tsaddr, ``TailscaleULARange``)."""
 CHROMEOS_VM_RANGE = "100.115.92.0/23"
-DEFAULT_PROTOCOLS = ("tcp", "udp", "icmp")
-"""What a rule without ``proto`` admits: tailscale v1.84.3 wgengine/filter/tailcfg.go
-``defaultProtos`` (TCP, UDP, ICMPv4, ICMPv6; "icmp" here stands for both)."""
+"""net/tsaddr ``ChromeOSVMRange`` (v1.98.5)."""
+TSMP = 99
+ICMP_PASSING = (
+    "icmp type { echo-reply, destination-unreachable, time-exceeded, parameter-problem } accept",
+    "icmpv6 type { echo-reply, destination-unreachable, packet-too-big, time-exceeded, "
+    "parameter-problem } accept",
+)
 
 
 @dataclass(frozen=True)
@@ -47,14 +54,22 @@ class TailnetNode:
     address: str
     address6: str | None = None
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.address, *([self.address6] if self.address6 else []))
+
+    def party(self) -> Party:
+        return Party(self.tags, self.addresses)
+
 
 @dataclass(frozen=True)
 class Accept:
-    """Sources, protocol and ports one policy rule lets reach one node."""
+    """What one policy rule lets in: sources, the destination addresses it covers, how."""
 
     sources: tuple[str, ...]
-    proto: str
-    ports: str
+    destinations: tuple[str, ...]
+    protocols: frozenset[str]
+    ports: tuple[tuple[int, int], ...]
     rule: str
 
 
@@ -62,58 +77,43 @@ class Accept:
 class NixosFirewall:
     """The firewall a host's NixOS configuration declares, upstream additions included."""
 
-    tcp: tuple[int, ...] = ()
-    udp: tuple[int, ...] = ()
-    interfaces: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    tcp: tuple[str, ...] = ()
+    udp: tuple[str, ...] = ()
+    interfaces: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     """Interface → (TCP ports, UDP ports)."""
     trusted: tuple[str, ...] = ("lo",)
     allow_ping: bool = True
 
 
-def _selector_covers(selector: str, node: TailnetNode) -> bool:
-    if selector == "*" or selector in node.tags:
-        return True
-    try:
-        network = ipaddress.ip_network(selector, strict=False)
-    except ValueError:
-        return False
-    return any(
-        ipaddress.ip_address(address) in network
-        for address in (node.address, node.address6)
-        if address
-    )
-
-
-def _sources(selectors: Iterable[str], nodes: Sequence[TailnetNode]) -> tuple[str, ...]:
-    if "*" in selectors:
+def _sources(
+    policy: Policy, selectors: Iterable[str], nodes: Sequence[TailnetNode]
+) -> tuple[str, ...]:
+    chosen = list(selectors)
+    if "*" in chosen:
         return (CGNAT_RANGE, TAILNET_IPV6_RANGE)
-    chosen = [node for node in nodes if set(selectors) & set(node.tags)]
-    return tuple(node.address for node in chosen) + tuple(
-        node.address6 for node in chosen if node.address6
-    )
+    found: list[str] = []
+    for node in nodes:
+        if any(policy.covers(selector, node.party()) for selector in chosen):
+            found += node.addresses
+    return tuple(found)
 
 
 def accepts_for(
-    policy: Mapping[str, Any], nodes: Sequence[TailnetNode], destination: TailnetNode
+    policy: Policy, nodes: Sequence[TailnetNode], destination: TailnetNode
 ) -> list[Accept]:
-    """What the policy's ``acls`` let reach ``destination``, per rule and destination entry."""
-    accepts: list[Accept] = []
-    for index, rule in enumerate(policy.get("acls", [])):
-        if rule.get("action") != "accept":
-            continue
-        sources = _sources(rule.get("src", []), [n for n in nodes if n != destination])
-        if not sources:
-            continue
-        protocols = (rule["proto"],) if rule.get("proto") else DEFAULT_PROTOCOLS
-        for entry in rule.get("dst", []):
-            selector, _, ports = str(entry).rpartition(":")
-            if _selector_covers(selector, destination):
-                accepts += [Accept(sources, proto, ports, f"acls[{index}]") for proto in protocols]
+    """What the policy lets reach ``destination``, per rule and destination selector."""
+    others = [node for node in nodes if node != destination]
+    accepts = []
+    for rule in policy.rules:
+        covered = tuple(
+            address
+            for address in destination.addresses
+            if policy.covers(rule.destination, destination.party(), address)
+        )
+        sources = _sources(policy, rule.sources, others)
+        if covered and sources:
+            accepts.append(Accept(sources, covered, rule.protocols, rule.ports, rule.where))
     return accepts
-
-
-def _port_set(ports: str) -> str:
-    return "{ " + ", ".join(part for part in ports.split(",")) + " }"
 
 
 def _family(address: str) -> str:
@@ -121,52 +121,100 @@ def _family(address: str) -> str:
     return "ip6" if ":" in address else "ip"
 
 
+def _set(items: Iterable[str]) -> str:
+    return "{ " + ", ".join(items) + " }"
+
+
+def _ports(spans: Iterable[tuple[int, int]]) -> str:
+    return _set(str(low) if low == high else f"{low}-{high}" for low, high in spans)
+
+
 def _accept_lines(accept: Accept) -> list[str]:
-    """One line per address family among the sources (ICMP is ICMPv6 for IPv6)."""
+    """One line per family and protocol; ICMP follows the family (ICMPv6 for IPv6)."""
     lines = []
     for family in ("ip", "ip6"):
         sources = [source for source in accept.sources if _family(source) == family]
-        if not sources:
+        targets = [target for target in accept.destinations if _family(target) == family]
+        if not sources or not targets:
             continue
-        if accept.proto == "icmp" or accept.ports == "*":
-            proto = "icmpv6" if accept.proto == "icmp" and family == "ip6" else accept.proto
-            protocol = f"meta l4proto {proto}"
-        else:
-            protocol = f"{accept.proto} dport {_port_set(accept.ports)}"
-        listed = "{ " + ", ".join(sources) + " }"
-        lines.append(f'{family} saddr {listed} {protocol} accept comment "{accept.rule}"')
+        match = f"{family} saddr {_set(sources)} {family} daddr {_set(targets)}"
+        for proto in sorted(accept.protocols):
+            if proto in ("tcp", "udp"):
+                ports = (
+                    "" if accept.ports == (ALL_PORTS,) else f" {proto} dport {_ports(accept.ports)}"
+                )
+                how = f"meta l4proto {proto}{ports}"
+            elif proto == ("icmp" if family == "ip" else "icmpv6"):
+                how = f"meta l4proto {proto}"
+            elif proto.startswith("proto:"):
+                how = f"meta l4proto {proto.removeprefix('proto:')}"
+            else:
+                continue
+            lines.append(f'{match} {how} accept comment "{accept.rule}"')
     return lines
 
 
-def _ports(proto: str, ports: Iterable[str]) -> str:
+def _echo_lines(accepts: Sequence[Accept]) -> list[str]:
+    """An echo request passes wherever a rule opens any port from its source to the address."""
+    lines = []
+    for accept in accepts:
+        for family, kind in (("ip", "icmp"), ("ip6", "icmpv6")):
+            sources = [source for source in accept.sources if _family(source) == family]
+            targets = [target for target in accept.destinations if _family(target) == family]
+            if sources and targets:
+                lines.append(
+                    f"{family} saddr {_set(sources)} {family} daddr {_set(targets)} "
+                    f'{kind} type echo-request accept comment "{accept.rule}: a port is open"'
+                )
+    return lines
+
+
+def _nixos_ports(proto: str, ports: Iterable[str]) -> str:
     listed = sorted(set(ports), key=lambda port: int(port.split("-")[0]))
-    return f"{proto} dport {{ {', '.join(listed)} }} accept" if listed else ""
+    return f"{proto} dport {_set(listed)} accept" if listed else ""
 
 
 def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: NixosFirewall) -> str:
-    """The complete nftables ruleset of one host (``nft -f``); ``addresses`` are its own."""
-    acl = [line for accept in accepts for line in _accept_lines(accept)]
+    """The complete nftables ruleset of one host (``nft -f``); ``addresses`` are its own, the
+    tailnet ones first (``own``) and any the host answers on ``lo`` as its own after."""
+    tailnet = [address for address in addresses if _tailnet(address)]
+    own_v4 = [address for address in tailnet if _family(address) == "ip"]
+    own_v6 = [address for address in tailnet if _family(address) == "ip6"]
     nixos = [f'iifname "{name}" accept' for name in firewall.trusted]
     nixos.append("ct state established,related accept")
-    nixos += [line for line in (_ports("tcp", firewall.tcp), _ports("udp", firewall.udp)) if line]
+    nixos += [
+        line
+        for line in (_nixos_ports("tcp", firewall.tcp), _nixos_ports("udp", firewall.udp))
+        if line
+    ]
     for name, (tcp, udp) in sorted(firewall.interfaces.items()):
         nixos += [
-            f'iifname "{name}" {line}' for line in (_ports("tcp", tcp), _ports("udp", udp)) if line
+            f'iifname "{name}" {line}'
+            for line in (_nixos_ports("tcp", tcp), _nixos_ports("udp", udp))
+            if line
         ]
     if firewall.allow_ping:
         nixos.append("icmp type echo-request accept")
     nixos.append("drop")
+    filter_lines = [
+        f'iifname != "{TAILNET_INTERFACE}" accept',
+        f'meta l4proto {TSMP} accept comment "TSMP: answered before the filter"',
+        *ICMP_PASSING,
+        'tcp flags & (syn | ack) != syn accept comment "only a SYN opens a session"',
+        'ct state established,related accept comment "replies to flows this node opened"',
+        *([f"meta nfproto ipv4 ip daddr != {_set(own_v4)} drop"] if own_v4 else []),
+        *([f"meta nfproto ipv6 ip6 daddr != {_set(own_v6)} drop"] if own_v6 else []),
+        *_echo_lines(accepts),
+        *(line for accept in accepts for line in _accept_lines(accept)),
+        "drop",
+    ]
     return "\n".join(
         [
             "flush ruleset",
             "table inet tailscaled-filter {",
             "  chain input {",
             "    type filter hook input priority -10; policy accept;",
-            f'    iifname != "{TAILNET_INTERFACE}" accept',
-            "    ct state established,related accept",
-            f"    {NEIGHBOUR_DISCOVERY}",
-            *(f"    {line}" for line in acl),
-            "    drop",
+            *(f"    {line}" for line in filter_lines),
             "  }",
             "}",
             "table inet nixos-fw {",
@@ -187,4 +235,11 @@ def ruleset(addresses: Sequence[str], accepts: Sequence[Accept], firewall: Nixos
             "}",
             "",
         ]
+    )
+
+
+def _tailnet(address: str) -> bool:
+    parsed = ipaddress.ip_address(address)
+    return parsed in ipaddress.ip_network(CGNAT_RANGE) or parsed in ipaddress.ip_network(
+        TAILNET_IPV6_RANGE
     )

@@ -24,6 +24,8 @@ REQUIRED_TOOLS = (
     "dnsmasq",
     "curl",
     "nix-instantiate",
+    "wireguard-go",
+    "wg",
 )
 
 

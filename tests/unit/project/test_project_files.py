@@ -145,3 +145,14 @@ def test_the_program_requires_the_cli_range_before_declaring_anything(
 
     deployment = run_program("example", example_config, preview=True)
     assert deployment.required_versions == (REQUIRED_CLI,)
+
+
+def test_the_scripts_that_run_the_suite_install_its_extras_themselves() -> None:
+    """A .venv scripts/plan made lacks pytest and testinfra: whoever runs the suite asks for the
+    test extras (ensure_venv upgrades a plain venv in place)."""
+    for script in ("verify", "bench"):
+        text = (PROJECT_ROOT / "scripts" / script).read_text(encoding="utf-8")
+        assert "ensure_venv test" in text, script
+    bench = (PROJECT_ROOT / "scripts" / "bench").read_text(encoding="utf-8")
+    verify_branch = bench.split("--verify", 2)[2]
+    assert "wireguard-go" in verify_branch and "ensure_venv test" in verify_branch

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from infra.ground.errors import RefusedError
-from infra.verify.derive import denied_probes
+from infra.verify.derive import inventory_document, missing_outputs
 from infra.verify.inventory import InventoryError, inventory_from_document, overlay
 from tests.support.golden import GOLDEN
 from tests.support.nixeval import nix_instantiate
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZpZXctb25seS1rZXktZm9yLXRlc3RzLTAwMDAwMDA"
 
 
 def minimal() -> dict[str, Any]:
@@ -22,7 +24,9 @@ def minimal() -> dict[str, Any]:
             "host": "ssh://admin@orchestrator",
             "hostname": "relaymd-orchestrator",
             "tag": "tag:relaymd-orchestrator",
+            "ssh_host_key": KEY,
         },
+        "policy": {"acls": [], "tests": []},
     }
 
 
@@ -31,11 +35,16 @@ def test_derived_from_the_example_render() -> None:
     from infra.verify.artifacts import inventory_from_build
 
     outputs = json.loads((GOLDEN / "plan.json").read_text())["outputs"]
-    inventory = inventory_from_document(inventory_from_build("example", GOLDEN, outputs=outputs))
+    derived = inventory_from_build("example", GOLDEN, outputs=outputs)
+    # The plan cannot know a relay's generated host key: the stack outputs give it after `up`.
+    assert derived["relays"][0]["ssh_host_key"] is None
+    pinned = {"relays": [{"hostname": "relaymd-relay", "ssh_host_key": KEY}]}
+    inventory = inventory_from_document(overlay(derived, pinned))
     orchestrator = inventory.orchestrator
     assert orchestrator.host == "ssh://admin@orchestrator.lab.example.org:22"
     assert orchestrator.dns_name == "relaymd-orchestrator.tail0a1b2c.ts.net"
     assert (orchestrator.port, orchestrator.key_ephemeral) == (36158, False)
+    assert orchestrator.ssh_host_key and orchestrator.ssh_host_key.startswith("ssh-ed25519 ")
     (relay,) = inventory.relays
     assert (relay.hostname, relay.tag, relay.host) == (
         "relaymd-relay",
@@ -43,27 +52,86 @@ def test_derived_from_the_example_render() -> None:
         "ssh://admin@10.100.10.2:22",
     )
     assert (relay.internal_domain, relay.infisical_relay) == ("internal", False)
-    labels = {probe.label for probe in inventory.denied_from_workers}
-    assert {"tag:relaymd-relay:22/tcp", "tag:relaymd-relay:53/udp"} <= labels
-    assert "tag:relaymd-orchestrator:36158/tcp" not in labels
+    denied = {(d.source, d.destination, d.port) for d in inventory.tailnet_policy.denials}
+    assert ("tag:relaymd-worker", "tag:relaymd-relay", 22) in denied
+    assert ("tag:relaymd-orchestrator", "tag:relaymd-worker", 36158) in denied
 
 
-def test_denied_probes_skip_routes_and_add_udp_for_dns() -> None:
-    policy = {
-        "tests": [
-            {
-                "src": "tag:w",
-                "deny": ["tag:r:53", "10.0.0.1:22", "tag:o:22"],
-                "accept": ["tag:o:36158"],
+PLAN: dict[str, Any] = {
+    "resources": [
+        {"type": "relaymd:nixos:NixosHost", "name": "orch"},
+        {
+            "type": "command:local:Command",
+            "name": "orch-install",
+            "parent": "orch",
+            "inputs": {
+                "environment": {
+                    "RELAYMD_SSH_TARGET": "admin@o.lab",
+                    "RELAYMD_SSH_PORT": "22",
+                    "RELAYMD_SSH_HOST_KEY": KEY,
+                }
             },
-            {"src": "tag:o", "deny": ["tag:w:22"]},
-        ]
-    }
-    assert denied_probes(policy, "tag:w") == [
-        {"tag": "tag:r", "port": 53, "proto": "tcp"},
-        {"tag": "tag:r", "port": 53, "proto": "udp"},
-        {"tag": "tag:o", "port": 22, "proto": "tcp"},
+        },
+        {"type": "relaymd:nixos:NixosHost", "name": "relay"},
+        {
+            "type": "command:local:Command",
+            "name": "relay-install",
+            "parent": "relay",
+            "inputs": {
+                "environment": {
+                    "RELAYMD_SSH_TARGET": "admin@10.0.0.2",
+                    "RELAYMD_SSH_HOST_KEY": "(known after apply)",
+                }
+            },
+        },
+        {
+            "type": "tailscale:index/tailnetKey:TailnetKey",
+            "name": "host-key-orch",
+            "inputs": {"tags": ["tag:o"], "reusable": False, "ephemeral": False},
+        },
     ]
+}
+SETTINGS = {
+    "orch": {"relaymd": {"orchestrator": {}, "tailnet": {"hostname": "orch", "tags": ["tag:o"]}}},
+    "relay": {"relaymd": {"relay": {}, "tailnet": {"hostname": "relay", "tags": ["tag:r"]}}},
+}
+
+
+def test_without_outputs_only_what_they_give_is_missing() -> None:
+    """The stack outputs give the orchestrator's name and the relays' host keys: an inventory
+    file giving both needs no Pulumi call."""
+    document = inventory_document("staging", PLAN, {}, SETTINGS, None)
+    assert document["orchestrator"]["ssh_host_key"] == KEY
+    assert document["relays"][0]["ssh_host_key"] is None  # known after apply is no key
+    assert missing_outputs(document) == [
+        "RELAYMD_ORCHESTRATOR_URL",
+        "RELAYMD_SSH_HOST_KEYS.relay",
+    ]
+    given = overlay(
+        document,
+        {
+            "orchestrator": {"dns_name": "orch.tail.ts.net", "port": 36158},
+            "relays": [{"hostname": "relay", "ssh_host_key": KEY}],
+        },
+    )
+    assert missing_outputs(given) == []
+    outputs = {
+        "RELAYMD_ORCHESTRATOR_URL": "http://orch.tail.ts.net:36158",
+        "RELAYMD_SSH_HOST_KEYS": {"relay": KEY},
+    }
+    derived = inventory_document("staging", PLAN, {}, SETTINGS, outputs)
+    assert derived["relays"][0]["ssh_host_key"] == KEY
+    assert missing_outputs(derived) == []
+
+
+def test_a_stack_host_without_a_pinned_key_is_refused() -> None:
+    document = minimal() | {
+        "relays": [{"host": "ssh://admin@10.0.0.2", "hostname": "relay", "tag": "tag:r"}]
+    }
+    with pytest.raises(InventoryError, match=r"relays\[0\]\.ssh_host_key: missing for relay"):
+        inventory_from_document(document)
+    local = minimal() | {"relays": [{"host": "local://", "hostname": "relay", "tag": "tag:r"}]}
+    assert inventory_from_document(local).relays[0].ssh_host_key is None
 
 
 @pytest.mark.parametrize(
@@ -75,7 +143,11 @@ def test_denied_probes_skip_routes_and_add_udp_for_dns() -> None:
         ({"workers": [{"host": "local://", "hostname": "w", "tag": 1}]}, "workers[0].tag"),
         ({"relays": [{"host": "h", "hostname": "r", "tag": "t", "colour": 1}]}, "colour"),
         ({"surprise": 1}, "unknown top-level field(s) surprise"),
-        ({"denied_from_workers": [{"tag": "tag:x", "port": 22, "proto": "sctp"}]}, "proto"),
+        ({"policy": {"tests": [{"src": "tag:w", "deny": ["tag:o:22"], "proto": "sctp"}]}}, "proto"),
+        ({"policy": {"acls": [{"src": ["tag:w"], "dst": ["tag:o:99999"]}]}}, "acls[0].dst[0]"),
+        ({"policy": None}, "policy: missing"),
+        ({"lan_probe_host_key": "ssh-ed25519 AAAA\nssh-rsa AAAA"}, "lan_probe_host_key"),
+        ({"workers": [{"host": "local://", "hostname": "w;rm", "tag": "tag:w"}]}, "hostname"),
         ({"infisical_relay_ports": ["8443"]}, "infisical_relay_ports: got ['8443']"),
     ],
 )
@@ -97,13 +169,13 @@ def test_duplicate_hostnames_are_refused() -> None:
 
 def test_an_inventory_file_overlays_the_derived_one() -> None:
     base = minimal() | {
-        "relays": [{"host": "ssh://a", "hostname": "relay-a", "tag": "tag:r"}],
+        "relays": [{"host": "ssh://a", "hostname": "relay-a", "tag": "tag:r", "ssh_host_key": KEY}],
     }
     extra = {
         "orchestrator": {"tailscale_socket": "/run/ts.sock"},
         "relays": [
             {"hostname": "relay-a", "host": "ssh://jump-a"},
-            {"host": "ssh://b", "hostname": "relay-b", "tag": "tag:r"},
+            {"host": "ssh://b", "hostname": "relay-b", "tag": "tag:r", "ssh_host_key": KEY},
         ],
         "workers": [{"host": "local://", "hostname": "probe", "tag": "tag:relaymd-worker"}],
     }

@@ -23,7 +23,8 @@ from infra.cli import app as cli
 ROOT = Path(__file__).resolve().parents[3]
 STANDINS = ROOT / "tests" / "support" / "topology" / "standins"
 
-# ipnstate.Status and PeerStatus fields at tailscale v1.84.3 (ipn/ipnstate/ipnstate.go).
+# ipnstate.Status and PeerStatus fields at tailscale v1.98.5 (ipn/ipnstate/ipnstate.go); the
+# PeerStatus fields marked omitempty there (AllowedIPs, Tags, PrimaryRoutes...) come and go.
 STATUS_FIELDS = {
     "Version",
     "TUN",
@@ -41,11 +42,14 @@ STATUS_FIELDS = {
     "ClientVersion",
 }
 SELF_FIELDS = {
-    "ID", "PublicKey", "HostName", "DNSName", "OS", "UserID", "TailscaleIPs", "AllowedIPs",
-    "Tags", "Addrs", "CurAddr", "Relay", "RxBytes", "TxBytes", "Created", "LastWrite",
-    "LastSeen", "LastHandshake", "Online", "ExitNode", "ExitNodeOption", "Active", "PeerAPIURL",
+    "ID", "PublicKey", "HostName", "DNSName", "OS", "UserID", "TailscaleIPs", "Addrs",
+    "CurAddr", "Relay", "PeerRelay", "RxBytes", "TxBytes", "Created", "LastWrite", "LastSeen",
+    "LastHandshake", "Online", "ExitNode", "ExitNodeOption", "Active", "PeerAPIURL",
     "TaildropTarget", "NoFileSharingReason", "InNetworkMap", "InMagicSock", "InEngine",
 }  # fmt: skip
+OMITEMPTY = {"AltSharerUserID", "AllowedIPs", "Tags", "PrimaryRoutes", "Capabilities", "CapMap",
+             "sshHostKeys", "ShareeNode", "Expired", "KeyExpiry", "Location"}  # fmt: skip
+KEY = "ZmFrZS1rZXktZm9yLXRoZS1zdGFuZC1pbi10ZXN0cy0="  # 32 bytes, base64 like wg's keys
 
 
 def _free_port() -> int:
@@ -59,7 +63,7 @@ class Node:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.socket = directory / "tailscaled.sock"
-        self.file = directory / "node.json"
+        self.file = directory / "netmap.json"
         self.bin = directory / "bin"
         self.bin.mkdir()
         launcher = self.bin / "tailscale"
@@ -71,18 +75,45 @@ class Node:
         self.write("Running")
 
     def write(self, state: str, label: str = "relaymd-orchestrator") -> None:
+        """A netmap, as the control stand-in writes it (tests/support/topology/control.py)."""
+        self.generation = getattr(self, "generation", 0) + 1
         self.file.write_text(
             json.dumps(
                 {
+                    "Generation": self.generation,
                     "BackendState": state,
-                    "HostName": "relaymd-orchestrator",
-                    "DNSLabel": label,
-                    "TailscaleIPs": ["100.101.0.1"],
-                    "Tags": ["tag:relaymd-orchestrator"],
                     "MagicDNSSuffix": "tail0a1b2c.ts.net",
+                    "PrivateKeyFile": "",
+                    "ListenPort": 41641,
+                    "Self": {
+                        "HostName": "relaymd-orchestrator",
+                        "DNSLabel": label,
+                        "TailscaleIPs": ["100.101.0.1"],
+                        "Tags": ["tag:relaymd-orchestrator"],
+                        "PublicKey": KEY,
+                        "Online": True,
+                    },
+                    "Peers": [
+                        {
+                            "HostName": "relaymd-worker-1",
+                            "DNSLabel": "relaymd-worker-1",
+                            "TailscaleIPs": ["100.101.0.3"],
+                            "Tags": ["tag:relaymd-worker"],
+                            "PublicKey": KEY,
+                            "Online": False,
+                            "Endpoint": "198.18.0.3:41641",
+                            "AllowedIPs": ["100.101.0.3/32"],
+                        }
+                    ],
                 }
             )
         )
+        applied = self.directory / "netmap.applied"
+        deadline = time.monotonic() + 10
+        while self.socket.exists() and time.monotonic() < deadline:
+            if applied.exists() and applied.read_text() == str(self.generation):
+                break
+            time.sleep(0.02)
 
     def status(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -103,7 +134,8 @@ def node(tmp_path: Path) -> Iterator[Node]:
             str(STANDINS / "tailscaled.py"),
             f"--socket={node.socket}",
             f"--state={tmp_path / 'state'}",
-            f"--node={node.file}",
+            f"--netmap={node.file}",
+            "--tun=userspace-networking",  # no interface here: no root, no namespace
         ]
     )
     try:
@@ -121,9 +153,36 @@ def test_tailscale_status_json_has_upstream_shape(node: Node) -> None:
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert set(status) == STATUS_FIELDS
-    assert set(status["Self"]) >= SELF_FIELDS
+    assert SELF_FIELDS <= set(status["Self"]) <= SELF_FIELDS | OMITEMPTY
     assert status["Self"]["DNSName"] == "relaymd-orchestrator.tail0a1b2c.ts.net."
     assert status["BackendState"] == "Running"
+    (key, peer) = next(iter(status["Peer"].items()))
+    assert key.startswith("nodekey:") and len(key) == len("nodekey:") + 64
+    assert (peer["Tags"], peer["Online"]) == (["tag:relaymd-worker"], False)
+    node.write("NeedsLogin")
+    assert json.loads(node.status().stdout)["Peer"] is None  # logged out: no netmap
+
+
+def test_tailscale_ping_answers_like_upstream(node: Node) -> None:
+    """ping.go runPing: an address no peer holds is "no matching peer" (exit 1); one's own
+    address says so (exit 0); a node not Running prints its state (exit 1)."""
+
+    def ping(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tailscale", f"--socket={node.socket}", "ping", *arguments],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    unknown = ping("--tsmp", "-c", "1", "--timeout", "1s", "100.101.0.9")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "no matching peer")
+    mine = ping("--icmp", "100.101.0.1")
+    assert (mine.returncode, mine.stdout.strip()) == (0, "100.101.0.1 is local Tailscale IP")
+    node.write("NeedsLogin")
+    logged_out = ping("--tsmp", "100.101.0.3")
+    assert (logged_out.returncode, logged_out.stdout.strip()) == (1, "Logged out.")
 
 
 def test_tailscale_cli_without_a_daemon_fails_like_upstream(tmp_path: Path) -> None:

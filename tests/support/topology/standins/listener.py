@@ -4,7 +4,7 @@ Stands in for services whose protocol no check speaks (the Infisical Relay's 844
 2222, RelayMD's loopback dashboard proxy on 36159): checks only see that the port
 accepts or that nothing listens.
 
-    python3 listener.py ADDRESS PORT [PORT ...]
+    python3 listener.py ADDRESS PORT [PORT ...]     (ADDRESS "::" listens on both families)
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import threading
 
 
 def _serve(address: str, port: int) -> None:
-    server = socket.create_server((address, port), reuse_port=False)
+    if ":" in address:  # "::" answers IPv4 too (dual stack), as a wildcard IPv6 bind does
+        server = socket.create_server((address, port), family=socket.AF_INET6, dualstack_ipv6=True)
+    else:
+        server = socket.create_server((address, port))
     while True:
         connection, _ = server.accept()
         connection.close()
